@@ -1,0 +1,8 @@
+//! meshform: a private, multi-region service mesh on Google Cloud from one plan file.
+//!
+//! See DESIGN.md for the vocabulary. The module map:
+//!
+//! - [`plan`]: the plan file: its typed model, parsing and validation with file:line:col diagnostics.
+//! - [`emulator`]: the embedded, persisted imitation of the compute API (axum on loopback).
+pub mod emulator;
+pub mod plan;

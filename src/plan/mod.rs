@@ -1,0 +1,3 @@
+//! The plan file.
+pub mod model;
+pub use model::*;
