@@ -6,3 +6,11 @@
 //! - [`emulator`]: the embedded, persisted imitation of the compute API (axum on loopback).
 pub mod emulator;
 pub mod plan;
+pub mod address;
+pub mod changeset;
+pub mod exec;
+pub mod gcp;
+pub mod graph;
+pub mod render;
+pub mod resource;
+pub mod state;

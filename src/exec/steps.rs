@@ -1,0 +1,88 @@
+//! From a change set to steps and the order between them.
+
+use std::collections::BTreeMap;
+
+use crate::address::Address;
+use crate::changeset::{Action, Change};
+
+/// What a step does to its resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StepKind {
+    /// Delete the existing resource (a delete, or the first half of a replace).
+    Delete,
+    /// Bring the resource to its `after` state: create, update, or no-op.
+    Apply,
+}
+
+/// One unit of work for the executor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Index of the change in the change set.
+    pub change: usize,
+    /// The resource.
+    pub address: Address,
+    /// Delete or apply.
+    pub kind: StepKind,
+    /// The change's action, for display.
+    pub action: Action,
+}
+
+/// Steps plus `(before, after)` ordering edges.
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    /// Every step.
+    pub steps: Vec<Step>,
+    /// `after` may start only when `before` is done.
+    pub edges: Vec<(usize, usize)>,
+}
+
+impl StepPlan {
+    /// Orders the steps of `changes`:
+    /// applies after the applies of their dependencies; deletes before the
+    /// deletes of what they depended on; a replace's create after its delete.
+    pub fn new(changes: &[Change]) -> StepPlan {
+        let mut steps = Vec::new();
+        let mut apply_of = BTreeMap::new();
+        let mut delete_of = BTreeMap::new();
+        for (i, c) in changes.iter().enumerate() {
+            if matches!(c.action, Action::Delete | Action::Replace) {
+                delete_of.insert(c.address.clone(), steps.len());
+                steps.push(step(i, c, StepKind::Delete));
+            }
+            if c.action != Action::Delete {
+                apply_of.insert(c.address.clone(), steps.len());
+                steps.push(step(i, c, StepKind::Apply));
+            }
+        }
+        let mut edges = Vec::new();
+        for c in changes {
+            if let (Some(&d), Some(&a)) = (delete_of.get(&c.address), apply_of.get(&c.address)) {
+                edges.push((d, a));
+            }
+            if let Some(&a) = apply_of.get(&c.address) {
+                for dep in &c.dependencies {
+                    if let Some(&da) = apply_of.get(dep) {
+                        edges.push((da, a));
+                    }
+                }
+            }
+            if let Some(&d) = delete_of.get(&c.address) {
+                for dep in &c.prior_dependencies {
+                    if let Some(&dd) = delete_of.get(dep) {
+                        edges.push((d, dd));
+                    }
+                }
+            }
+        }
+        StepPlan { steps, edges }
+    }
+}
+
+fn step(change: usize, c: &Change, kind: StepKind) -> Step {
+    Step {
+        change,
+        address: c.address.clone(),
+        kind,
+        action: c.action,
+    }
+}
