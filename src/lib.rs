@@ -14,3 +14,5 @@ pub mod graph;
 pub mod render;
 pub mod resource;
 pub mod state;
+pub mod ops;
+pub mod cli;

@@ -1,1 +1,5 @@
-fn main(){}
+//! The `meshform` command.
+
+fn main() {
+    std::process::exit(meshform::cli::run());
+}

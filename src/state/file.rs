@@ -210,7 +210,7 @@ impl StateStore {
 }
 
 /// Writes `bytes` to a new file of mode 0600 and fsyncs it.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = OpenOptions::new()
         .write(true)
         .create(true)

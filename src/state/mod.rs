@@ -3,5 +3,5 @@
 mod file;
 mod lock;
 
-pub use file::{State, StateError, StateResource, StateStore, STATE_VERSION};
+pub use file::{write_private, State, StateError, StateResource, StateStore, STATE_VERSION};
 pub use lock::{LockError, LockHolder, StateLock};

@@ -1,0 +1,154 @@
+//! Command-line arguments (clap).
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Provision a private, multi-region service mesh on Google Cloud.
+#[derive(Debug, Parser)]
+#[command(name = "meshform", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where state lives and which cloud to talk to.
+#[derive(Debug, Args, Clone)]
+pub struct Target {
+    /// State file (default: state/<plan file stem>.json).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// Use the embedded emulator, its world kept in emulator/ beside the state file.
+    #[arg(long, conflicts_with = "emulator_url")]
+    pub emulator: bool,
+    /// Use an emulator started with `meshform emulator serve`.
+    #[arg(long, value_name = "URL")]
+    pub emulator_url: Option<String>,
+    /// How long to wait for the state lock, e.g. 30s or 5m (default: fail at once).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: std::time::Duration,
+    /// How many resources to work on at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a plan file; nothing is sent to the cloud.
+    Validate {
+        /// The plan file.
+        plan: PathBuf,
+    },
+    /// Show what apply would change.
+    Plan {
+        /// The plan file.
+        plan: PathBuf,
+        /// Save the change set to FILE for `meshform apply FILE`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print the change set as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Plan deleting everything in state.
+        #[arg(long)]
+        destroy: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Make the cloud match a plan file, or apply a saved plan exactly.
+    Apply {
+        /// A plan file, or a change set saved by `plan --out`.
+        plan: PathBuf,
+        /// Apply without asking for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Delete everything meshform created for a plan file.
+    Destroy {
+        /// The plan file.
+        plan: PathBuf,
+        /// Destroy without asking for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Show the state of a plan file, or a saved plan.
+    Show {
+        /// A plan file or a change set saved by `plan --out`.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// State file (default: state/<plan file stem>.json).
+        #[arg(long, value_name = "PATH")]
+        state: Option<PathBuf>,
+    },
+    /// Read the state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Print the resource graph of a plan file in Graphviz DOT.
+    Graph {
+        /// The plan file.
+        plan: PathBuf,
+    },
+    /// The GCP emulator.
+    #[command(subcommand)]
+    Emulator(EmulatorCommand),
+}
+
+/// `meshform state …`.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses in state.
+    List {
+        /// The plan file whose state to read.
+        plan: Option<PathBuf>,
+        /// State file (instead of a plan file).
+        #[arg(long, value_name = "PATH")]
+        state: Option<PathBuf>,
+    },
+    /// Show one resource in state.
+    Show {
+        /// The resource address, e.g. subnet.europe-west2.
+        address: String,
+        /// The plan file whose state to read.
+        plan: Option<PathBuf>,
+        /// State file (instead of a plan file).
+        #[arg(long, value_name = "PATH")]
+        state: Option<PathBuf>,
+    },
+}
+
+/// `meshform emulator …`.
+#[derive(Debug, Subcommand)]
+pub enum EmulatorCommand {
+    /// Serve the emulator until interrupted.
+    Serve {
+        /// Address to listen on (loopback).
+        #[arg(long, default_value = "127.0.0.1:8085")]
+        listen: SocketAddr,
+        /// Folder of the emulator's persisted world.
+        #[arg(long, default_value = "state/emulator")]
+        data: PathBuf,
+        /// Factor on emulated operation durations (1.0 = real-cloud-like).
+        #[arg(long, default_value_t = 0.02)]
+        latency_scale: f64,
+        /// Fraction of requests answered 429 or 503.
+        #[arg(long, default_value_t = 0.0)]
+        fault_rate: f64,
+        /// Fraction of operations that end with an error.
+        #[arg(long, default_value_t = 0.0)]
+        operation_failure_rate: f64,
+        /// Seed of the fault injection.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}

@@ -1,0 +1,287 @@
+//! One thin function per command.
+
+use anyhow::{bail, Context, Result};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::args::{Command, EmulatorCommand, StateCommand, Target};
+use super::{Printer, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
+use crate::changeset::ChangeSet;
+use crate::emulator::{Emulator, EmulatorConfig, FaultConfig};
+use crate::ops::{self, TargetChoice, Workspace};
+use crate::render::{render_json, render_text};
+use crate::state::StateStore;
+
+/// How often a running resource reports that it is still running.
+const PROGRESS_TICK: Duration = Duration::from_secs(10);
+
+pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
+    match command {
+        Command::Validate { plan } => validate(&plan, p),
+        Command::Plan {
+            plan,
+            out,
+            json,
+            detailed_exitcode,
+            destroy,
+            target,
+        } => plan_cmd(&plan, out.as_deref(), json, detailed_exitcode, destroy, &target, p).await,
+        Command::Apply {
+            plan,
+            auto_approve,
+            target,
+        } => apply_cmd(&plan, auto_approve, &target, p).await,
+        Command::Destroy {
+            plan,
+            auto_approve,
+            target,
+        } => destroy_cmd(&plan, auto_approve, &target, p).await,
+        Command::Show { file, json, state } => show(&file, json, state, p),
+        Command::State(StateCommand::List { plan, state }) => {
+            let state = StateStore::new(state_path_of(plan.as_deref(), state)?).load()?;
+            for r in &state.resources {
+                p.line(&r.address.to_string());
+            }
+            Ok(EXIT_OK)
+        }
+        Command::State(StateCommand::Show { address, plan, state }) => {
+            let address: crate::address::Address = address.parse()?;
+            let state = StateStore::new(state_path_of(plan.as_deref(), state)?).load()?;
+            let Some(r) = state.get(&address) else {
+                bail!("no resource {address} in state\n  help: `meshform state list` shows the addresses in state");
+            };
+            p.out(&serde_json::to_string_pretty(r)?);
+            p.line("");
+            Ok(EXIT_OK)
+        }
+        Command::Graph { plan } => {
+            let (_, _, graph) = ops::load_desired(&plan)?;
+            p.out(&graph.to_dot());
+            Ok(EXIT_OK)
+        }
+        Command::Emulator(EmulatorCommand::Serve {
+            listen,
+            data,
+            latency_scale,
+            fault_rate,
+            operation_failure_rate,
+            seed,
+        }) => {
+            let mut config = EmulatorConfig::new(data);
+            config.latency_scale = latency_scale;
+            config.faults = FaultConfig {
+                seed,
+                retryable_rate: fault_rate,
+                operation_failure_rate,
+            };
+            let emulator = Emulator::start(config, listen).await?;
+            p.line(&format!("meshform emulator listening on {}", emulator.url()));
+            p.line(&format!(
+                "Use it with: meshform apply PLAN --emulator-url {}",
+                emulator.url()
+            ));
+            tokio::signal::ctrl_c().await?;
+            emulator.shutdown().await;
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+fn validate(plan: &Path, p: &Printer) -> Result<i32> {
+    ops::load_desired(plan)?;
+    p.line("Success! The plan file is valid.");
+    Ok(EXIT_OK)
+}
+
+fn state_path(plan: &Path, target: &Target) -> PathBuf {
+    target
+        .state
+        .clone()
+        .unwrap_or_else(|| ops::default_state_path(plan))
+}
+
+fn state_path_of(plan: Option<&Path>, state: Option<PathBuf>) -> Result<PathBuf> {
+    match (state, plan) {
+        (Some(s), _) => Ok(s),
+        (None, Some(plan)) => Ok(ops::default_state_path(plan)),
+        (None, None) => bail!("give a plan file or --state PATH to say which state to read"),
+    }
+}
+
+fn choice(state_path: &Path, target: &Target) -> TargetChoice {
+    match (&target.emulator_url, target.emulator) {
+        (Some(url), _) => TargetChoice::Url(url.clone()),
+        (None, true) => TargetChoice::embedded_for(state_path),
+        (None, false) => TargetChoice::Cloud,
+    }
+}
+
+async fn open(state_path: &Path, operation: &str, project: &str, target: &Target, p: &Printer) -> Result<Workspace> {
+    let ws = Workspace::open(
+        state_path,
+        operation,
+        target.lock_timeout,
+        |holder| p.line(&format!("Waiting for the state lock held by {holder}...")),
+        project,
+        &choice(state_path, target),
+    )
+    .await?;
+    Ok(ws)
+}
+
+async fn plan_cmd(
+    plan_file: &Path,
+    out: Option<&Path>,
+    json: bool,
+    detailed: bool,
+    destroy: bool,
+    target: &Target,
+    p: &Printer,
+) -> Result<i32> {
+    let (plan, desired, _) = ops::load_desired(plan_file)?;
+    let state_path = state_path(plan_file, target);
+    let ws = open(&state_path, "plan", &plan.project, target, p).await?;
+    let parallelism = target.parallelism as usize;
+    let set = if destroy {
+        ops::plan_destroy(&ws, plan_file, &plan.project, parallelism).await?
+    } else {
+        ops::plan(&ws, plan_file, &plan, &desired, parallelism).await?
+    };
+    if json {
+        p.out(&render_json(&set));
+    } else {
+        p.out(&render_text(&set));
+    }
+    if let Some(out) = out {
+        let text = serde_json::to_string_pretty(&set)?;
+        crate::state::write_private(out, text.as_bytes())
+            .with_context(|| format!("writing the plan to {}", out.display()))?;
+        if !json {
+            p.line(&format!(
+                "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    meshform apply {}",
+                out.display(),
+                out.display()
+            ));
+        }
+    }
+    ws.close().await;
+    Ok(if detailed && set.has_changes() { EXIT_CHANGES } else { EXIT_OK })
+}
+
+/// A change set saved by `plan --out`, if `path` is one.
+fn saved_plan(path: &Path) -> Option<ChangeSet> {
+    let text = std::fs::read_to_string(path).ok()?;
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(&text).ok()
+}
+
+async fn apply_cmd(file: &Path, auto_approve: bool, target: &Target, p: &Printer) -> Result<i32> {
+    let parallelism = target.parallelism as usize;
+    let (set, ws, saved) = match saved_plan(file) {
+        Some(set) => {
+            let state_path = state_path(&set.plan_file, target);
+            let ws = open(&state_path, "apply", &set.project, target, p).await?;
+            (set, ws, true)
+        }
+        None => {
+            let (plan, desired, _) = ops::load_desired(file)?;
+            let state_path = state_path(file, target);
+            let ws = open(&state_path, "apply", &plan.project, target, p).await?;
+            let set = ops::plan(&ws, file, &plan, &desired, parallelism).await?;
+            (set, ws, false)
+        }
+    };
+    p.out(&render_text(&set));
+    if !set.has_changes() && set.changes.iter().all(|c| c.after.is_some()) {
+        ws.close().await;
+        p.line("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+        return Ok(EXIT_OK);
+    }
+    if !saved && !auto_approve && !confirm(p, "Do you want to perform these actions?", "meshform will perform the actions described above.")? {
+        ws.close().await;
+        p.line("\nApply cancelled.");
+        return Ok(EXIT_ERROR);
+    }
+    run_apply(ws, &set, parallelism, p).await
+}
+
+async fn destroy_cmd(plan_file: &Path, auto_approve: bool, target: &Target, p: &Printer) -> Result<i32> {
+    let (plan, _, _) = ops::load_desired(plan_file)?;
+    let state_path = state_path(plan_file, target);
+    let ws = open(&state_path, "destroy", &plan.project, target, p).await?;
+    let set = ops::plan_destroy(&ws, plan_file, &plan.project, target.parallelism as usize).await?;
+    p.out(&render_text(&set));
+    if !set.has_changes() && set.changes.is_empty() {
+        ws.close().await;
+        p.line("\nDestroy complete! Resources: 0 destroyed.");
+        return Ok(EXIT_OK);
+    }
+    if !auto_approve
+        && !confirm(
+            p,
+            "Do you really want to destroy all resources?",
+            "meshform will destroy all the resources of this plan file shown above.\n  There is no undo.",
+        )?
+    {
+        ws.close().await;
+        p.line("\nDestroy cancelled.");
+        return Ok(EXIT_ERROR);
+    }
+    run_apply(ws, &set, target.parallelism as usize, p).await
+}
+
+async fn run_apply(mut ws: Workspace, set: &ChangeSet, parallelism: usize, p: &Printer) -> Result<i32> {
+    p.line("");
+    let report = ops::apply(&mut ws, set, parallelism, PROGRESS_TICK, |e| p.progress(e)).await;
+    ws.close().await;
+    let report = report?;
+    p.apply_summary(&report, set.destroy);
+    Ok(if report.failed() { EXIT_ERROR } else { EXIT_OK })
+}
+
+/// Asks on the terminal; only "yes" approves. Refuses without a terminal.
+fn confirm(p: &Printer, question: &str, detail: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "{question} meshform needs a \"yes\", but standard input is not a terminal\n  help: run with --auto-approve to go ahead without asking"
+        );
+    }
+    p.out(&format!(
+        "\n{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    ));
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+fn show(file: &Path, json: bool, state: Option<PathBuf>, p: &Printer) -> Result<i32> {
+    if let Some(set) = saved_plan(file) {
+        p.out(&if json { render_json(&set) } else { render_text(&set) });
+        return Ok(EXIT_OK);
+    }
+    let state = StateStore::new(state_path_of(Some(file), state)?).load()?;
+    if json {
+        p.out(&serde_json::to_string_pretty(&state)?);
+        p.line("");
+        return Ok(EXIT_OK);
+    }
+    if state.resources.is_empty() {
+        p.line("The state is empty. Nothing has been applied for this plan file.");
+    }
+    for r in &state.resources {
+        p.line(&format!("# {}:", r.address));
+        if let Some(id) = &r.ids.id {
+            p.line(&format!("    id = {id:?}"));
+        }
+        let width = r.attributes.keys().map(|k| k.len()).max().unwrap_or(0);
+        for (k, v) in &r.attributes {
+            p.line(&format!("    {k:width$} = {v}"));
+        }
+        p.line("");
+    }
+    Ok(EXIT_OK)
+}

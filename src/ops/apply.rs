@@ -1,0 +1,173 @@
+//! Apply: walk a change set's steps in parallel and save state after every
+//! resource. Apply makes no decisions: every action is in the change set.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::Workspace;
+use crate::changeset::{Action, Change, ChangeSet, StateRef};
+use crate::exec::{walk, Outcome, Step, StepKind, StepPlan, StepResult, WalkEvent};
+use crate::gcp::{GcpError, Provider};
+use crate::resource::Ids;
+use crate::state::{State, StateError, StateResource, StateStore};
+
+/// Apply could not start, or state could not be saved.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The saved change set was planned against another state.
+    #[error("saved plan is stale: it was planned against state serial {} of lineage {}, but the state is now serial {} of lineage {}\n  help: run `meshform plan` again and apply the new plan", planned.serial, planned.lineage, current.serial, current.lineage)]
+    Stale {
+        /// The state the plan was made against.
+        planned: StateRef,
+        /// The state now.
+        current: StateRef,
+    },
+    /// The state file could not be written.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// What an apply did.
+#[derive(Debug, Clone)]
+pub struct ApplyReport {
+    /// Every step and how it ended, in the order they ended.
+    pub results: Vec<StepResult>,
+}
+
+impl ApplyReport {
+    /// Whether any step failed or did not run.
+    pub fn failed(&self) -> bool {
+        self.results.iter().any(|r| r.outcome != Outcome::Done)
+    }
+
+    /// (added, changed, destroyed) resources, counted from completed steps.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for r in self.results.iter().filter(|r| r.outcome == Outcome::Done) {
+            match (r.step.kind, r.step.action) {
+                (StepKind::Apply, Action::Create | Action::Replace) => c.0 += 1,
+                (StepKind::Apply, Action::Update) => c.1 += 1,
+                (StepKind::Delete, _) => c.2 += 1,
+                _ => {}
+            }
+        }
+        c
+    }
+}
+
+/// Applies `set` in `ws`, at most `parallelism` resources at once, saving
+/// state after every resource. `on_event` sees progress, with a
+/// still-running event every `tick`.
+///
+/// A failed resource stops only its dependants; independent branches go on.
+/// Re-running after a crash is safe: creates adopt what already exists.
+///
+/// # Errors
+/// [`ApplyError::Stale`] before anything runs when the state moved on since
+/// planning; [`ApplyError::State`] when state cannot be saved.
+pub async fn apply(
+    ws: &mut Workspace,
+    set: &ChangeSet,
+    parallelism: usize,
+    tick: Duration,
+    on_event: impl FnMut(WalkEvent<'_>),
+) -> Result<ApplyReport, ApplyError> {
+    let current = StateRef {
+        lineage: ws.state.lineage.clone(),
+        serial: ws.state.serial,
+    };
+    if current.serial == 0 && set.state.serial == 0 {
+        // Neither plan nor apply had a state file: keep the plan's lineage.
+        ws.state.lineage = set.state.lineage.clone();
+    } else if current != set.state {
+        return Err(ApplyError::Stale {
+            planned: set.state.clone(),
+            current,
+        });
+    }
+    let steps = StepPlan::new(&set.changes);
+    let shared = Mutex::new(std::mem::take(&mut ws.state));
+    let save_error: Mutex<Option<StateError>> = Mutex::new(None);
+    let provider = &ws.connection.provider;
+    let store = &ws.store;
+    let run = |step: Step| {
+        let change = &set.changes[step.change];
+        let (shared, save_error) = (&shared, &save_error);
+        async move {
+            let outcome = with_retries(|| run_step(provider, &step, change)).await?;
+            let mut state = shared.lock().expect("state lock poisoned");
+            if record(&mut state, &step, change, outcome) {
+                if let Err(e) = store.save(&mut state) {
+                    let message = format!("saving state: {e}");
+                    save_error.lock().expect("poisoned").get_or_insert(e);
+                    return Err(message);
+                }
+            }
+            Ok(())
+        }
+    };
+    let results = walk(&steps, parallelism, tick, run, on_event).await;
+    ws.state = shared.into_inner().expect("state lock poisoned");
+    if let Some(e) = save_error.into_inner().expect("poisoned") {
+        return Err(e.into());
+    }
+    Ok(ApplyReport { results })
+}
+
+/// Retries a step whose operation failed transiently (rate limit, backend
+/// error), up to three attempts with growing pauses.
+async fn with_retries<F, Fut>(mut f: F) -> Result<Option<Ids>, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Ids>, GcpError>>,
+{
+    let mut pause = Duration::from_millis(500);
+    for attempt in 1.. {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_transient() && attempt < 3 => {
+                tracing::warn!(error = %e, attempt, "transient failure, retrying the step");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// Performs one step in the cloud. `Some(ids)` when the resource now exists
+/// with those ids, `None` when it is gone or nothing was called.
+async fn run_step(p: &Provider, step: &Step, c: &Change) -> Result<Option<Ids>, GcpError> {
+    let empty = Default::default();
+    let before = c.before.as_ref().unwrap_or(&empty);
+    match (step.kind, c.action) {
+        (StepKind::Delete, _) => p.delete(&c.address, before).await.map(|_| None),
+        (StepKind::Apply, Action::Create | Action::Replace) => {
+            let after = c.after.as_ref().expect("creates have attributes");
+            p.create(&c.address, after).await.map(Some)
+        }
+        (StepKind::Apply, Action::Update) => {
+            let after = c.after.as_ref().expect("updates have attributes");
+            let ids = p.update(&c.address, before, after).await?;
+            Ok(Some(if ids.id.is_some() { ids } else { c.ids.clone() }))
+        }
+        (StepKind::Apply, _) => Ok(Some(c.ids.clone())),
+    }
+}
+
+/// Writes the step's result into `state`; true when state changed.
+fn record(state: &mut State, step: &Step, c: &Change, ids: Option<Ids>) -> bool {
+    let before = state.clone();
+    match (step.kind, &c.after, ids) {
+        (StepKind::Apply, Some(after), Some(ids)) => state.put(StateResource {
+            address: c.address.clone(),
+            ids,
+            attributes: after.clone(),
+            dependencies: c.dependencies.clone(),
+        }),
+        _ => state.remove(&c.address),
+    }
+    *state != before
+}
+

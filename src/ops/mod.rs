@@ -1,0 +1,20 @@
+//! The operations layer: what each command does, as library calls. The CLI
+//! parses arguments, calls one of these and prints.
+
+mod apply;
+mod connect;
+mod plan;
+mod refresh;
+
+pub use apply::{apply, ApplyError, ApplyReport};
+pub use connect::{Connection, EmulatorSettings, TargetChoice};
+pub use plan::{load_desired, plan, plan_destroy, PlanError, Workspace};
+pub use refresh::refresh;
+
+use std::path::{Path, PathBuf};
+
+/// The default state file of a plan file: `state/<plan file stem>.json`.
+pub fn default_state_path(plan_file: &Path) -> PathBuf {
+    let stem = plan_file.file_stem().unwrap_or_default().to_string_lossy();
+    PathBuf::from("state").join(format!("{stem}.json"))
+}

@@ -1,0 +1,141 @@
+//! Planning: plan file → desired resources → graph; state + refresh → diff →
+//! change set.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::{refresh, Connection, TargetChoice};
+use crate::changeset::{destroy_all, diff, ChangeSet, StateRef, CHANGE_SET_VERSION};
+use crate::gcp::GcpError;
+use crate::graph::{GraphError, ResourceGraph};
+use crate::plan::Plan;
+use crate::resource::{desired_resources, DesiredResource};
+use crate::state::{LockError, LockHolder, State, StateError, StateLock, StateStore};
+
+/// Why planning (or opening a workspace) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The plan file is invalid.
+    #[error(transparent)]
+    PlanFile(#[from] crate::plan::PlanError),
+    /// The dependency graph is broken.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// The state file cannot be read or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The state is locked by someone else.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The cloud could not be read.
+    #[error(transparent)]
+    Gcp(#[from] GcpError),
+}
+
+/// Reads and validates the plan file and builds its resource graph; no I/O
+/// beyond reading the file.
+///
+/// # Errors
+/// Plan file diagnostics, or a graph error.
+pub fn load_desired(path: &Path) -> Result<(Plan, Vec<DesiredResource>, ResourceGraph), PlanError> {
+    let plan = crate::plan::load(path)?;
+    let desired = desired_resources(&plan);
+    let graph = ResourceGraph::build(desired.iter().map(|d| (&d.address, d.deps.as_slice())))?;
+    Ok((plan, desired, graph))
+}
+
+/// A locked state with a connection to the cloud: what plan, apply and
+/// destroy work in. The lock is released when it is dropped.
+pub struct Workspace {
+    /// The state store.
+    pub store: StateStore,
+    /// The state as loaded under the lock.
+    pub state: State,
+    /// The cloud.
+    pub connection: Connection,
+    _lock: StateLock,
+}
+
+impl Workspace {
+    /// Locks the state at `state_path` (waiting up to `lock_timeout`, calling
+    /// `on_wait` with the holder first), loads it and connects to `target`.
+    ///
+    /// # Errors
+    /// Lock held, state unreadable, or no connection.
+    pub async fn open(
+        state_path: &Path,
+        operation: &str,
+        lock_timeout: Duration,
+        on_wait: impl FnMut(&LockHolder),
+        project: &str,
+        target: &TargetChoice,
+    ) -> Result<Workspace, PlanError> {
+        let lock = StateLock::acquire(state_path, operation, lock_timeout, on_wait)?;
+        let store = StateStore::new(state_path);
+        let state = store.load()?;
+        let connection = Connection::open(project, target).await?;
+        Ok(Workspace {
+            store,
+            state,
+            connection,
+            _lock: lock,
+        })
+    }
+
+    /// Stops the embedded emulator, if any, then releases the lock.
+    pub async fn close(self) {
+        self.connection.close().await;
+    }
+
+    fn state_ref(&self) -> StateRef {
+        StateRef {
+            lineage: self.state.lineage.clone(),
+            serial: self.state.serial,
+        }
+    }
+}
+
+/// Plans `desired` against the workspace: refreshes state resources from the
+/// cloud (in parallel) and diffs.
+///
+/// # Errors
+/// A refresh read fails.
+pub async fn plan(
+    ws: &Workspace,
+    plan_file: &Path,
+    plan: &Plan,
+    desired: &[DesiredResource],
+    parallelism: usize,
+) -> Result<ChangeSet, PlanError> {
+    let live = refresh(&ws.connection.provider, &ws.state, parallelism).await?;
+    Ok(ChangeSet {
+        format_version: CHANGE_SET_VERSION,
+        plan_file: plan_file.to_path_buf(),
+        project: plan.project.clone(),
+        state: ws.state_ref(),
+        destroy: false,
+        changes: diff(desired, &ws.state, &live),
+    })
+}
+
+/// Plans deleting everything in state, dependants first.
+///
+/// # Errors
+/// A refresh read fails.
+pub async fn plan_destroy(
+    ws: &Workspace,
+    plan_file: &Path,
+    project: &str,
+    parallelism: usize,
+) -> Result<ChangeSet, PlanError> {
+    let live = refresh(&ws.connection.provider, &ws.state, parallelism).await?;
+    Ok(ChangeSet {
+        format_version: CHANGE_SET_VERSION,
+        plan_file: plan_file.to_path_buf(),
+        project: project.to_string(),
+        state: ws.state_ref(),
+        destroy: true,
+        changes: destroy_all(&ws.state, &live),
+    })
+}
+

@@ -1,0 +1,29 @@
+//! Refresh: read every state resource from the live cloud, in parallel.
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use std::collections::BTreeMap;
+
+use crate::address::Address;
+use crate::gcp::{GcpError, Provider};
+use crate::resource::Live;
+use crate::state::State;
+
+/// Reads each resource of `state`, at most `parallelism` at once.
+/// `None` in the result means the resource no longer exists.
+///
+/// # Errors
+/// The first read that fails (after the client's retries).
+pub async fn refresh(
+    provider: &Provider,
+    state: &State,
+    parallelism: usize,
+) -> Result<BTreeMap<Address, Option<Live>>, GcpError> {
+    stream::iter(state.resources.iter())
+        .map(|r| async move {
+            let live = provider.read(&r.address, &r.attributes).await?;
+            Ok::<_, GcpError>((r.address.clone(), live))
+        })
+        .buffer_unordered(parallelism.max(1))
+        .try_collect()
+        .await
+}
