@@ -112,6 +112,7 @@ fn locate(src: &Source<'_>, spans: &SpanIndex, f: &Finding) -> Diagnostic {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::plan::FirewallRule;
 
     /// Every diagnostic of `text` as `"LINE:COL: message"`, in file order. A
     /// leading newline is dropped, so snippets can start on the line after `r#"`.
@@ -128,43 +129,197 @@ pub(crate) mod tests {
         }
     }
 
+    /// A minimal valid plan of exactly 10 lines; text appended to it starts on line 11.
+    pub(crate) const BASE: &str = r#"project = "meshform-demo"
+[network]
+name = "vpc"
+[[region]]
+name = "europe-west2"
+[region.subnet]
+name = "eu"
+cidr = "10.0.0.0/20"
+pod_range = { name = "pods", cidr = "10.16.0.0/20" }
+service_range = { name = "svc", cidr = "10.17.0.0/24" }
+"#;
+
+    /// [`errors`] of [`BASE`] followed by `extra` (which starts on line 11).
+    pub(crate) fn errors_with_base(extra: &str) -> Vec<String> {
+        errors(&format!(
+            "{BASE}{}",
+            extra.strip_prefix('\n').unwrap_or(extra)
+        ))
+    }
+
     #[test]
-    fn probe() {
-        let e = parse(
-            Path::new("plans/bad.toml"),
+    fn the_base_plan_is_valid() {
+        assert_eq!(BASE.lines().count(), 10);
+        assert_eq!(errors(BASE), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_vpc_example_loads_cleanly() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/vpc.toml");
+        let plan = super::super::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plan.project, "meshform-demo");
+        assert_eq!(plan.network.name, "cross-region-vpc");
+        let regions: Vec<_> = plan.regions.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(regions, ["europe-west2", "us-central1"]);
+        assert_eq!(plan.regions[1].nat.min_ports_per_vm, 64);
+        assert_eq!(plan.firewalls[0].name, "allow-iap-ssh");
+    }
+
+    #[test]
+    fn a_missing_file_is_a_read_error() {
+        let err = super::super::load(Path::new("plans/does-not-exist.toml")).unwrap_err();
+        assert!(matches!(err, PlanError::Read { .. }));
+        assert_eq!(
+            err.to_string(),
+            "cannot read plan file plans/does-not-exist.toml"
+        );
+    }
+
+    #[test]
+    fn malformed_toml_reports_the_parser_position() {
+        assert_eq!(
+            errors(
+                r#"
+project = "p"
+[network
+name = "vpc"
+"#
+            ),
+            ["2:9: invalid TOML: unclosed table, expected `]`"]
+        );
+        assert_eq!(
+            errors("project = \"a\"\nproject = \"b\"\n"),
+            ["2:1: invalid TOML: duplicate key"]
+        );
+    }
+
+    #[test]
+    fn one_run_reports_errors_from_every_section() {
+        let errors = errors(
             r#"
 project = "Meshform"
-colour = 1
 [network]
 name = "cross_region"
 mtu = 9000
-routing_mode = "regional"
-
 [[region]]
-name = "europe-west2-a"
+name = "europe-west2"
 [region.subnet]
 name = "eu"
 cidr = "10.0.0.1/20"
 pod_range = { name = "pods", cdir = "10.16.0.0/20" }
-service_range = { name = "svc", cidr = "10.0.4.0/24" }
+service_range = { name = "svc", cidr = "10.17.0.0/24" }
+[[region]]
+name = "us_central1"
+[region.subnet]
+name = "us"
+cidr = "10.1.0.0/20"
+pod_range = { name = "pods", cidr = "10.16.0.0/20" }
+service_range = { name = "svc", cidr = "10.1.8.0/24" }
+[[firewall]]
+name = "ssh"
+allow = ["tpc:22"]
+"#,
+        );
+        assert_eq!(
+            errors,
+            [
+                "1:11: project id \"Meshform\" starts with 'M'; it must start with a lowercase letter",
+                "3:8: network name \"cross_region\" contains '_'; only lowercase letters, digits and hyphens are allowed",
+                "4:7: network.mtu must be from 1300 to 8896, found 9000",
+                "10:13: region[0].subnet.pod_range is missing required key \"cidr\"",
+                "10:30: unknown key \"cdir\" in region[0].subnet.pod_range",
+                "13:8: \"us_central1\" is not a GCP region name",
+                "18:40: service range 10.1.8.0/24 of region \"us_central1\" overlaps subnet range 10.1.0.0/20 of region \"us_central1\" (defined at 16:8)",
+                "19:1: ingress rule \"ssh\" has no source_ranges or source_tags",
+                "21:10: unknown protocol \"tpc\" in \"tpc:22\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn rendered_diagnostics_of_a_bad_plan() {
+        let err = parse(
+            Path::new("plans/bad.toml"),
+            r#"project = "meshform-demo"
+[network]
+name = "cross-region-vpc"
+routing_mode = "regional"
+
+[[region]]
+name = "europe-west2"
+
+[region.subnet]
+name = "eu-ilb-subnet"
+cidr = "172.20.0.0/20"
+pod_range = { name = "eu-pods", cidr = "10.16.32.0/20" }
+service_range = { name = "eu-services", cidr = "172.16.5.0/24" }
+
 [region.nat]
 min_ports_per_vm = 100
 
 [[region]]
 name = "us-central1"
+
 [region.subnet]
-name = "eu"
-cidr = "10.0.8.0/21"
-pod_range = { name = "p", cidr = "10.16.0.0/20" }
-service_range = { name = "p", cidr = "10.17.0.0/24" }
+name = "us-ilb-subnet"
+cidr = "172.21.0.1/20"
+pod_range = { name = "us-pods", cidr = "172.20.8.0/21" }
+service_range = { name = "us-services", cidr = "172.16.6.0/24" }
 
 [[firewall]]
-name = "x"
-allow = ["tpc:22", "icmp:3"]
-destination_ranges = ["10.0.0.0/8"]
+name = "allow-iap-ssh"
+source_ranges = ["35.235.240.0/20"]
+allow = ["tcp:22"]
+deny = ["icmp"]
+target_tag = ["bastion"]
 "#,
         )
         .unwrap_err();
-        println!("{e}");
+        insta::assert_snapshot!(err.to_string());
+    }
+
+    /// Every key of the schema is a field of the model and the other way round:
+    /// a fully populated plan survives a round trip through TOML, and its TOML
+    /// uses every key the schema knows.
+    #[test]
+    fn schema_matches_model() {
+        let mut plan = parse(Path::new("base.toml"), BASE).unwrap();
+        plan.firewalls.push(FirewallRule {
+            name: "all-fields".into(),
+            direction: crate::plan::Direction::Egress,
+            priority: 900,
+            allow: vec![],
+            deny: vec!["tcp:22".into()],
+            source_ranges: vec![],
+            source_tags: vec![],
+            destination_ranges: vec!["10.0.0.0/8".parse().unwrap()],
+            target_tags: vec!["web".into()],
+            description: "d".into(),
+        });
+        let text = toml::to_string(&plan).unwrap();
+        assert_eq!(parse(Path::new("roundtrip.toml"), &text).unwrap(), plan);
+
+        fn keys(fields: &[schema::Field], out: &mut Vec<&'static str>) {
+            for f in fields {
+                out.push(f.name);
+                match &f.kind {
+                    schema::Kind::Table(inner) | schema::Kind::Tables { fields: inner, .. } => {
+                        keys(inner, out)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut all = Vec::new();
+        keys(schema::ROOT, &mut all);
+        for key in all {
+            assert!(
+                text.contains(&format!("{key} =")) || text.contains(&format!("{key}]")),
+                "schema key {key} is not in the model:\n{text}"
+            );
+        }
     }
 }

@@ -159,8 +159,11 @@ impl<'s> Shape<'s> {
                 }
             }
             (Kind::Cidr, DeValue::String(s)) => {
-                if let Err(e) = s.parse::<Ipv4Net>() {
-                    let message = format!("{path} \"{s}\" is not an IPv4 CIDR range: {e}");
+                if s.parse::<Ipv4Net>().is_err() {
+                    let message = format!(
+                        "{path} \"{s}\" is not an IPv4 CIDR range: {}",
+                        why_not_cidr(s)
+                    );
                     let help = "write the network address and prefix length, e.g. \"10.0.0.0/20\"";
                     self.error(path, span, message, help.to_owned());
                 }
@@ -201,6 +204,23 @@ impl<'s> Shape<'s> {
     }
 }
 
+/// Why `s`, which does not parse as an [`Ipv4Net`], is not one.
+fn why_not_cidr(s: &str) -> &'static str {
+    let Some((addr, len)) = s.split_once('/') else {
+        return "the prefix length is missing";
+    };
+    if addr.contains(':') {
+        return "IPv6 ranges are not supported";
+    }
+    if addr.parse::<std::net::Ipv4Addr>().is_err() {
+        return "the address is not four numbers from 0 to 255 separated by dots";
+    }
+    if len.parse::<u8>().map_or(true, |l| l > 32) {
+        return "the prefix length must be a number from 0 to 32";
+    }
+    "it is not written as ADDRESS/LENGTH"
+}
+
 /// What a value of `kind` looks like, for "must be …" messages.
 fn describe(kind: &Kind) -> String {
     match kind {
@@ -231,4 +251,228 @@ fn a(type_name: &str) -> String {
         "a"
     };
     format!("{article} {type_name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::parse::tests::{errors, errors_with_base};
+
+    #[test]
+    fn unknown_key_suggests_the_closest_known_key() {
+        assert_eq!(
+            errors(
+                r#"
+project = "meshform-demo"
+[network]
+name = "vpc"
+[[region]]
+name = "europe-west2"
+[region.subnet]
+name = "eu"
+cdir = "10.0.0.0/20"
+pod_range = { name = "pods", cidr = "10.16.0.0/20" }
+service_range = { name = "svc", cidr = "10.17.0.0/24" }
+"#
+            ),
+            [
+                "6:1: region[0].subnet is missing required key \"cidr\"",
+                "8:1: unknown key \"cdir\" in region[0].subnet",
+            ]
+        );
+        let d = crate::plan::parse(
+            std::path::Path::new("p.toml"),
+            &format!(
+                "{}[region.nat]\nmin_port_per_vm = 64\n",
+                crate::plan::parse::tests::BASE
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            d.contains("help: did you mean \"min_ports_per_vm\"?"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_without_a_close_match_lists_the_known_keys() {
+        let text = format!("{}zone = \"a\"\n", crate::plan::parse::tests::BASE);
+        let d = crate::plan::parse(std::path::Path::new("p.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            d.contains("11:1: unknown key \"zone\" in region[0].subnet\n  help: the keys allowed here are: name, cidr, pod_range, service_range, private_google_access"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn missing_required_keys_point_at_their_table() {
+        assert_eq!(
+            errors(
+                r#"
+[network]
+mtu = 1460
+"#
+            ),
+            [
+                "1:1: missing required key \"project\"",
+                "1:1: the plan has no [[region]] table",
+                "1:1: network is missing required key \"name\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_all_reported() {
+        assert_eq!(
+            errors_with_base(
+                r#"
+[region.nat]
+enabled = "yes"
+min_ports_per_vm = 6.4
+[[firewall]]
+name = 7
+source_ranges = "10.0.0.0/8"
+allow = ["tcp:22", 22]
+"#
+            ),
+            [
+                "12:11: region[0].nat.enabled must be true or false, found a string",
+                "13:20: region[0].nat.min_ports_per_vm must be an integer, found a float",
+                "15:8: firewall[0].name must be a string, found an integer",
+                "16:17: firewall[0].source_ranges must be an array of CIDR strings, found a string",
+                "17:20: firewall[0].allow[1] must be a string, found an integer",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_single_region_table_asks_for_double_brackets() {
+        let text = r#"project = "meshform-demo"
+[network]
+name = "vpc"
+[region]
+name = "europe-west2"
+"#;
+        let d = crate::plan::parse(std::path::Path::new("p.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            d.starts_with(
+                "error: p.toml:4:1: region must be an array of tables, found a table\n  \
+                 help: write `[[region]]` (double brackets) before each entry"
+            ),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn an_empty_region_list_is_refused() {
+        assert_eq!(
+            errors(
+                r#"
+project = "meshform-demo"
+region = []
+[network]
+name = "vpc"
+"#
+            ),
+            ["2:10: region needs at least 1 entry, found none"]
+        );
+    }
+
+    #[test]
+    fn bad_enum_values_list_the_allowed_ones() {
+        let text = format!(
+            "{}[region.nat]\nlog = \"verbose\"\n[[firewall]]\nname = \"x\"\ndirection = \"egress\"\nallow = [\"all\"]\n",
+            crate::plan::parse::tests::BASE
+        );
+        let d = crate::plan::parse(std::path::Path::new("p.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            d.contains(
+                "error: p.toml:12:7: region[0].nat.log has no value \"verbose\"\n  \
+                 help: allowed values: \"NONE\", \"ERRORS_ONLY\", \"TRANSLATIONS_ONLY\", \"ALL\""
+            ),
+            "{d}"
+        );
+        assert!(
+            d.contains(
+                "error: p.toml:15:13: firewall[0].direction has no value \"egress\"\n  \
+                 help: did you mean \"EGRESS\"? allowed values: \"INGRESS\", \"EGRESS\""
+            ),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn numbers_out_of_range() {
+        assert_eq!(
+            errors_with_base(
+                r#"
+[region.nat]
+min_ports_per_vm = 1
+udp_idle_timeout_sec = 0
+tcp_established_idle_timeout_sec = -5
+[[firewall]]
+name = "x"
+priority = 70000
+source_ranges = ["0.0.0.0/0"]
+allow = ["all"]
+"#
+            ),
+            [
+                "12:20: region[0].nat.min_ports_per_vm must be from 2 to 65536, found 1",
+                "13:24: region[0].nat.udp_idle_timeout_sec must be at least 1, found 0",
+                "14:36: region[0].nat.tcp_established_idle_timeout_sec must be at least 1, found -5",
+                "17:12: firewall[0].priority must be from 0 to 65535, found 70000",
+            ]
+        );
+        assert_eq!(
+            errors(
+                r#"
+project = "meshform-demo"
+[network]
+name = "vpc"
+mtu = 1200
+"#
+            ),
+            [
+                "1:1: the plan has no [[region]] table",
+                "4:7: network.mtu must be from 1300 to 8896, found 1200",
+            ]
+        );
+    }
+
+    #[test]
+    fn unparseable_cidrs() {
+        assert_eq!(
+            errors(
+                r#"
+project = "meshform-demo"
+[network]
+name = "vpc"
+[[region]]
+name = "europe-west2"
+[region.subnet]
+name = "eu"
+cidr = "10.0.0.0"
+pod_range = { name = "pods", cidr = "10.16.0.0/33" }
+service_range = { name = "svc", cidr = "fd00::/64" }
+[[firewall]]
+name = "x"
+source_ranges = ["10.0.0.300/8"]
+allow = ["all"]
+"#
+            ),
+            [
+                "8:8: region[0].subnet.cidr \"10.0.0.0\" is not an IPv4 CIDR range: the prefix length is missing",
+                "9:37: region[0].subnet.pod_range.cidr \"10.16.0.0/33\" is not an IPv4 CIDR range: the prefix length must be a number from 0 to 32",
+                "10:40: region[0].subnet.service_range.cidr \"fd00::/64\" is not an IPv4 CIDR range: IPv6 ranges are not supported",
+                "13:18: firewall[0].source_ranges[0] \"10.0.0.300/8\" is not an IPv4 CIDR range: the address is not four numbers from 0 to 255 separated by dots",
+            ]
+        );
+    }
 }

@@ -209,7 +209,7 @@ fn regions(c: &mut Checker<'_>, parts: &Parts) {
             let above = below.saturating_mul(2).min(65536);
             c.push(
                 at("nat.min_ports_per_vm"),
-                format!("nat.min_ports_per_vm must be a power of two, found {ports}"),
+                format!("min_ports_per_vm must be a power of two, found {ports}"),
                 format!("use {below} or {above}"),
             );
         }
