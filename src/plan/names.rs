@@ -1,0 +1,136 @@
+//! GCP's naming rules: resource names, network tags, project ids, region names.
+
+/// The longest resource name or network tag GCP accepts.
+pub const MAX_NAME_LEN: usize = 63;
+
+/// Why `name` breaks GCP's resource name rule `[a-z]([-a-z0-9]*[a-z0-9])?`
+/// (at most 63 characters), or `None` if it is a good name. Network tags follow
+/// the same rule.
+pub fn gcp_name_problem(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if name.is_empty() {
+        return Some("is empty".into());
+    }
+    if len > MAX_NAME_LEN {
+        return Some(format!(
+            "is {len} characters long; at most {MAX_NAME_LEN} are allowed"
+        ));
+    }
+    chars_problem(name)
+}
+
+/// Why `id` breaks the project id rule `[a-z][-a-z0-9]{4,28}[a-z0-9]` (6 to 30
+/// characters), or `None` if it is a good project id.
+pub fn project_id_problem(id: &str) -> Option<String> {
+    let len = id.chars().count();
+    if !(6..=30).contains(&len) {
+        return Some(format!("is {len} characters long; it must have 6 to 30"));
+    }
+    chars_problem(id)
+}
+
+/// The character part of both rules: lowercase letter first, then lowercase
+/// letters, digits and hyphens, not ending with a hyphen.
+fn chars_problem(name: &str) -> Option<String> {
+    let first = name.chars().next()?;
+    if !first.is_ascii_lowercase() {
+        return Some(format!(
+            "starts with '{first}'; it must start with a lowercase letter"
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Some(format!(
+            "contains '{c}'; only lowercase letters, digits and hyphens are allowed"
+        ));
+    }
+    if name.ends_with('-') {
+        return Some("ends with '-'; it must end with a letter or digit".into());
+    }
+    None
+}
+
+/// A name close to `name` that follows GCP's rule, if one can be made: lowercase,
+/// other characters turned into hyphens, leading non-letters and trailing hyphens
+/// dropped, cut to `max_len` characters.
+pub fn suggest_name(name: &str, max_len: usize) -> Option<String> {
+    let mut out = String::new();
+    for c in name.chars().map(|c| c.to_ascii_lowercase()) {
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
+        if out.is_empty() && !c.is_ascii_lowercase() {
+            continue;
+        }
+        if c == '-' && out.ends_with('-') {
+            continue;
+        }
+        out.push(c);
+    }
+    out.truncate(max_len);
+    let out = out.trim_end_matches('-').to_owned();
+    (!out.is_empty() && out != name).then_some(out)
+}
+
+/// Whether `name` looks like a GCP region: `^[a-z]+-[a-z]+[0-9]+$`, e.g. `europe-west2`.
+pub fn looks_like_region(name: &str) -> bool {
+    let Some((area, rest)) = name.split_once('-') else {
+        return false;
+    };
+    let letters = rest.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &rest[letters.len()..];
+    !area.is_empty()
+        && area.chars().all(|c| c.is_ascii_lowercase())
+        && !letters.is_empty()
+        && letters.chars().all(|c| c.is_ascii_lowercase())
+        && !digits.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcp_names() {
+        assert_eq!(gcp_name_problem("cross-region-vpc"), None);
+        assert_eq!(gcp_name_problem("a"), None);
+        assert!(gcp_name_problem("").is_some());
+        assert!(gcp_name_problem("1abc")
+            .unwrap()
+            .contains("lowercase letter"));
+        assert!(gcp_name_problem("ab_c").unwrap().contains("'_'"));
+        assert!(gcp_name_problem("abc-").unwrap().contains("ends with"));
+        assert!(gcp_name_problem(&"a".repeat(64)).unwrap().contains("64"));
+        assert_eq!(gcp_name_problem(&"a".repeat(63)), None);
+    }
+
+    #[test]
+    fn project_ids() {
+        assert_eq!(project_id_problem("meshform-demo"), None);
+        assert!(project_id_problem("short").is_some());
+        assert!(project_id_problem(&"a".repeat(31)).is_some());
+        assert!(project_id_problem("Meshform-demo").is_some());
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(suggest_name("EU_Subnet", 63).as_deref(), Some("eu-subnet"));
+        assert_eq!(suggest_name("1-web--", 63).as_deref(), Some("web"));
+        assert_eq!(suggest_name("ok", 63), None);
+        assert_eq!(suggest_name("123", 63), None);
+    }
+
+    #[test]
+    fn regions() {
+        assert!(looks_like_region("europe-west2"));
+        assert!(looks_like_region("us-central1"));
+        assert!(!looks_like_region("europe-west2-a"));
+        assert!(!looks_like_region("Europe-west2"));
+        assert!(!looks_like_region("europe-west"));
+        assert!(!looks_like_region("europewest2"));
+    }
+}

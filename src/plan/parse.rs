@@ -1,0 +1,325 @@
+//! Reading a plan file: TOML syntax, then shape (per [`super::schema`]), then the
+//! typed sections, then semantic checks, with every problem reported at its
+//! file:line:column.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::Spanned;
+
+use super::diagnostic::{Diagnostic, Diagnostics, Source};
+use super::model::Plan;
+use super::schema;
+use super::shape::Shape;
+use super::spans::SpanIndex;
+use super::validate::{self, Finding, Parts};
+use super::PlanError;
+
+/// Parses and validates plan text read from `path` (used only in messages).
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
+    let src = Source::new(path, text);
+    let mut root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            let d = src.diagnostic(
+                e.span().unwrap_or(0..0),
+                format!("invalid TOML: {}", e.message().trim_end()),
+                "fix the TOML syntax here; the rest of the plan is checked once the file parses",
+            );
+            return Err(PlanError::Invalid(Diagnostics(vec![d])));
+        }
+    };
+    let shape = Shape::check(&src, &mut root, schema::ROOT);
+    let root = root.into_inner();
+
+    let mut diagnostics = Vec::new();
+    let mut parts = Parts::default();
+    if let Some(v) = root.get("project").filter(|_| shape.is_intact("project")) {
+        parts.project = typed(&src, v, &mut diagnostics);
+    }
+    if let Some(v) = root.get("network").filter(|_| shape.is_intact("network")) {
+        parts.network = typed(&src, v, &mut diagnostics);
+    }
+    parts.regions = elements(&src, &shape, &root, "region", &mut diagnostics);
+    parts.firewalls = elements(&src, &shape, &root, "firewall", &mut diagnostics);
+
+    let findings = validate::check(&parts, &shape.spans);
+    diagnostics.extend(shape.diagnostics.iter().cloned());
+    diagnostics.extend(findings.iter().map(|f| locate(&src, &shape.spans, f)));
+
+    if diagnostics.is_empty() {
+        if let (Some(project), Some(network)) = (parts.project, parts.network) {
+            return Ok(Plan {
+                project,
+                network,
+                regions: parts.regions.into_iter().map(|(_, r)| r).collect(),
+                firewalls: parts.firewalls.into_iter().map(|(_, f)| f).collect(),
+            });
+        }
+    }
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    Err(PlanError::Invalid(Diagnostics(diagnostics)))
+}
+
+/// Deserializes every intact element of the array of tables `key` (`[[key]]`),
+/// each with its index in the file.
+fn elements<T: DeserializeOwned>(
+    src: &Source<'_>,
+    shape: &Shape<'_>,
+    root: &DeTable<'_>,
+    key: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(usize, T)> {
+    let Some(items) = root.get(key).and_then(|v| v.get_ref().as_array()) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| shape.is_intact(&format!("{key}[{i}]")))
+        .filter_map(|(i, item)| typed(src, item, diagnostics).map(|t| (i, t)))
+        .collect()
+}
+
+/// Deserializes one section; a serde error (only possible if the schema and the
+/// model disagree) becomes a diagnostic at the value.
+fn typed<T: DeserializeOwned>(
+    src: &Source<'_>,
+    value: &Spanned<DeValue<'_>>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    match T::deserialize(ValueDeserializer::from(value.clone())) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let span = e.span().unwrap_or_else(|| value.span());
+            diagnostics.push(src.diagnostic(span, e.message().trim_end().to_owned(), ""));
+            None
+        }
+    }
+}
+
+/// Turns a finding's key path into a file position.
+fn locate(src: &Source<'_>, spans: &SpanIndex, f: &Finding) -> Diagnostic {
+    let mut message = f.message.clone();
+    if let Some((path, intro)) = &f.related {
+        let (line, column) = src.line_column(spans.start(path));
+        message.push_str(&format!(" ({intro} {line}:{column})"));
+    }
+    src.diagnostic(spans.locate(&f.path), message, f.help.clone())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::plan::FirewallRule;
+
+    /// Every diagnostic of `text` as `"LINE:COL: message"`, in file order. A
+    /// leading newline is dropped, so snippets can start on the line after `r#"`.
+    pub(crate) fn errors(text: &str) -> Vec<String> {
+        let text = text.strip_prefix('\n').unwrap_or(text);
+        match parse(Path::new("plan.toml"), text) {
+            Ok(_) => Vec::new(),
+            Err(PlanError::Invalid(d)) => {
+                d.0.iter()
+                    .map(|d| format!("{}:{}: {}", d.line, d.column, d.message))
+                    .collect()
+            }
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+
+    /// A minimal valid plan of exactly 10 lines; text appended to it starts on line 11.
+    pub(crate) const BASE: &str = r#"project = "meshform-demo"
+[network]
+name = "vpc"
+[[region]]
+name = "europe-west2"
+[region.subnet]
+name = "eu"
+cidr = "10.0.0.0/20"
+pod_range = { name = "pods", cidr = "10.16.0.0/20" }
+service_range = { name = "svc", cidr = "10.17.0.0/24" }
+"#;
+
+    /// [`errors`] of [`BASE`] followed by `extra` (which starts on line 11).
+    pub(crate) fn errors_with_base(extra: &str) -> Vec<String> {
+        errors(&format!(
+            "{BASE}{}",
+            extra.strip_prefix('\n').unwrap_or(extra)
+        ))
+    }
+
+    #[test]
+    fn the_base_plan_is_valid() {
+        assert_eq!(BASE.lines().count(), 10);
+        assert_eq!(errors(BASE), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_vpc_example_loads_cleanly() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/vpc.toml");
+        let plan = super::super::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plan.project, "meshform-demo");
+        assert_eq!(plan.network.name, "cross-region-vpc");
+        let regions: Vec<_> = plan.regions.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(regions, ["europe-west2", "us-central1"]);
+        assert_eq!(plan.regions[1].nat.min_ports_per_vm, 64);
+        assert_eq!(plan.firewalls[0].name, "allow-iap-ssh");
+    }
+
+    #[test]
+    fn a_missing_file_is_a_read_error() {
+        let err = super::super::load(Path::new("plans/does-not-exist.toml")).unwrap_err();
+        assert!(matches!(err, PlanError::Read { .. }));
+        assert_eq!(
+            err.to_string(),
+            "cannot read plan file plans/does-not-exist.toml"
+        );
+    }
+
+    #[test]
+    fn malformed_toml_reports_the_parser_position() {
+        assert_eq!(
+            errors(
+                r#"
+project = "p"
+[network
+name = "vpc"
+"#
+            ),
+            ["2:9: invalid TOML: unclosed table, expected `]`"]
+        );
+        assert_eq!(
+            errors("project = \"a\"\nproject = \"b\"\n"),
+            ["2:1: invalid TOML: duplicate key"]
+        );
+    }
+
+    #[test]
+    fn one_run_reports_errors_from_every_section() {
+        let errors = errors(
+            r#"
+project = "Meshform"
+[network]
+name = "cross_region"
+mtu = 9000
+[[region]]
+name = "europe-west2"
+[region.subnet]
+name = "eu"
+cidr = "10.0.0.1/20"
+pod_range = { name = "pods", cdir = "10.16.0.0/20" }
+service_range = { name = "svc", cidr = "10.17.0.0/24" }
+[[region]]
+name = "us_central1"
+[region.subnet]
+name = "us"
+cidr = "10.1.0.0/20"
+pod_range = { name = "pods", cidr = "10.16.0.0/20" }
+service_range = { name = "svc", cidr = "10.1.8.0/24" }
+[[firewall]]
+name = "ssh"
+allow = ["tpc:22"]
+"#,
+        );
+        assert_eq!(
+            errors,
+            [
+                "1:11: project id \"Meshform\" starts with 'M'; it must start with a lowercase letter",
+                "3:8: network name \"cross_region\" contains '_'; only lowercase letters, digits and hyphens are allowed",
+                "4:7: network.mtu must be from 1300 to 8896, found 9000",
+                "10:13: region[0].subnet.pod_range is missing required key \"cidr\"",
+                "10:30: unknown key \"cdir\" in region[0].subnet.pod_range",
+                "13:8: \"us_central1\" is not a GCP region name",
+                "18:40: service range 10.1.8.0/24 of region \"us_central1\" overlaps subnet range 10.1.0.0/20 of region \"us_central1\" (defined at 16:8)",
+                "19:1: ingress rule \"ssh\" has no source_ranges or source_tags",
+                "21:10: unknown protocol \"tpc\" in \"tpc:22\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn rendered_diagnostics_of_a_bad_plan() {
+        let err = parse(
+            Path::new("plans/bad.toml"),
+            r#"project = "meshform-demo"
+[network]
+name = "cross-region-vpc"
+routing_mode = "regional"
+
+[[region]]
+name = "europe-west2"
+
+[region.subnet]
+name = "eu-ilb-subnet"
+cidr = "172.20.0.0/20"
+pod_range = { name = "eu-pods", cidr = "10.16.32.0/20" }
+service_range = { name = "eu-services", cidr = "172.16.5.0/24" }
+
+[region.nat]
+min_ports_per_vm = 100
+
+[[region]]
+name = "us-central1"
+
+[region.subnet]
+name = "us-ilb-subnet"
+cidr = "172.21.0.1/20"
+pod_range = { name = "us-pods", cidr = "172.20.8.0/21" }
+service_range = { name = "us-services", cidr = "172.16.6.0/24" }
+
+[[firewall]]
+name = "allow-iap-ssh"
+source_ranges = ["35.235.240.0/20"]
+allow = ["tcp:22"]
+deny = ["icmp"]
+target_tag = ["bastion"]
+"#,
+        )
+        .unwrap_err();
+        insta::assert_snapshot!(err.to_string());
+    }
+
+    /// Every key of the schema is a field of the model and the other way round:
+    /// a fully populated plan survives a round trip through TOML, and its TOML
+    /// uses every key the schema knows.
+    #[test]
+    fn schema_matches_model() {
+        let mut plan = parse(Path::new("base.toml"), BASE).unwrap();
+        plan.firewalls.push(FirewallRule {
+            name: "all-fields".into(),
+            direction: crate::plan::Direction::Egress,
+            priority: 900,
+            allow: vec![],
+            deny: vec!["tcp:22".into()],
+            source_ranges: vec![],
+            source_tags: vec![],
+            destination_ranges: vec!["10.0.0.0/8".parse().unwrap()],
+            target_tags: vec!["web".into()],
+            description: "d".into(),
+        });
+        let text = toml::to_string(&plan).unwrap();
+        assert_eq!(parse(Path::new("roundtrip.toml"), &text).unwrap(), plan);
+
+        fn keys(fields: &[schema::Field], out: &mut Vec<&'static str>) {
+            for f in fields {
+                out.push(f.name);
+                match &f.kind {
+                    schema::Kind::Table(inner) | schema::Kind::Tables { fields: inner, .. } => {
+                        keys(inner, out)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut all = Vec::new();
+        keys(schema::ROOT, &mut all);
+        for key in all {
+            assert!(
+                text.contains(&format!("{key} =")) || text.contains(&format!("{key}]")),
+                "schema key {key} is not in the model:\n{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The shape of a plan file as data: which keys each table has, their types, and
+//! which are required. [`super::shape`] checks a parsed TOML document against it so
+//! that every unknown key, missing field, wrong type and bad enum value is reported,
+//! not only the first one serde meets.
+//!
+//! This must describe the same shape as [`super::model`]; the test
+//! `schema_matches_model` in `parse.rs` fails when they drift apart.
+
+/// One key of a table.
+pub(crate) struct Field {
+    /// The TOML key.
+    pub name: &'static str,
+    /// What its value must be.
+    pub kind: Kind,
+    /// Whether the key must be present.
+    pub required: bool,
+    /// A TOML line showing a good value, used in help texts.
+    pub example: &'static str,
+}
+
+/// The type a value must have.
+pub(crate) enum Kind {
+    /// Any string (names are checked later, on the typed plan).
+    Str,
+    /// `true` or `false`.
+    Bool,
+    /// An integer in `min..=max`.
+    Int { min: i64, max: i64 },
+    /// One of a fixed set of strings.
+    Enum(&'static [&'static str]),
+    /// A string that parses as an IPv4 network, `a.b.c.d/len`.
+    Cidr,
+    /// A table with these keys.
+    Table(&'static [Field]),
+    /// An array whose items are all of this kind.
+    ArrayOf(&'static Kind),
+    /// An array of tables (`[[name]]`), at least `min` of them.
+    Tables {
+        fields: &'static [Field],
+        min: usize,
+    },
+}
+
+const fn req(name: &'static str, kind: Kind, example: &'static str) -> Field {
+    Field {
+        name,
+        kind,
+        required: true,
+        example,
+    }
+}
+
+const fn opt(name: &'static str, kind: Kind, example: &'static str) -> Field {
+    Field {
+        name,
+        kind,
+        required: false,
+        example,
+    }
+}
+
+const U32_MAX: i64 = u32::MAX as i64;
+
+/// The top level of a plan file.
+pub(crate) const ROOT: &[Field] = &[
+    req("project", Kind::Str, r#"project = "my-project-id""#),
+    req("network", Kind::Table(NETWORK), "[network]"),
+    req(
+        "region",
+        Kind::Tables {
+            fields: REGION,
+            min: 1,
+        },
+        "[[region]]",
+    ),
+    opt(
+        "firewall",
+        Kind::Tables {
+            fields: FIREWALL,
+            min: 0,
+        },
+        "[[firewall]]",
+    ),
+];
+
+/// `[network]`.
+pub(crate) const NETWORK: &[Field] = &[
+    req("name", Kind::Str, r#"name = "my-vpc""#),
+    opt(
+        "routing_mode",
+        Kind::Enum(&["REGIONAL", "GLOBAL"]),
+        r#"routing_mode = "REGIONAL""#,
+    ),
+    opt(
+        "mtu",
+        Kind::Int {
+            min: 1300,
+            max: 8896,
+        },
+        "mtu = 1460",
+    ),
+];
+
+/// `[[region]]`.
+pub(crate) const REGION: &[Field] = &[
+    req("name", Kind::Str, r#"name = "europe-west2""#),
+    req("subnet", Kind::Table(SUBNET), "[region.subnet]"),
+    opt("nat", Kind::Table(NAT), "[region.nat]"),
+];
+
+/// `[region.subnet]`.
+pub(crate) const SUBNET: &[Field] = &[
+    req("name", Kind::Str, r#"name = "my-subnet""#),
+    req("cidr", Kind::Cidr, r#"cidr = "10.0.0.0/20""#),
+    req(
+        "pod_range",
+        Kind::Table(SECONDARY_RANGE),
+        r#"pod_range = { name = "pods", cidr = "10.16.0.0/20" }"#,
+    ),
+    req(
+        "service_range",
+        Kind::Table(SECONDARY_RANGE),
+        r#"service_range = { name = "services", cidr = "10.17.0.0/24" }"#,
+    ),
+    opt(
+        "private_google_access",
+        Kind::Bool,
+        "private_google_access = true",
+    ),
+];
+
+/// `pod_range` and `service_range` of a subnet.
+pub(crate) const SECONDARY_RANGE: &[Field] = &[
+    req("name", Kind::Str, r#"name = "pods""#),
+    req("cidr", Kind::Cidr, r#"cidr = "10.16.0.0/20""#),
+];
+
+/// `[region.nat]`.
+pub(crate) const NAT: &[Field] = &[
+    opt("enabled", Kind::Bool, "enabled = true"),
+    opt(
+        "min_ports_per_vm",
+        Kind::Int { min: 2, max: 65536 },
+        "min_ports_per_vm = 64",
+    ),
+    opt(
+        "log",
+        Kind::Enum(&["NONE", "ERRORS_ONLY", "TRANSLATIONS_ONLY", "ALL"]),
+        r#"log = "ERRORS_ONLY""#,
+    ),
+    opt(
+        "udp_idle_timeout_sec",
+        Kind::Int {
+            min: 1,
+            max: U32_MAX,
+        },
+        "udp_idle_timeout_sec = 30",
+    ),
+    opt(
+        "tcp_established_idle_timeout_sec",
+        Kind::Int {
+            min: 1,
+            max: U32_MAX,
+        },
+        "tcp_established_idle_timeout_sec = 1200",
+    ),
+];
+
+/// `[[firewall]]`.
+pub(crate) const FIREWALL: &[Field] = &[
+    req("name", Kind::Str, r#"name = "allow-ssh""#),
+    opt(
+        "direction",
+        Kind::Enum(&["INGRESS", "EGRESS"]),
+        r#"direction = "INGRESS""#,
+    ),
+    opt(
+        "priority",
+        Kind::Int { min: 0, max: 65535 },
+        "priority = 1000",
+    ),
+    opt("allow", Kind::ArrayOf(&Kind::Str), r#"allow = ["tcp:22"]"#),
+    opt("deny", Kind::ArrayOf(&Kind::Str), r#"deny = ["tcp:22"]"#),
+    opt(
+        "source_ranges",
+        Kind::ArrayOf(&Kind::Cidr),
+        r#"source_ranges = ["10.0.0.0/8"]"#,
+    ),
+    opt(
+        "source_tags",
+        Kind::ArrayOf(&Kind::Str),
+        r#"source_tags = ["web"]"#,
+    ),
+    opt(
+        "destination_ranges",
+        Kind::ArrayOf(&Kind::Cidr),
+        r#"destination_ranges = ["10.0.0.0/8"]"#,
+    ),
+    opt(
+        "target_tags",
+        Kind::ArrayOf(&Kind::Str),
+        r#"target_tags = ["web"]"#,
+    ),
+    opt(
+        "description",
+        Kind::Str,
+        r#"description = "why this rule exists""#,
+    ),
+];
