@@ -1,1 +1,205 @@
-//! The emulator.
+//! The embedded GCP compute emulator: a loopback HTTP server imitating a
+//! subset of Compute Engine v1 REST, close enough for Google's official
+//! `google-cloud-compute-v1` client.
+//!
+//! - [`Emulator`]: start / url / request counts / shutdown (this file).
+//! - `server.rs`: routing (paths from the discovery document), faults, counts.
+//! - `schema.rs`: the embedded discovery subset and request validation.
+//! - `compute/`: the collections (networks, subnetworks, routers, firewalls,
+//!   forwarding rules, instances) and their invariants.
+//! - `operations.rs`: `compute#operation`s; `latency.rs`: how long they take.
+//! - `world.rs`: resources + operations, persisted in `DATA_DIR/world.json`.
+//! - `faults.rs`: seeded fault injection; `errors.rs`: error bodies.
+//!
+//! Operations complete lazily by wall-clock time: an operation's effect
+//! happens when it becomes DONE, even across a restart.
+
+mod compute;
+mod errors;
+mod faults;
+mod geography;
+mod latency;
+mod operations;
+mod refs;
+mod schema;
+mod server;
+mod world;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::FaultConfig;
+pub use latency::base_duration;
+
+use server::Shared;
+use world::World;
+
+/// How to run an emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Directory holding `world.json`; created if missing.
+    pub data_dir: PathBuf,
+    /// Multiplier applied to every [`base_duration`] (0.01 turns 12 s into 120 ms).
+    pub latency_scale: f64,
+    /// Injected faults.
+    pub faults: FaultConfig,
+}
+
+impl EmulatorConfig {
+    /// A config with latency scale 0.01 and no faults.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        EmulatorConfig {
+            data_dir: data_dir.into(),
+            latency_scale: 0.01,
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+/// Why the emulator could not start (or persist).
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// Reading or writing a file in the data directory failed.
+    #[error("emulator I/O on {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `world.json` exists but is not a world this version understands.
+    #[error("emulator world file {path} is corrupt: {source}; move it away to start empty")]
+    Corrupt {
+        /// The world file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The listen address could not be bound.
+    #[error("emulator could not listen on {addr}: {source}")]
+    Bind {
+        /// The requested address.
+        addr: SocketAddr,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running emulator. Dropping it without [`Emulator::shutdown`] leaves the
+/// server task running until the runtime ends.
+#[derive(Debug)]
+pub struct Emulator {
+    url: String,
+    shared: Arc<Shared>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Binds `listen` (use 127.0.0.1:0 for an ephemeral port), loads the world, serves in a background tokio task.
+    ///
+    /// # Errors
+    /// [`EmulatorError::Io`] / [`EmulatorError::Corrupt`] for the data directory,
+    /// [`EmulatorError::Bind`] if the address is taken.
+    pub async fn start(
+        config: EmulatorConfig,
+        listen: SocketAddr,
+    ) -> Result<Emulator, EmulatorError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| EmulatorError::Io {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let world = World::load(&config.data_dir)?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let url = format!("http://{addr}");
+        let shared = Arc::new(Shared {
+            world: Mutex::new(world),
+            data_dir: config.data_dir,
+            scale: config.latency_scale,
+            faults: faults::Faults::new(config.faults),
+            counts: Mutex::new(BTreeMap::new()),
+            base_url: url.clone(),
+        });
+        let app = server::router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "emulator server stopped");
+            }
+        });
+        tracing::info!(%url, "emulator listening");
+        Ok(Emulator {
+            url,
+            shared,
+            stop,
+            task,
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234`; pass it to the clients' `with_endpoint`.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Requests served so far, by discovery method id (e.g. `compute.networks.insert`).
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.shared
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Sets all request counts back to zero.
+    pub fn reset_request_counts(&self) {
+        self.shared
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// Names of all resources in the world now, e.g. `networks/cross-region-vpc`,
+    /// `regions/us-central1/subnetworks/x`, `zones/us-central1-a/instances/bastion`.
+    pub fn resource_names(&self) -> Vec<String> {
+        let Ok((world, _)) = self.shared.world_now() else {
+            return Vec::new();
+        };
+        world
+            .resources
+            .keys()
+            .map(|k| {
+                let rest = k.splitn(3, '/').nth(2).unwrap_or(k);
+                rest.strip_prefix("global/").unwrap_or(rest).to_string()
+            })
+            .collect()
+    }
+
+    /// Stops serving and waits for the server task; the world is already on disk.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}

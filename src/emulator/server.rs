@@ -1,0 +1,217 @@
+//! HTTP routing: `/compute/v1/…` matched against the discovery paths, plus
+//! `/_emulator/health` and `/_emulator/requests`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use serde_json::Value;
+
+use super::compute::{self, Env};
+use super::errors::ApiError;
+use super::faults::Faults;
+use super::operations::{self, WAIT_CAP};
+use super::schema;
+use super::world::{now_ms, World, CANONICAL_BASE};
+
+/// State shared by all requests.
+#[derive(Debug)]
+pub struct Shared {
+    /// The world; every handler locks it briefly (never across an await).
+    pub world: Mutex<World>,
+    /// Where `world.json` lives.
+    pub data_dir: PathBuf,
+    /// Latency multiplier.
+    pub scale: f64,
+    /// Fault generator.
+    pub faults: Faults,
+    /// Requests by discovery method id.
+    pub counts: Mutex<BTreeMap<String, u64>>,
+    /// `http://127.0.0.1:port`, used in every link returned.
+    pub base_url: String,
+}
+
+impl Shared {
+    /// Locks the world and applies operations that are due; persists if that changed anything.
+    pub fn world_now(&self) -> Result<(MutexGuard<'_, World>, u64), ApiError> {
+        let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        let now = now_ms();
+        if world.advance(now) {
+            self.persist(&world)?;
+        }
+        Ok((world, now))
+    }
+
+    fn persist(&self, world: &World) -> Result<(), ApiError> {
+        world.save(&self.data_dir).map_err(|e| {
+            tracing::error!(error = %e, "emulator could not persist the world");
+            ApiError::backend_error()
+        })
+    }
+
+    fn count(&self, method_id: &str) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        *counts.entry(method_id.to_string()).or_default() += 1;
+    }
+
+    /// Rewrites canonical links to this server's URL.
+    fn localize(&self, value: Value) -> Value {
+        let base = format!("{}/compute/v1/", self.base_url);
+        rewrite(value, &base)
+    }
+}
+
+fn rewrite(value: Value, base: &str) -> Value {
+    match value {
+        Value::String(s) => match s.strip_prefix(CANONICAL_BASE) {
+            Some(rest) => Value::String(format!("{base}{rest}")),
+            None => Value::String(s),
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(|v| rewrite(v, base)).collect()),
+        Value::Object(o) => {
+            Value::Object(o.into_iter().map(|(k, v)| (k, rewrite(v, base))).collect())
+        }
+        other => other,
+    }
+}
+
+/// The axum router of the emulator.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/_emulator/health", get(health))
+        .route("/_emulator/requests", get(requests))
+        .route("/compute/v1/{*rest}", any(compute_api))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+async fn health() -> Json<Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn requests(State(shared): State<Arc<Shared>>) -> Json<BTreeMap<String, u64>> {
+    Json(
+        shared
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
+    )
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+    ApiError::no_route(method.as_str(), uri.path()).into_response()
+}
+
+async fn compute_api(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    Path(rest): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+    body: Bytes,
+) -> Response {
+    match serve(&shared, &method, &rest, &query, &body).await {
+        Ok(v) => Json(shared.localize(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn serve(
+    shared: &Shared,
+    method: &Method,
+    rest: &str,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let route = schema::match_route(method.as_str(), rest)
+        .ok_or_else(|| ApiError::no_route(method.as_str(), &format!("/compute/v1/{rest}")))?;
+    shared.count(route.method_id);
+    if let Some(fault) = shared.faults.retryable() {
+        return Err(fault);
+    }
+    schema::validate_query(route.method_id, query)?;
+    let body: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::invalid(format!("Invalid JSON payload received. {e}")))?,
+        )
+    };
+    let mut parts = route.method_id.split('.');
+    let (collection, verb) = (
+        parts.nth(1).unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    if collection.ends_with("Operations") {
+        let project = route.params.get("project").cloned().unwrap_or_default();
+        let scope = match collection {
+            "regionOperations" => format!(
+                "regions/{}",
+                route.params.get("region").cloned().unwrap_or_default()
+            ),
+            "zoneOperations" => format!(
+                "zones/{}",
+                route.params.get("zone").cloned().unwrap_or_default()
+            ),
+            _ => "global".to_string(),
+        };
+        let name = route.params.get("operation").cloned().unwrap_or_default();
+        let key = format!("projects/{project}/{scope}/operations/{name}");
+        return if verb == "wait" {
+            wait(shared, &key).await
+        } else {
+            get_operation(shared, &key)
+        };
+    }
+    let (coll, verb) = compute::collection_of(route.method_id)
+        .ok_or_else(|| ApiError::no_route(method.as_str(), rest))?;
+    let (mut world, now) = shared.world_now()?;
+    let env = Env {
+        scale: shared.scale,
+        faults: &shared.faults,
+        now,
+    };
+    let before = world.next_id;
+    let result = compute::handle(&mut world, &env, coll, verb, &route.params, query, body)?;
+    if world.next_id != before {
+        shared.persist(&world)?;
+    }
+    Ok(result)
+}
+
+fn get_operation(shared: &Shared, key: &str) -> Result<Value, ApiError> {
+    let (world, now) = shared.world_now()?;
+    let op = world
+        .operations
+        .get(key)
+        .ok_or_else(|| ApiError::not_found(key))?;
+    Ok(operations::render(op, now))
+}
+
+/// Blocks until the operation is DONE or [`WAIT_CAP`] has passed, then returns it.
+async fn wait(shared: &Shared, key: &str) -> Result<Value, ApiError> {
+    let deadline = Instant::now() + WAIT_CAP;
+    loop {
+        let sleep_for = {
+            let (world, now) = shared.world_now()?;
+            let op = world
+                .operations
+                .get(key)
+                .ok_or_else(|| ApiError::not_found(key))?;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if op.is_done(now) || remaining.is_zero() {
+                return Ok(operations::render(op, now));
+            }
+            Duration::from_millis(op.done_ms.saturating_sub(now).max(1)).min(remaining)
+        };
+        tokio::time::sleep(sleep_for).await;
+    }
+}

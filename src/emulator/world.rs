@@ -1,0 +1,407 @@
+//! The emulated world: resources, operations and the id counter, persisted
+//! atomically to `DATA_DIR/world.json` after every mutation.
+//!
+//! Resources are stored as the JSON the API returns, with links written
+//! against [`CANONICAL_BASE`]; the server rewrites them to its own URL on the
+//! way out, so a world survives a restart on another port.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::EmulatorError;
+
+/// Prefix of every stored link; replaced by the server's URL in responses.
+pub const CANONICAL_BASE: &str = "https://compute.googleapis.com/compute/v1/";
+
+/// Name of the world file inside the data directory.
+pub const WORLD_FILE: &str = "world.json";
+
+/// Format version of `world.json`.
+const FORMAT_VERSION: u32 = 1;
+
+/// The full link of a relative path such as `projects/p/global/networks/n`.
+pub fn link(rel: &str) -> String {
+    format!("{CANONICAL_BASE}{rel}")
+}
+
+/// Milliseconds since the Unix epoch, wall clock.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// An RFC 3339 timestamp for `ms` since the epoch, as compute writes them.
+pub fn timestamp(ms: u64) -> String {
+    let t = UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// What an operation does to the world when it becomes DONE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Effect {
+    /// The resource (complete JSON) appears.
+    Insert {
+        /// The resource as GET will return it.
+        resource: Value,
+    },
+    /// The fields of `patch` are merged into the resource; a new fingerprint is set.
+    Patch {
+        /// Fields to merge (objects merge, arrays and scalars replace).
+        patch: Value,
+    },
+    /// The resource disappears.
+    Delete,
+}
+
+/// The error an operation ended with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationError {
+    /// `error.errors[0].code`, e.g. `INTERNAL_ERROR`.
+    pub code: String,
+    /// `error.errors[0].message`.
+    pub message: String,
+    /// `httpErrorStatusCode`.
+    pub http_status: u16,
+}
+
+/// One compute operation (global, regional or zonal).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationRecord {
+    /// Numeric id.
+    pub id: u64,
+    /// Operation name, unique in its scope.
+    pub name: String,
+    /// Project id.
+    pub project: String,
+    /// `global`, `regions/{r}` or `zones/{z}`.
+    pub scope: String,
+    /// `insert`, `patch` or `delete`.
+    pub operation_type: String,
+    /// Relative path of the target resource.
+    pub target: String,
+    /// Id of the target resource.
+    pub target_id: u64,
+    /// When the request arrived (ms since epoch).
+    pub insert_ms: u64,
+    /// When the operation turns RUNNING.
+    pub start_ms: u64,
+    /// When the operation turns DONE and its effect happens.
+    pub done_ms: u64,
+    /// The effect applied at `done_ms`.
+    pub effect: Effect,
+    /// Set when the operation fails (injected or at apply time); then nothing changes.
+    pub error: Option<OperationError>,
+    /// Whether the effect (or failure) has been applied.
+    pub applied: bool,
+}
+
+impl OperationRecord {
+    /// Relative path of the operation, e.g. `projects/p/regions/r/operations/op`.
+    pub fn rel(&self) -> String {
+        format!(
+            "projects/{}/{}/operations/{}",
+            self.project, self.scope, self.name
+        )
+    }
+
+    /// Whether the operation is DONE at `now`.
+    pub fn is_done(&self, now: u64) -> bool {
+        self.applied || now >= self.done_ms
+    }
+}
+
+/// Everything the emulator knows, as persisted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct World {
+    /// Format version.
+    pub version: u32,
+    /// The next id handed out to a resource or operation.
+    pub next_id: u64,
+    /// Resources by relative path (`projects/p/global/networks/n`).
+    pub resources: BTreeMap<String, Value>,
+    /// Operations by relative path.
+    pub operations: BTreeMap<String, OperationRecord>,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World {
+            version: FORMAT_VERSION,
+            next_id: 1_000_000_000_000_000_001,
+            resources: BTreeMap::new(),
+            operations: BTreeMap::new(),
+        }
+    }
+}
+
+impl World {
+    /// Loads `dir/world.json`, or an empty world if there is none.
+    ///
+    /// # Errors
+    /// [`EmulatorError::Io`] if the file can't be read, [`EmulatorError::Corrupt`] if it doesn't parse.
+    pub fn load(dir: &Path) -> Result<World, EmulatorError> {
+        let path = dir.join(WORLD_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|source| EmulatorError::Corrupt { path, source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(World::default()),
+            Err(source) => Err(EmulatorError::Io { path, source }),
+        }
+    }
+
+    /// Writes `dir/world.json` atomically: temp file, fsync, rename.
+    ///
+    /// # Errors
+    /// [`EmulatorError::Io`] on any file system failure; the previous file is then intact.
+    pub fn save(&self, dir: &Path) -> Result<(), EmulatorError> {
+        let path = dir.join(WORLD_FILE);
+        let tmp: PathBuf = dir.join(format!("{WORLD_FILE}.tmp"));
+        let io = |source| EmulatorError::Io {
+            path: path.clone(),
+            source,
+        };
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
+        let mut file = fs::File::create(&tmp).map_err(io)?;
+        file.write_all(&bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        drop(file);
+        fs::rename(&tmp, &path).map_err(io)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Hands out a fresh id.
+    pub fn new_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// A fresh fingerprint (8 bytes, URL-safe base64, as the Rust client encodes them).
+    pub fn new_fingerprint(&mut self) -> String {
+        let mut x = self.new_id().wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^= x >> 31;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 27;
+        base64_url(&x.to_be_bytes())
+    }
+
+    /// The pending (not yet applied) operation on `target`, if any.
+    pub fn pending_on(&self, target: &str) -> Option<&OperationRecord> {
+        self.operations
+            .values()
+            .find(|op| !op.applied && op.target == target)
+    }
+
+    /// Resources plus the resources of pending inserts, in `collection`
+    /// (e.g. `subnetworks`) of any scope in `project`.
+    pub fn existing_and_pending<'a>(
+        &'a self,
+        project: &'a str,
+        collection: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        let existing = self
+            .resources
+            .iter()
+            .filter(move |(k, _)| in_collection(k, project, collection))
+            .map(|(k, v)| (k.as_str(), v));
+        let pending = self
+            .operations
+            .values()
+            .filter_map(move |op| match &op.effect {
+                Effect::Insert { resource }
+                    if !op.applied && in_collection(&op.target, project, collection) =>
+                {
+                    Some((op.target.as_str(), resource))
+                }
+                _ => None,
+            });
+        existing.chain(pending)
+    }
+
+    /// Applies every operation due at `now`, in order of completion. Returns whether anything changed.
+    pub fn advance(&mut self, now: u64) -> bool {
+        let mut due: Vec<(u64, String)> = self
+            .operations
+            .iter()
+            .filter(|(_, op)| !op.applied && op.done_ms <= now)
+            .map(|(k, op)| (op.done_ms, k.clone()))
+            .collect();
+        due.sort();
+        let changed = !due.is_empty();
+        for (_, key) in due {
+            self.apply(&key);
+        }
+        changed
+    }
+
+    fn apply(&mut self, key: &str) {
+        let Some(op) = self.operations.get(key).cloned() else {
+            return;
+        };
+        let mut error = op.error.clone();
+        if error.is_none() {
+            match op.effect {
+                Effect::Insert { mut resource } => {
+                    resource["creationTimestamp"] = Value::String(timestamp(op.done_ms));
+                    self.resources.insert(op.target.clone(), resource);
+                }
+                Effect::Patch { patch } => {
+                    let fingerprint = self.new_fingerprint();
+                    match self.resources.get_mut(&op.target) {
+                        Some(resource) => {
+                            merge(resource, patch);
+                            if resource.get("fingerprint").is_some() {
+                                resource["fingerprint"] = Value::String(fingerprint);
+                            }
+                        }
+                        None => error = Some(gone(&op.target)),
+                    }
+                }
+                Effect::Delete => {
+                    if self.resources.remove(&op.target).is_none() {
+                        error = Some(gone(&op.target));
+                    }
+                }
+            }
+        }
+        if let Some(op) = self.operations.get_mut(key) {
+            op.applied = true;
+            op.error = error;
+        }
+    }
+}
+
+fn gone(target: &str) -> OperationError {
+    OperationError {
+        code: "RESOURCE_NOT_FOUND".into(),
+        message: format!("The resource '{target}' was not found"),
+        http_status: 404,
+    }
+}
+
+/// Whether `rel` names a resource of `collection` in `project` (any scope).
+pub fn in_collection(rel: &str, project: &str, collection: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    parts.len() >= 4
+        && parts[0] == "projects"
+        && parts[1] == project
+        && parts[parts.len() - 2] == collection
+}
+
+/// JSON merge: objects merge field by field, everything else replaces.
+pub fn merge(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                match t.get_mut(&k) {
+                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
+                    _ => {
+                        t.insert(k, v);
+                    }
+                }
+            }
+        }
+        (t, p) => *t = p,
+    }
+}
+
+/// URL-safe base64 with padding.
+pub fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Normalises a base64 string (standard or URL-safe, padded or not) for comparison.
+pub fn normalize_base64(s: &str) -> String {
+    s.trim_end_matches('=').replace('+', "-").replace('/', "_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn base64_matches_known_values() {
+        assert_eq!(base64_url(b"hello"), "aGVsbG8=");
+        assert_eq!(base64_url(&[0xfb, 0xff]), "-_8=");
+        assert_eq!(normalize_base64("+/8="), "-_8");
+    }
+
+    #[test]
+    fn merge_replaces_arrays_and_merges_objects() {
+        let mut v = json!({"a": {"x": 1, "y": 2}, "b": [1, 2]});
+        merge(&mut v, json!({"a": {"y": 3}, "b": [9]}));
+        assert_eq!(v, json!({"a": {"x": 1, "y": 3}, "b": [9]}));
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = World::default();
+        w.resources
+            .insert("projects/p/global/networks/n".into(), json!({"name": "n"}));
+        w.new_id();
+        w.save(dir.path()).expect("save");
+        assert_eq!(World::load(dir.path()).expect("load"), w);
+        assert!(!dir.path().join("world.json.tmp").exists());
+    }
+
+    #[test]
+    fn pending_insert_applies_when_due() {
+        let mut w = World::default();
+        let op = OperationRecord {
+            id: 1,
+            name: "op".into(),
+            project: "p".into(),
+            scope: "global".into(),
+            operation_type: "insert".into(),
+            target: "projects/p/global/networks/n".into(),
+            target_id: 2,
+            insert_ms: 0,
+            start_ms: 0,
+            done_ms: 100,
+            effect: Effect::Insert {
+                resource: json!({"name": "n"}),
+            },
+            error: None,
+            applied: false,
+        };
+        w.operations.insert(op.rel(), op);
+        assert!(!w.advance(50));
+        assert!(w.resources.is_empty());
+        assert!(w.advance(100));
+        assert!(w.resources.contains_key("projects/p/global/networks/n"));
+    }
+}
