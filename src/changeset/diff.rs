@@ -129,3 +129,162 @@ fn change(
 fn join(fields: &[&String]) -> String {
     fields.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::desired::object;
+    use crate::resource::{Attrs, Ids};
+    use crate::state::StateResource;
+    use serde_json::json;
+
+    fn addr(s: &str) -> Address {
+        s.parse().unwrap()
+    }
+
+    fn subnet(cidr: &str, pods: &str) -> Attrs {
+        object(json!({
+            "name": "eu", "region": "europe-west2", "network": "vpc",
+            "ip_cidr_range": cidr,
+            "secondary_ranges": [{"name": "pods", "cidr": pods}],
+        }))
+    }
+
+    fn network(name: &str) -> Attrs {
+        object(json!({"name": name, "routing_mode": "REGIONAL"}))
+    }
+
+    fn desired(address: &str, attrs: Attrs, deps: &[&str]) -> DesiredResource {
+        DesiredResource {
+            address: addr(address),
+            attrs,
+            deps: deps.iter().map(|d| addr(d)).collect(),
+        }
+    }
+
+    fn state_of(items: &[(&str, Attrs, &[&str])]) -> State {
+        let mut s = State::new();
+        for (a, attrs, deps) in items {
+            s.put(StateResource {
+                address: addr(a),
+                ids: Ids { id: Some("1".into()), self_link: None },
+                attributes: attrs.clone(),
+                dependencies: deps.iter().map(|d| addr(d)).collect(),
+            });
+        }
+        s
+    }
+
+    fn live_as_state(s: &State) -> BTreeMap<Address, Option<Live>> {
+        s.resources
+            .iter()
+            .map(|r| (r.address.clone(), Some(Live { ids: r.ids.clone(), attrs: r.attributes.clone() })))
+            .collect()
+    }
+
+    fn only(changes: &[Change], address: &str) -> Change {
+        changes.iter().find(|c| c.address == addr(address)).cloned().unwrap()
+    }
+
+    #[test]
+    fn resource_not_in_state_is_created() {
+        let want = [desired("network.vpc", network("vpc"), &[])];
+        let changes = diff(&want, &State::new(), &BTreeMap::new());
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].action, Action::Create);
+        assert_eq!(changes[0].reason, None);
+    }
+
+    #[test]
+    fn matching_live_resource_is_a_no_op() {
+        let state = state_of(&[("network.vpc", network("vpc"), &[])]);
+        let want = [desired("network.vpc", network("vpc"), &[])];
+        let changes = diff(&want, &state, &live_as_state(&state));
+        assert_eq!(changes[0].action, Action::NoOp);
+    }
+
+    #[test]
+    fn changed_secondary_range_is_an_update_in_place() {
+        let state = state_of(&[("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &[])]);
+        let want = [desired("subnet.eu", subnet("10.0.0.0/20", "10.2.0.0/16"), &[])];
+        let c = only(&diff(&want, &state, &live_as_state(&state)), "subnet.eu");
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.reason.as_deref(), Some("update in place: secondary_ranges"));
+        assert_eq!(c.ids.id.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn changed_primary_range_forces_replacement() {
+        let state = state_of(&[("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &[])]);
+        let want = [desired("subnet.eu", subnet("10.8.0.0/20", "10.2.0.0/16"), &[])];
+        let c = only(&diff(&want, &state, &live_as_state(&state)), "subnet.eu");
+        assert_eq!(c.action, Action::Replace);
+        assert_eq!(c.reason.as_deref(), Some("forces replacement: ip_cidr_range"));
+    }
+
+    #[test]
+    fn replaced_network_replaces_what_sits_on_it() {
+        let state = state_of(&[
+            ("network.vpc", network("vpc"), &[]),
+            ("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &["network.vpc"]),
+        ]);
+        let mut renamed = network("vpc");
+        renamed.insert("auto_create_subnetworks".into(), json!(true));
+        let want = [
+            desired("network.vpc", renamed, &[]),
+            desired("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &["network.vpc"]),
+        ];
+        let changes = diff(&want, &state, &live_as_state(&state));
+        assert_eq!(only(&changes, "network.vpc").action, Action::Replace);
+        let s = only(&changes, "subnet.eu");
+        assert_eq!(s.action, Action::Replace);
+        assert_eq!(
+            s.reason.as_deref(),
+            Some("forces replacement: network (network.vpc is replaced)")
+        );
+    }
+
+    #[test]
+    fn drift_deleted_outside_is_recreated_with_a_reason() {
+        let state = state_of(&[("network.vpc", network("vpc"), &[])]);
+        let live = BTreeMap::from([(addr("network.vpc"), None)]);
+        let want = [desired("network.vpc", network("vpc"), &[])];
+        let c = only(&diff(&want, &state, &live), "network.vpc");
+        assert_eq!(c.action, Action::Create);
+        assert_eq!(c.reason.as_deref(), Some("deleted outside meshform"));
+    }
+
+    #[test]
+    fn resource_dropped_from_the_plan_is_deleted_with_its_state_dependencies() {
+        let state = state_of(&[
+            ("network.vpc", network("vpc"), &[]),
+            ("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &["network.vpc"]),
+        ]);
+        let want = [desired("network.vpc", network("vpc"), &[])];
+        let c = only(&diff(&want, &state, &live_as_state(&state)), "subnet.eu");
+        assert_eq!(c.action, Action::Delete);
+        assert_eq!(c.reason.as_deref(), Some("not in the plan file"));
+        assert_eq!(c.prior_dependencies, vec![addr("network.vpc")]);
+        assert!(c.after.is_none());
+    }
+
+    #[test]
+    fn resource_gone_and_dropped_is_only_forgotten() {
+        let state = state_of(&[("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &[])]);
+        let live = BTreeMap::from([(addr("subnet.eu"), None)]);
+        let c = only(&diff(&[], &state, &live), "subnet.eu");
+        assert_eq!(c.action, Action::NoOp);
+        assert!(c.after.is_none());
+    }
+
+    #[test]
+    fn destroy_deletes_everything_in_state() {
+        let state = state_of(&[
+            ("network.vpc", network("vpc"), &[]),
+            ("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &["network.vpc"]),
+        ]);
+        let changes = destroy_all(&state, &live_as_state(&state));
+        assert!(changes.iter().all(|c| c.action == Action::Delete));
+        assert_eq!(changes.len(), 2);
+    }
+}

@@ -27,7 +27,11 @@ impl Printer {
 
     /// Prints an error to stderr.
     pub fn error(&self, text: &str) {
-        eprintln!("Error: {text}");
+        if text.starts_with("error:") {
+            eprintln!("{text}");
+        } else {
+            eprintln!("Error: {text}");
+        }
     }
 
     /// One progress line per walk event.

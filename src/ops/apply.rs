@@ -9,7 +9,7 @@ use crate::changeset::{Action, Change, ChangeSet, StateRef};
 use crate::exec::{walk, Outcome, Step, StepKind, StepPlan, StepResult, WalkEvent};
 use crate::gcp::{GcpError, Provider};
 use crate::resource::Ids;
-use crate::state::{State, StateError, StateResource, StateStore};
+use crate::state::{State, StateError, StateResource};
 
 /// Apply could not start, or state could not be saved.
 #[derive(Debug, thiserror::Error)]
