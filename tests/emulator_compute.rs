@@ -144,7 +144,9 @@ async fn network_insert_wait_get_list_with_the_official_client() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = EmulatorConfig::new(dir.path());
     config.latency_scale = 0.05; // network insert: 600 ms, long enough to observe it pending
-    let emu = Emulator::start(config, listen()).await.expect("emulator starts");
+    let emu = Emulator::start(config, listen())
+        .await
+        .expect("emulator starts");
     let c = clients(&emu.url()).await;
 
     let first = c
@@ -824,4 +826,100 @@ fn base_durations_reflect_real_relative_latencies() {
     assert!(base_duration("instances", "insert") > base_duration("subnetworks", "insert"));
     assert!(base_duration("subnetworks", "insert") > base_duration("networks", "insert"));
     assert!(base_duration("networks", "insert") > base_duration("routers", "insert"));
+}
+
+#[tokio::test]
+async fn router_patch_adds_a_nat_for_a_listed_subnet_which_then_is_in_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emu = start(&dir).await;
+    let c = clients(&emu.url()).await;
+    create_network(&c, "vpc").await;
+    create_subnet(&c, "us-central1", subnet("us", "vpc", "172.21.0.0/20"))
+        .await
+        .expect("subnet");
+    let router = model::Router::new()
+        .set_name("r")
+        .set_network("global/networks/vpc");
+    let op = c
+        .routers
+        .insert()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_body(router)
+        .send()
+        .await
+        .expect("router");
+    c.region_ops
+        .wait()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_operation(op.name.expect("name"))
+        .send()
+        .await
+        .expect("wait");
+
+    let nat = model::RouterNat::new()
+        .set_name("nat")
+        .set_source_subnetwork_ip_ranges_to_nat(
+            model::router_nat::SourceSubnetworkIpRangesToNat::ListOfSubnetworks,
+        )
+        .set_subnetworks([model::RouterNatSubnetworkToNat::new()
+            .set_name("regions/us-central1/subnetworks/us")
+            .set_source_ip_ranges_to_nat([
+                model::router_nat_subnetwork_to_nat::SourceIpRangesToNat::AllIpRanges,
+            ])]);
+    let op = c
+        .routers
+        .patch()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_router("r")
+        .set_body(model::Router::new().set_nats([nat]))
+        .send()
+        .await
+        .expect("patch");
+    let done = c
+        .region_ops
+        .wait()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_operation(op.name.expect("name"))
+        .send()
+        .await
+        .expect("wait");
+    assert_eq!(done.operation_type.as_deref(), Some("patch"));
+    let r = c
+        .routers
+        .get()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_router("r")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.nats.len(), 1);
+    assert_eq!(
+        r.nats[0].nat_ip_allocate_option,
+        Some(model::router_nat::NatIpAllocateOption::AutoOnly)
+    );
+    let agg = c
+        .routers
+        .aggregated_list()
+        .set_project(PROJECT)
+        .send()
+        .await
+        .expect("aggregated");
+    assert_eq!(agg.items["regions/us-central1"].routers.len(), 1);
+
+    let err = c
+        .subnets
+        .delete()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_subnetwork("us")
+        .send()
+        .await
+        .expect_err("in use by NAT");
+    assert_eq!(err.http_status_code(), Some(400));
+    emu.shutdown().await;
 }
