@@ -42,7 +42,7 @@ impl Faults {
     }
 
     fn roll(&self, rate: f64) -> Option<f64> {
-        if !(rate > 0.0) {
+        if rate.is_nan() || rate <= 0.0 {
             return None;
         }
         let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
