@@ -363,3 +363,269 @@ fn firewalls(c: &mut Checker<'_>, rules: &[(usize, FirewallRule)]) {
         "give every firewall rule its own name",
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::plan::parse::tests::{errors, errors_with_base, BASE};
+
+    /// The whole rendered output, for checking help texts.
+    fn rendered(text: &str) -> String {
+        crate::plan::parse(Path::new("p.toml"), text)
+            .unwrap_err()
+            .to_string()
+    }
+
+    /// [`BASE`] with `from` replaced by `to`.
+    fn base_with(from: &str, to: &str) -> String {
+        assert!(BASE.contains(from), "{from}");
+        BASE.replace(from, to)
+    }
+
+    #[test]
+    fn project_id_rule() {
+        let text = base_with("meshform-demo", "demo");
+        assert_eq!(
+            errors(&text),
+            ["1:11: project id \"demo\" is 4 characters long; it must have 6 to 30"]
+        );
+        assert!(rendered(&base_with("meshform-demo", "My_Project"))
+            .contains("copy the id (not the display name) from `gcloud projects list`, e.g. \"my-project\""));
+    }
+
+    #[test]
+    fn resource_names_follow_the_gcp_rule() {
+        let text = BASE
+            .replace("name = \"vpc\"", "name = \"VPC\"")
+            .replace("name = \"eu\"", "name = \"eu-\"")
+            .replace("name = \"pods\"", "name = \"1pods\"")
+            .replace("name = \"svc\"", &format!("name = \"{}\"", "s".repeat(64)));
+        assert_eq!(
+            errors(&text),
+            [
+                "3:8: network name \"VPC\" starts with 'V'; it must start with a lowercase letter",
+                "7:8: subnet name \"eu-\" ends with '-'; it must end with a letter or digit",
+                "9:22: pod range name \"1pods\" starts with '1'; it must start with a lowercase letter",
+                "10:26: service range name \"ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss\" is 64 characters long; at most 63 are allowed",
+            ]
+        );
+        assert!(rendered(&text).contains(
+            "help: GCP names match [a-z]([-a-z0-9]*[a-z0-9])? and have at most 63 characters; try \"vpc\""
+        ));
+    }
+
+    #[test]
+    fn firewall_names_and_tags_follow_the_gcp_rule() {
+        assert_eq!(
+            errors_with_base(
+                r#"
+[[firewall]]
+name = "Allow SSH"
+allow = ["tcp:22"]
+source_tags = ["web_servers"]
+target_tags = ["bastion", ""]
+"#
+            ),
+            [
+                "12:8: firewall rule name \"Allow SSH\" starts with 'A'; it must start with a lowercase letter",
+                "14:16: network tag \"web_servers\" contains '_'; only lowercase letters, digits and hyphens are allowed",
+                "15:27: network tag \"\" is empty",
+            ]
+        );
+    }
+
+    #[test]
+    fn host_bits_suggest_the_network_address() {
+        let text = base_with("10.0.0.0/20", "10.0.0.1/20");
+        assert_eq!(
+            errors(&text),
+            ["8:8: subnet range 10.0.0.1/20 has host bits set"]
+        );
+        assert!(rendered(&text)
+            .contains("help: a range starts at its network address: write \"10.0.0.0/20\""));
+        assert_eq!(
+            errors_with_base(
+                r#"
+[[firewall]]
+name = "ssh"
+allow = ["tcp:22"]
+source_ranges = ["35.235.240.0/20", "35.235.240.7/20"]
+"#
+            ),
+            ["14:37: range 35.235.240.7/20 has host bits set"]
+        );
+    }
+
+    #[test]
+    fn overlapping_ranges_point_at_the_later_one_and_name_both() {
+        let text = errors_with_base(
+            r#"
+[[region]]
+name = "us-central1"
+[region.subnet]
+name = "us"
+pod_range = { name = "pods", cidr = "10.0.8.0/21" }
+cidr = "10.16.4.0/24"
+service_range = { name = "svc", cidr = "10.18.0.0/24" }
+"#,
+        );
+        assert_eq!(
+            text,
+            [
+                "15:37: pod range 10.0.8.0/21 of region \"us-central1\" overlaps subnet range 10.0.0.0/20 of region \"europe-west2\" (defined at 8:8)",
+                "16:8: subnet range 10.16.4.0/24 of region \"us-central1\" overlaps pod range 10.16.0.0/20 of region \"europe-west2\" (defined at 9:37)",
+            ]
+        );
+        let out = rendered(&format!(
+            "{BASE}[[region]]\nname = \"us-central1\"\n[region.subnet]\nname = \"us\"\ncidr = \"10.17.0.0/16\"\n\
+             pod_range = {{ name = \"p\", cidr = \"10.20.0.0/20\" }}\nservice_range = {{ name = \"s\", cidr = \"10.21.0.0/24\" }}\n"
+        ));
+        assert!(out.contains(
+            "error: p.toml:15:8: subnet range 10.17.0.0/16 of region \"us-central1\" overlaps service range 10.17.0.0/24 of region \"europe-west2\" (defined at 10:40)\n  \
+             help: give each range its own block of addresses; ranges must not overlap anywhere in the plan"
+        ), "{out}");
+    }
+
+    #[test]
+    fn duplicate_regions_and_names() {
+        assert_eq!(
+            errors_with_base(
+                r#"
+[[region]]
+name = "europe-west2"
+[region.subnet]
+name = "eu"
+cidr = "10.1.0.0/20"
+pod_range = { name = "pods", cidr = "10.2.0.0/20" }
+service_range = { name = "pods", cidr = "10.3.0.0/24" }
+[[firewall]]
+name = "ssh"
+allow = ["tcp:22"]
+source_ranges = ["0.0.0.0/0"]
+[[firewall]]
+name = "ssh"
+allow = ["tcp:22"]
+source_tags = ["bastion"]
+"#
+            ),
+            [
+                "12:8: duplicate region \"europe-west2\" (first defined at 5:8)",
+                "14:8: duplicate subnet name \"eu\" (first defined at 7:8)",
+                "17:26: duplicate secondary range name \"pods\" (first defined at 16:22)",
+                "23:8: duplicate firewall rule name \"ssh\" (first defined at 19:8)",
+            ]
+        );
+    }
+
+    #[test]
+    fn region_names_must_look_like_gcp_regions() {
+        assert_eq!(
+            errors(&base_with("europe-west2", "Europe West")),
+            ["5:8: \"Europe West\" is not a GCP region name"]
+        );
+        assert!(rendered(&base_with("\"europe-west2\"", "\"europe-west2-a\""))
+            .contains("5:8: \"europe-west2-a\" is not a GCP region name\n  help: \"europe-west2-a\" is a zone; its region is \"europe-west2\""));
+    }
+
+    #[test]
+    fn derived_router_names_must_fit_in_63_characters() {
+        let long = "n".repeat(50);
+        assert_eq!(
+            errors(&base_with("name = \"vpc\"", &format!("name = \"{long}\""))),
+            [format!(
+                "5:8: the Cloud Router name \"{long}-europe-west2-router\" derived from network \"{long}\" and region \"europe-west2\" is 70 characters long; at most 63 are allowed"
+            )]
+        );
+    }
+
+    #[test]
+    fn nat_min_ports_must_be_a_power_of_two() {
+        let text = format!("{BASE}[region.nat]\nmin_ports_per_vm = 1000\n");
+        assert_eq!(
+            errors(&text),
+            ["12:20: min_ports_per_vm must be a power of two, found 1000"]
+        );
+        assert!(rendered(&text).contains("help: use 512 or 1024"));
+    }
+
+    #[test]
+    fn a_firewall_rule_allows_or_denies() {
+        assert_eq!(
+            errors_with_base(
+                r#"
+[[firewall]]
+name = "nothing"
+source_ranges = ["10.0.0.0/8"]
+[[firewall]]
+name = "both"
+source_ranges = ["10.0.0.0/8"]
+allow = ["tcp:22"]
+deny = ["udp:53"]
+"#
+            ),
+            [
+                "11:1: firewall rule \"nothing\" neither allows nor denies anything",
+                "18:8: firewall rule \"both\" has both allow and deny",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_bad_protocol_spec_is_reported() {
+        assert_eq!(
+            errors_with_base(
+                r#"
+[[firewall]]
+name = "web"
+source_ranges = ["10.0.0.0/8"]
+allow = ["tcp:80,443", "icmp:8", "tcp:8080-80", "gre"]
+"#
+            ),
+            [
+                "14:24: \"icmp:8\" gives ports, but only tcp, udp and sctp have ports",
+                "14:34: bad port \"8080-80\" in \"tcp:8080-80\": the range ends before it starts",
+                "14:49: unknown protocol \"gre\" in \"gre\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn ingress_needs_explicit_sources() {
+        let text = format!("{BASE}[[firewall]]\nname = \"web\"\nallow = [\"tcp:80\"]\n");
+        assert_eq!(
+            errors(&text),
+            ["11:1: ingress rule \"web\" has no source_ranges or source_tags"]
+        );
+        assert!(rendered(&text).contains(
+            "help: GCP would apply it to traffic from anywhere; if that is meant, write `source_ranges = [\"0.0.0.0/0\"]`"
+        ));
+    }
+
+    #[test]
+    fn ranges_and_tags_must_match_the_direction() {
+        assert_eq!(
+            errors_with_base(
+                r#"
+[[firewall]]
+name = "in"
+allow = ["tcp:80"]
+source_tags = ["web"]
+destination_ranges = ["10.0.0.0/8"]
+[[firewall]]
+name = "out"
+direction = "EGRESS"
+deny = ["all"]
+source_ranges = ["10.0.0.0/8"]
+source_tags = ["web"]
+destination_ranges = ["0.0.0.0/0"]
+"#
+            ),
+            [
+                "15:22: ingress rule \"in\" has destination_ranges",
+                "20:17: egress rule \"out\" has source_ranges",
+                "21:15: egress rule \"out\" has source_tags",
+            ]
+        );
+    }
+}
