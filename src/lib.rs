@@ -4,15 +4,15 @@
 //!
 //! - [`plan`]: the plan file: its typed model, parsing and validation with file:line:col diagnostics.
 //! - [`emulator`]: the embedded, persisted imitation of the compute API (axum on loopback).
-pub mod emulator;
-pub mod plan;
 pub mod address;
 pub mod changeset;
+pub mod cli;
+pub mod emulator;
 pub mod exec;
 pub mod gcp;
 pub mod graph;
+pub mod ops;
+pub mod plan;
 pub mod render;
 pub mod resource;
 pub mod state;
-pub mod ops;
-pub mod cli;

@@ -29,7 +29,13 @@ pub fn diff(
         let current = match (prior, live.get(&want.address)) {
             (None, _) => None,
             (Some(_), Some(None)) => {
-                changes.push(change(want, Action::Create, Some("deleted outside meshform".into()), None, prior));
+                changes.push(change(
+                    want,
+                    Action::Create,
+                    Some("deleted outside meshform".into()),
+                    None,
+                    prior,
+                ));
                 continue;
             }
             (Some(_), Some(Some(l))) => Some((l.attrs.clone(), l.ids.clone())),
@@ -58,7 +64,10 @@ pub fn diff(
             c.reason = Some(format!("forces replacement: network ({net} is replaced)"));
         } else if !fields.is_empty() {
             c.action = Action::Update;
-            c.reason = Some(format!("update in place: {}", join(&fields.iter().collect::<Vec<_>>())));
+            c.reason = Some(format!(
+                "update in place: {}",
+                join(&fields.iter().collect::<Vec<_>>())
+            ));
         }
         if c.action == Action::Replace {
             replaced.insert(want.address.clone());
@@ -77,8 +86,18 @@ pub fn diff(
                 None,
                 old.ids.clone(),
             ),
-            Some(Some(l)) => (Action::Delete, "not in the plan file", Some(l.attrs.clone()), l.ids.clone()),
-            None => (Action::Delete, "not in the plan file", Some(old.attributes.clone()), old.ids.clone()),
+            Some(Some(l)) => (
+                Action::Delete,
+                "not in the plan file",
+                Some(l.attrs.clone()),
+                l.ids.clone(),
+            ),
+            None => (
+                Action::Delete,
+                "not in the plan file",
+                Some(old.attributes.clone()),
+                old.ids.clone(),
+            ),
         };
         changes.push(Change {
             address: old.address.clone(),
@@ -127,7 +146,11 @@ fn change(
 }
 
 fn join(fields: &[&String]) -> String {
-    fields.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
+    fields
+        .iter()
+        .map(|f| f.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -167,7 +190,10 @@ mod tests {
         for (a, attrs, deps) in items {
             s.put(StateResource {
                 address: addr(a),
-                ids: Ids { id: Some("1".into()), self_link: None },
+                ids: Ids {
+                    id: Some("1".into()),
+                    self_link: None,
+                },
                 attributes: attrs.clone(),
                 dependencies: deps.iter().map(|d| addr(d)).collect(),
             });
@@ -178,12 +204,24 @@ mod tests {
     fn live_as_state(s: &State) -> BTreeMap<Address, Option<Live>> {
         s.resources
             .iter()
-            .map(|r| (r.address.clone(), Some(Live { ids: r.ids.clone(), attrs: r.attributes.clone() })))
+            .map(|r| {
+                (
+                    r.address.clone(),
+                    Some(Live {
+                        ids: r.ids.clone(),
+                        attrs: r.attributes.clone(),
+                    }),
+                )
+            })
             .collect()
     }
 
     fn only(changes: &[Change], address: &str) -> Change {
-        changes.iter().find(|c| c.address == addr(address)).cloned().unwrap()
+        changes
+            .iter()
+            .find(|c| c.address == addr(address))
+            .cloned()
+            .unwrap()
     }
 
     #[test]
@@ -206,33 +244,55 @@ mod tests {
     #[test]
     fn changed_secondary_range_is_an_update_in_place() {
         let state = state_of(&[("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &[])]);
-        let want = [desired("subnet.eu", subnet("10.0.0.0/20", "10.2.0.0/16"), &[])];
+        let want = [desired(
+            "subnet.eu",
+            subnet("10.0.0.0/20", "10.2.0.0/16"),
+            &[],
+        )];
         let c = only(&diff(&want, &state, &live_as_state(&state)), "subnet.eu");
         assert_eq!(c.action, Action::Update);
-        assert_eq!(c.reason.as_deref(), Some("update in place: secondary_ranges"));
+        assert_eq!(
+            c.reason.as_deref(),
+            Some("update in place: secondary_ranges")
+        );
         assert_eq!(c.ids.id.as_deref(), Some("1"));
     }
 
     #[test]
     fn changed_primary_range_forces_replacement() {
         let state = state_of(&[("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &[])]);
-        let want = [desired("subnet.eu", subnet("10.8.0.0/20", "10.2.0.0/16"), &[])];
+        let want = [desired(
+            "subnet.eu",
+            subnet("10.8.0.0/20", "10.2.0.0/16"),
+            &[],
+        )];
         let c = only(&diff(&want, &state, &live_as_state(&state)), "subnet.eu");
         assert_eq!(c.action, Action::Replace);
-        assert_eq!(c.reason.as_deref(), Some("forces replacement: ip_cidr_range"));
+        assert_eq!(
+            c.reason.as_deref(),
+            Some("forces replacement: ip_cidr_range")
+        );
     }
 
     #[test]
     fn replaced_network_replaces_what_sits_on_it() {
         let state = state_of(&[
             ("network.vpc", network("vpc"), &[]),
-            ("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &["network.vpc"]),
+            (
+                "subnet.eu",
+                subnet("10.0.0.0/20", "10.1.0.0/16"),
+                &["network.vpc"],
+            ),
         ]);
         let mut renamed = network("vpc");
         renamed.insert("auto_create_subnetworks".into(), json!(true));
         let want = [
             desired("network.vpc", renamed, &[]),
-            desired("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &["network.vpc"]),
+            desired(
+                "subnet.eu",
+                subnet("10.0.0.0/20", "10.1.0.0/16"),
+                &["network.vpc"],
+            ),
         ];
         let changes = diff(&want, &state, &live_as_state(&state));
         assert_eq!(only(&changes, "network.vpc").action, Action::Replace);
@@ -258,7 +318,11 @@ mod tests {
     fn resource_dropped_from_the_plan_is_deleted_with_its_state_dependencies() {
         let state = state_of(&[
             ("network.vpc", network("vpc"), &[]),
-            ("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &["network.vpc"]),
+            (
+                "subnet.eu",
+                subnet("10.0.0.0/20", "10.1.0.0/16"),
+                &["network.vpc"],
+            ),
         ]);
         let want = [desired("network.vpc", network("vpc"), &[])];
         let c = only(&diff(&want, &state, &live_as_state(&state)), "subnet.eu");
@@ -281,7 +345,11 @@ mod tests {
     fn destroy_deletes_everything_in_state() {
         let state = state_of(&[
             ("network.vpc", network("vpc"), &[]),
-            ("subnet.eu", subnet("10.0.0.0/20", "10.1.0.0/16"), &["network.vpc"]),
+            (
+                "subnet.eu",
+                subnet("10.0.0.0/20", "10.1.0.0/16"),
+                &["network.vpc"],
+            ),
         ]);
         let changes = destroy_all(&state, &live_as_state(&state));
         assert!(changes.iter().all(|c| c.action == Action::Delete));

@@ -26,7 +26,18 @@ pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
             detailed_exitcode,
             destroy,
             target,
-        } => plan_cmd(&plan, out.as_deref(), json, detailed_exitcode, destroy, &target, p).await,
+        } => {
+            plan_cmd(
+                &plan,
+                out.as_deref(),
+                json,
+                detailed_exitcode,
+                destroy,
+                &target,
+                p,
+            )
+            .await
+        }
         Command::Apply {
             plan,
             auto_approve,
@@ -45,7 +56,11 @@ pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
             }
             Ok(EXIT_OK)
         }
-        Command::State(StateCommand::Show { address, plan, state }) => {
+        Command::State(StateCommand::Show {
+            address,
+            plan,
+            state,
+        }) => {
             let address: crate::address::Address = address.parse()?;
             let state = StateStore::new(state_path_of(plan.as_deref(), state)?).load()?;
             let Some(r) = state.get(&address) else {
@@ -76,7 +91,10 @@ pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
                 operation_failure_rate,
             };
             let emulator = Emulator::start(config, listen).await?;
-            p.line(&format!("meshform emulator listening on {}", emulator.url()));
+            p.line(&format!(
+                "meshform emulator listening on {}",
+                emulator.url()
+            ));
             p.line(&format!(
                 "Use it with: meshform apply PLAN --emulator-url {}",
                 emulator.url()
@@ -117,7 +135,13 @@ fn choice(state_path: &Path, target: &Target) -> TargetChoice {
     }
 }
 
-async fn open(state_path: &Path, operation: &str, project: &str, target: &Target, p: &Printer) -> Result<Workspace> {
+async fn open(
+    state_path: &Path,
+    operation: &str,
+    project: &str,
+    target: &Target,
+    p: &Printer,
+) -> Result<Workspace> {
     let ws = Workspace::open(
         state_path,
         operation,
@@ -166,7 +190,11 @@ async fn plan_cmd(
         }
     }
     ws.close().await;
-    Ok(if detailed && set.has_changes() { EXIT_CHANGES } else { EXIT_OK })
+    Ok(if detailed && set.has_changes() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
 }
 
 /// A change set saved by `plan --out`, if `path` is one.
@@ -200,7 +228,14 @@ async fn apply_cmd(file: &Path, auto_approve: bool, target: &Target, p: &Printer
         p.line("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
         return Ok(EXIT_OK);
     }
-    if !saved && !auto_approve && !confirm(p, "Do you want to perform these actions?", "meshform will perform the actions described above.")? {
+    if !saved
+        && !auto_approve
+        && !confirm(
+            p,
+            "Do you want to perform these actions?",
+            "meshform will perform the actions described above.",
+        )?
+    {
         ws.close().await;
         p.line("\nApply cancelled.");
         return Ok(EXIT_ERROR);
@@ -208,7 +243,12 @@ async fn apply_cmd(file: &Path, auto_approve: bool, target: &Target, p: &Printer
     run_apply(ws, &set, parallelism, p).await
 }
 
-async fn destroy_cmd(plan_file: &Path, auto_approve: bool, target: &Target, p: &Printer) -> Result<i32> {
+async fn destroy_cmd(
+    plan_file: &Path,
+    auto_approve: bool,
+    target: &Target,
+    p: &Printer,
+) -> Result<i32> {
     let (plan, _, _) = ops::load_desired(plan_file)?;
     let state_path = state_path(plan_file, target);
     let ws = open(&state_path, "destroy", &plan.project, target, p).await?;
@@ -233,7 +273,12 @@ async fn destroy_cmd(plan_file: &Path, auto_approve: bool, target: &Target, p: &
     run_apply(ws, &set, target.parallelism as usize, p).await
 }
 
-async fn run_apply(mut ws: Workspace, set: &ChangeSet, parallelism: usize, p: &Printer) -> Result<i32> {
+async fn run_apply(
+    mut ws: Workspace,
+    set: &ChangeSet,
+    parallelism: usize,
+    p: &Printer,
+) -> Result<i32> {
     p.line("");
     let report = ops::apply(&mut ws, set, parallelism, PROGRESS_TICK, |e| p.progress(e)).await;
     ws.close().await;
@@ -260,7 +305,11 @@ fn confirm(p: &Printer, question: &str, detail: &str) -> Result<bool> {
 
 fn show(file: &Path, json: bool, state: Option<PathBuf>, p: &Printer) -> Result<i32> {
     if let Some(set) = saved_plan(file) {
-        p.out(&if json { render_json(&set) } else { render_text(&set) });
+        p.out(&if json {
+            render_json(&set)
+        } else {
+            render_text(&set)
+        });
         return Ok(EXIT_OK);
     }
     let state = StateStore::new(state_path_of(Some(file), state)?).load()?;

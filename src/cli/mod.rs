@@ -23,7 +23,10 @@ pub fn run() -> i32 {
     let cli = Cli::parse();
     init_logging();
     let printer = Printer;
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             printer.error(&format!("cannot start the async runtime: {e}"));

@@ -42,7 +42,12 @@ impl Printer {
                 None => return,
             },
             WalkEvent::StillRunning(s, t) => match verb(s.kind, s.action) {
-                Some(v) => format!("{}: Still {}... [{} elapsed]", s.address, v.doing.to_lowercase(), secs(t)),
+                Some(v) => format!(
+                    "{}: Still {}... [{} elapsed]",
+                    s.address,
+                    v.doing.to_lowercase(),
+                    secs(t)
+                ),
                 None => return,
             },
             WalkEvent::Finished(s, t) => match verb(s.kind, s.action) {
@@ -53,7 +58,9 @@ impl Printer {
                 Some(v) => format!("{}: {} failed after {}", s.address, v.done, secs(t)),
                 None => format!("{}: failed", s.address),
             },
-            WalkEvent::Skipped(s, by) => format!("{}: Not run: it depends on {by}, which failed", s.address),
+            WalkEvent::Skipped(s, by) => {
+                format!("{}: Not run: it depends on {by}, which failed", s.address)
+            }
         };
         self.line(&line);
     }
@@ -63,7 +70,9 @@ impl Printer {
         let (added, changed, destroyed) = report.counts();
         if !report.failed() {
             if destroy {
-                self.line(&format!("\nDestroy complete! Resources: {destroyed} destroyed."));
+                self.line(&format!(
+                    "\nDestroy complete! Resources: {destroyed} destroyed."
+                ));
             } else {
                 self.line(&format!(
                     "\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
@@ -76,8 +85,16 @@ impl Printer {
                 eprintln!("\nError: {message}\n  with {}", r.step.address);
             }
         }
-        let failed: Vec<_> = report.results.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).collect();
-        let not_run: Vec<_> = report.results.iter().filter(|r| matches!(r.outcome, Outcome::NotRun { .. })).collect();
+        let failed: Vec<_> = report
+            .results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Failed(_)))
+            .collect();
+        let not_run: Vec<_> = report
+            .results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::NotRun { .. }))
+            .collect();
         let done = report.results.len() - failed.len() - not_run.len();
         let what = if destroy { "Destroy" } else { "Apply" };
         eprintln!(

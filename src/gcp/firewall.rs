@@ -24,7 +24,10 @@ fn strings(attrs: &Attrs, key: &str) -> Vec<String> {
 /// `tcp:80,443` → (`tcp`, [`80`, `443`]).
 fn split_spec(spec: &str) -> (String, Vec<String>) {
     match spec.split_once(':') {
-        Some((proto, ports)) => (proto.to_string(), ports.split(',').map(str::to_string).collect()),
+        Some((proto, ports)) => (
+            proto.to_string(),
+            ports.split(',').map(str::to_string).collect(),
+        ),
         None => (spec.to_string(), vec![]),
     }
 }
@@ -51,7 +54,12 @@ fn body(p: &Provider, attrs: &Attrs) -> Firewall {
         .set_name(str_attr(attrs, "name"))
         .set_network(p.network_path(str_attr(attrs, "network")))
         .set_direction(Direction::from(str_attr(attrs, "direction")))
-        .set_priority(attrs.get("priority").and_then(|v| v.as_i64()).unwrap_or(1000) as i32)
+        .set_priority(
+            attrs
+                .get("priority")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(1000) as i32,
+        )
         .set_allowed(allowed.collect::<Vec<_>>())
         .set_denied(denied.collect::<Vec<_>>())
         .set_source_ranges(strings(attrs, "source_ranges"))
@@ -62,12 +70,26 @@ fn body(p: &Provider, attrs: &Attrs) -> Firewall {
 }
 
 pub(super) async fn read(p: &Provider, name: &str) -> Result<Option<Live>, GcpError> {
-    let got = p.firewalls.get().set_project(&p.project).set_firewall(name).send().await;
+    let got = p
+        .firewalls
+        .get()
+        .set_project(&p.project)
+        .set_firewall(name)
+        .send()
+        .await;
     let Some(f) = found(got, &format!("reading firewall rule {name}"))? else {
         return Ok(None);
     };
-    let allow: Vec<String> = f.allowed.iter().map(|a| join_spec(a.ip_protocol.as_deref(), &a.ports)).collect();
-    let deny: Vec<String> = f.denied.iter().map(|a| join_spec(a.ip_protocol.as_deref(), &a.ports)).collect();
+    let allow: Vec<String> = f
+        .allowed
+        .iter()
+        .map(|a| join_spec(a.ip_protocol.as_deref(), &a.ports))
+        .collect();
+    let deny: Vec<String> = f
+        .denied
+        .iter()
+        .map(|a| join_spec(a.ip_protocol.as_deref(), &a.ports))
+        .collect();
     let attrs = object(json!({
         "name": f.name,
         "network": f.network.as_deref().map(last_segment),

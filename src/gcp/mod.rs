@@ -141,7 +141,11 @@ impl Provider {
                 }
                 return Err(GcpError::Conflict {
                     address: address.to_string(),
-                    fields: differing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                    fields: differing
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
             tokio::time::sleep(delay).await;
@@ -154,7 +158,12 @@ impl Provider {
     ///
     /// # Errors
     /// API and operation errors.
-    pub async fn update(&self, address: &Address, before: &Attrs, after: &Attrs) -> Result<Ids, GcpError> {
+    pub async fn update(
+        &self,
+        address: &Address,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<Ids, GcpError> {
         match address.kind {
             ResourceKind::Network => network::update(self, after).await,
             ResourceKind::Subnet => subnet::update(self, before, after).await,
@@ -202,7 +211,14 @@ fn last_segment(url: &str) -> String {
 fn request_id() -> String {
     let b: [u8; 16] = rand::random();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 fn api(context: impl Into<String>) -> impl FnOnce(google_cloud_gax::error::Error) -> GcpError {
@@ -218,7 +234,10 @@ fn ids(id: Option<u64>, self_link: Option<String>) -> Ids {
 }
 
 /// `Ok(None)` for a 404, the value otherwise.
-fn found<T>(r: Result<T, google_cloud_gax::error::Error>, context: &str) -> Result<Option<T>, GcpError> {
+fn found<T>(
+    r: Result<T, google_cloud_gax::error::Error>,
+    context: &str,
+) -> Result<Option<T>, GcpError> {
     match r {
         Ok(v) => Ok(Some(v)),
         Err(e) if error::is_http(&e, 404) => Ok(None),

@@ -15,7 +15,13 @@ fn routing(attrs: &Attrs) -> NetworkRoutingConfig {
 }
 
 pub(super) async fn read(p: &Provider, name: &str) -> Result<Option<Live>, GcpError> {
-    let got = p.networks.get().set_project(&p.project).set_network(name).send().await;
+    let got = p
+        .networks
+        .get()
+        .set_project(&p.project)
+        .set_network(name)
+        .send()
+        .await;
     let Some(n) = found(got, &format!("reading network {name}"))? else {
         return Ok(None);
     };

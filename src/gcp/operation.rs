@@ -18,7 +18,12 @@ impl Provider {
     ///
     /// # Errors
     /// The operation's error, or an API error while waiting.
-    pub(crate) async fn wait(&self, scope: Scope<'_>, mut op: Operation, context: &str) -> Result<Ids, GcpError> {
+    pub(crate) async fn wait(
+        &self,
+        scope: Scope<'_>,
+        mut op: Operation,
+        context: &str,
+    ) -> Result<Ids, GcpError> {
         let name = op.name.clone().unwrap_or_default();
         while op.status != Some(Status::Done) {
             op = match scope {

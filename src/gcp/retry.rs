@@ -35,7 +35,9 @@ pub fn is_retryable(e: &Error) -> bool {
             return true;
         }
         if code == 403 {
-            let body = e.http_payload().map(|b| String::from_utf8_lossy(b).to_string());
+            let body = e
+                .http_payload()
+                .map(|b| String::from_utf8_lossy(b).to_string());
             return body.is_some_and(|b| b.contains("ateLimitExceeded"));
         }
     }

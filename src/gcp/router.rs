@@ -1,7 +1,9 @@
 //! `router.*`: a Cloud Router per region carrying one Cloud NAT for all
 //! subnet ranges with auto-allocated addresses.
 
-use google_cloud_compute_v1::model::router_nat::{NatIpAllocateOption, SourceSubnetworkIpRangesToNat};
+use google_cloud_compute_v1::model::router_nat::{
+    NatIpAllocateOption, SourceSubnetworkIpRangesToNat,
+};
 use google_cloud_compute_v1::model::router_nat_log_config::Filter;
 use google_cloud_compute_v1::model::{Router, RouterNat, RouterNatLogConfig};
 use google_cloud_gax::options::RequestOptionsBuilder;
@@ -21,7 +23,9 @@ fn nat(attrs: &Attrs) -> RouterNat {
     let log_config = if log == "NONE" {
         RouterNatLogConfig::new().set_enable(false)
     } else {
-        RouterNatLogConfig::new().set_enable(true).set_filter(Filter::from(log))
+        RouterNatLogConfig::new()
+            .set_enable(true)
+            .set_filter(Filter::from(log))
     };
     RouterNat::new()
         .set_name(str_attr(attrs, "nat_name"))
@@ -29,7 +33,10 @@ fn nat(attrs: &Attrs) -> RouterNat {
             attrs,
             "nat_source_ranges",
         )))
-        .set_nat_ip_allocate_option(NatIpAllocateOption::from(str_attr(attrs, "nat_ip_allocation")))
+        .set_nat_ip_allocate_option(NatIpAllocateOption::from(str_attr(
+            attrs,
+            "nat_ip_allocation",
+        )))
         .set_min_ports_per_vm(int(attrs, "nat_min_ports_per_vm"))
         .set_udp_idle_timeout_sec(int(attrs, "nat_udp_idle_timeout_sec"))
         .set_tcp_established_idle_timeout_sec(int(attrs, "nat_tcp_established_idle_timeout_sec"))

@@ -127,7 +127,10 @@ pub(super) async fn update(p: &Provider, before: &Attrs, after: &Attrs) -> Resul
             .set_region(region)
             .set_subnetwork(name)
             .set_request_id(request_id())
-            .set_body(SubnetworksSetPrivateIpGoogleAccessRequest::new().set_private_ip_google_access(pga(after)))
+            .set_body(
+                SubnetworksSetPrivateIpGoogleAccessRequest::new()
+                    .set_private_ip_google_access(pga(after)),
+            )
             .with_idempotency(true)
             .send()
             .await

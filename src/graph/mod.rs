@@ -46,10 +46,12 @@ impl ResourceGraph {
         }
         for (address, deps) in &nodes {
             for dep in deps.iter() {
-                let from = *index.get(dep).ok_or_else(|| GraphError::MissingDependency {
-                    from: (*address).clone(),
-                    missing: dep.clone(),
-                })?;
+                let from = *index
+                    .get(dep)
+                    .ok_or_else(|| GraphError::MissingDependency {
+                        from: (*address).clone(),
+                        missing: dep.clone(),
+                    })?;
                 graph.add_edge(from, index[*address], ());
             }
         }
@@ -72,8 +74,11 @@ impl ResourceGraph {
                 .find(|n| petgraph::algo::has_path_connecting(&self.graph, last, *n, None))
                 .expect("a node on a cycle has a dependency on the cycle");
             if let Some(pos) = path.iter().position(|n| *n == next) {
-                let mut looped: Vec<Address> =
-                    path[pos..].iter().rev().map(|n| self.graph[*n].clone()).collect();
+                let mut looped: Vec<Address> = path[pos..]
+                    .iter()
+                    .rev()
+                    .map(|n| self.graph[*n].clone())
+                    .collect();
                 looped.push(looped[0].clone());
                 return Err(GraphError::Cycle(looped));
             }

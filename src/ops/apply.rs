@@ -170,4 +170,3 @@ fn record(state: &mut State, step: &Step, c: &Change, ids: Option<Ids>) -> bool 
     }
     *state != before
 }
-

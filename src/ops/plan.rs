@@ -138,4 +138,3 @@ pub async fn plan_destroy(
         changes: destroy_all(&ws.state, &live),
     })
 }
-

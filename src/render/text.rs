@@ -16,7 +16,12 @@ pub fn render_text(set: &ChangeSet) -> String {
         .filter(|c| c.action == Action::NoOp && c.after.is_none())
         .collect();
     for c in &forgotten {
-        let _ = writeln!(out, "Note: {} {}.", c.address, c.reason.as_deref().unwrap_or(""));
+        let _ = writeln!(
+            out,
+            "Note: {} {}.",
+            c.address,
+            c.reason.as_deref().unwrap_or("")
+        );
     }
     if !forgotten.is_empty() {
         out.push('\n');
@@ -60,7 +65,11 @@ fn render_change(out: &mut String, c: &Change) {
         Action::Delete => "will be destroyed",
         Action::NoOp => "is unchanged",
     };
-    let reason = c.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+    let reason = c
+        .reason
+        .as_deref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
     let _ = writeln!(out, "  # {} {what}{reason}", c.address);
     let _ = writeln!(out, "{} {} {{", symbol(c.action), c.address);
     let empty = Default::default();

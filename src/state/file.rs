@@ -245,9 +245,10 @@ mod tests {
         let loaded = store.load().unwrap();
         assert_eq!(loaded.serial, 2);
         assert_eq!(loaded.lineage, s.lineage);
-        let backup: State =
-            serde_json::from_str(&fs::read_to_string(dir.path().join("sub/x.json.backup")).unwrap())
-                .unwrap();
+        let backup: State = serde_json::from_str(
+            &fs::read_to_string(dir.path().join("sub/x.json.backup")).unwrap(),
+        )
+        .unwrap();
         assert_eq!(backup.serial, 1);
         let mode = fs::metadata(store.path()).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);

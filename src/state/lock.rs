@@ -105,8 +105,12 @@ impl StateLock {
                     };
                     file.set_len(0).map_err(io)?;
                     file.rewind().map_err(io)?;
-                    file.write_all(serde_json::to_string(&holder).expect("serializes").as_bytes())
-                        .map_err(io)?;
+                    file.write_all(
+                        serde_json::to_string(&holder)
+                            .expect("serializes")
+                            .as_bytes(),
+                    )
+                    .map_err(io)?;
                     return Ok(StateLock { file, path });
                 }
                 Err(TryLockError::WouldBlock) => {
@@ -168,7 +172,10 @@ mod tests {
         let err = StateLock::acquire(&state, "plan", Duration::ZERO, |_| {}).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("state is locked"), "{msg}");
-        assert!(msg.contains(&format!("apply (pid {}", std::process::id())), "{msg}");
+        assert!(
+            msg.contains(&format!("apply (pid {}", std::process::id())),
+            "{msg}"
+        );
         assert!(msg.contains("--lock-timeout"), "{msg}");
     }
 
