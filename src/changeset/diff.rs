@@ -253,7 +253,7 @@ mod tests {
         assert_eq!(c.action, Action::Update);
         assert_eq!(
             c.reason.as_deref(),
-            Some("update in place: secondary_ranges")
+            Some("changed: secondary_ranges")
         );
         assert_eq!(c.ids.id.as_deref(), Some("1"));
     }

@@ -86,3 +86,52 @@ fn step(change: usize, c: &Change, kind: StepKind) -> Step {
         action: c.action,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(address: &str, action: Action, deps: &[&str], prior: &[&str]) -> Change {
+        let a = |v: &[&str]| v.iter().map(|s| s.parse().unwrap()).collect();
+        Change {
+            address: address.parse().unwrap(),
+            action,
+            reason: None,
+            before: None,
+            after: None,
+            ids: Default::default(),
+            dependencies: a(deps),
+            prior_dependencies: a(prior),
+        }
+    }
+
+    fn edge(p: &StepPlan, before: (&str, StepKind), after: (&str, StepKind)) -> bool {
+        let find = |(a, k): (&str, StepKind)| {
+            p.steps
+                .iter()
+                .position(|s| s.address.to_string() == a && s.kind == k)
+                .unwrap()
+        };
+        p.edges.contains(&(find(before), find(after)))
+    }
+
+    #[test]
+    fn replace_deletes_before_it_creates_and_dependants_wait() {
+        let p = StepPlan::new(&[
+            change("subnet.eu", Action::Replace, &[], &[]),
+            change("router.eu", Action::Create, &["subnet.eu"], &[]),
+        ]);
+        assert_eq!(p.steps.len(), 3);
+        assert!(edge(&p, ("subnet.eu", StepKind::Delete), ("subnet.eu", StepKind::Apply)));
+        assert!(edge(&p, ("subnet.eu", StepKind::Apply), ("router.eu", StepKind::Apply)));
+    }
+
+    #[test]
+    fn deletes_run_dependants_first() {
+        let p = StepPlan::new(&[
+            change("network.vpc", Action::Delete, &[], &[]),
+            change("subnet.eu", Action::Delete, &[], &["network.vpc"]),
+        ]);
+        assert!(edge(&p, ("subnet.eu", StepKind::Delete), ("network.vpc", StepKind::Delete)));
+    }
+}

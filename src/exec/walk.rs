@@ -74,6 +74,7 @@ where
     let mut ready: VecDeque<usize> = VecDeque::new();
     let mut running = FuturesUnordered::new();
     let mut started_at: Vec<Option<Instant>> = vec![None; plan.steps.len()];
+    let mut ended = vec![false; plan.steps.len()];
     let mut results = Vec::with_capacity(plan.steps.len());
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
     loop {
@@ -93,6 +94,7 @@ where
             Some((i, result)) = running.next() => {
                 let step = &plan.steps[i];
                 let elapsed = started_at[i].map(|t| t.elapsed()).unwrap_or_default();
+                ended[i] = true;
                 match result {
                     Ok(()) => {
                         queue.finish(i);
@@ -117,8 +119,7 @@ where
             }
             _ = ticker.tick() => {
                 for (i, t) in started_at.iter().enumerate() {
-                    let still = results.iter().all(|r: &StepResult| r.step != plan.steps[i]);
-                    if let (Some(t), true) = (t, still) {
+                    if let (Some(t), false) = (t, ended[i]) {
                         on_event(WalkEvent::StillRunning(&plan.steps[i], t.elapsed()));
                     }
                 }
@@ -126,4 +127,109 @@ where
         }
     }
     results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::changeset::Action;
+    use crate::exec::StepKind;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    fn plan(n: usize, edges: &[(usize, usize)]) -> StepPlan {
+        StepPlan {
+            steps: (0..n)
+                .map(|i| Step {
+                    change: i,
+                    address: format!("firewall.r{i}").parse().unwrap(),
+                    kind: StepKind::Apply,
+                    action: Action::Create,
+                })
+                .collect(),
+            edges: edges.to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn dependants_start_only_after_their_dependencies_finish() {
+        // 0 -> 1 -> 3, 0 -> 2 -> 3
+        let p = plan(4, &[(0, 1), (0, 2), (1, 3), (2, 3)]);
+        let log = Mutex::new(Vec::new());
+        let results = walk(&p, 8, Duration::from_secs(60), |s: Step| {
+            let log = &log;
+            async move {
+                log.lock().unwrap().push(format!("start {}", s.change));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                log.lock().unwrap().push(format!("end {}", s.change));
+                Ok::<_, String>(())
+            }
+        }, |_| {})
+        .await;
+        let log = log.into_inner().unwrap();
+        let at = |e: &str| log.iter().position(|l| l == e).unwrap();
+        assert!(at("end 0") < at("start 1") && at("end 0") < at("start 2"));
+        assert!(at("end 1") < at("start 3") && at("end 2") < at("start 3"));
+        assert!(results.iter().all(|r| r.outcome == Outcome::Done));
+    }
+
+    #[tokio::test]
+    async fn independent_steps_run_together_up_to_the_parallelism() {
+        let p = plan(6, &[]);
+        let (now, max) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        walk(&p, 2, Duration::from_secs(60), |_s: Step| {
+            let (now, max) = (&now, &max);
+            async move {
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                Ok::<_, String>(())
+            }
+        }, |_| {})
+        .await;
+        assert_eq!(max.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failure_stops_its_dependants_and_nothing_else() {
+        // 0 -> 1 -> 2, and 3 independent. 0 fails.
+        let p = plan(4, &[(0, 1), (1, 2)]);
+        let mut skipped = Vec::new();
+        let results = walk(&p, 4, Duration::from_secs(60), |s: Step| async move {
+            if s.change == 0 {
+                Err("quota exceeded".to_string())
+            } else {
+                Ok(())
+            }
+        }, |e| {
+            if let WalkEvent::Skipped(s, by) = e {
+                skipped.push((s.change, by.to_string()));
+            }
+        })
+        .await;
+        let outcome = |i: usize| results.iter().find(|r| r.step.change == i).unwrap().outcome.clone();
+        assert_eq!(outcome(0), Outcome::Failed("quota exceeded".into()));
+        let blocked = Outcome::NotRun { blocked_by: "firewall.r0".parse().unwrap() };
+        assert_eq!(outcome(1), blocked);
+        assert_eq!(outcome(2), blocked);
+        assert_eq!(outcome(3), Outcome::Done);
+        assert_eq!(skipped.len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn long_steps_report_that_they_are_still_running() {
+        let p = plan(1, &[]);
+        let mut ticks = 0;
+        walk(&p, 1, Duration::from_secs(10), |_s: Step| async move {
+            tokio::time::sleep(Duration::from_secs(25)).await;
+            Ok::<_, String>(())
+        }, |e| {
+            if matches!(e, WalkEvent::StillRunning(..)) {
+                ticks += 1;
+            }
+        })
+        .await;
+        assert_eq!(ticks, 2);
+    }
 }

@@ -33,14 +33,14 @@ pub fn render_text(set: &ChangeSet) -> String {
         );
         return out;
     }
-    out.push_str("meshform will perform the following actions:\n");
     let mut legend: Vec<Action> = set.changes.iter().map(|c| c.action).collect();
     legend.sort_by_key(|a| *a as u8);
     legend.dedup();
     out.push_str("Resource actions are indicated with the following symbols:\n");
     for a in legend.iter().filter(|a| **a != Action::NoOp) {
-        let _ = writeln!(out, "  {} {}", symbol(*a).trim(), legend_word(*a));
+        let _ = writeln!(out, "{} {}", symbol(*a), legend_word(*a));
     }
+    out.push_str("\nmeshform will perform the following actions:\n");
     for c in set.changes.iter().filter(|c| c.action != Action::NoOp) {
         out.push('\n');
         render_change(&mut out, c);
@@ -134,5 +134,89 @@ fn legend_word(a: Action) -> &'static str {
         Action::Replace => "destroy and then create replacement",
         Action::Delete => "destroy",
         Action::NoOp => "no-op",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::changeset::{diff, StateRef, CHANGE_SET_VERSION};
+    use crate::resource::desired::object;
+    use crate::resource::desired_resources;
+    use crate::state::State;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn set(changes: Vec<Change>) -> ChangeSet {
+        ChangeSet {
+            format_version: CHANGE_SET_VERSION,
+            plan_file: "plans/vpc.toml".into(),
+            project: "meshform-demo".into(),
+            state: StateRef { lineage: "l".into(), serial: 1 },
+            destroy: false,
+            changes,
+        }
+    }
+
+    fn change(address: &str, action: Action, reason: Option<&str>, before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> Change {
+        Change {
+            address: address.parse().unwrap(),
+            action,
+            reason: reason.map(str::to_string),
+            before: before.map(object),
+            after: after.map(object),
+            ids: Default::default(),
+            dependencies: vec![],
+            prior_dependencies: vec![],
+        }
+    }
+
+    #[test]
+    fn first_plan_of_the_vpc_example_creates_everything() {
+        let plan = crate::plan::load(std::path::Path::new("plans/vpc.toml")).unwrap();
+        let changes = diff(&desired_resources(&plan), &State::new(), &BTreeMap::new());
+        let text = render_text(&set(changes));
+        assert!(text.ends_with("Plan: 6 to add, 0 to change, 0 to destroy.\n"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn update_replace_and_delete_are_drawn_with_their_reasons() {
+        let changes = vec![
+            change(
+                "subnet.europe-west2",
+                Action::Update,
+                Some("changed: secondary_ranges"),
+                Some(json!({"name": "eu", "ip_cidr_range": "172.20.0.0/20", "secondary_ranges": [{"name": "pods", "cidr": "10.16.32.0/20"}]})),
+                Some(json!({"name": "eu", "ip_cidr_range": "172.20.0.0/20", "secondary_ranges": [{"name": "pods", "cidr": "10.16.64.0/20"}]})),
+            ),
+            change(
+                "subnet.us-central1",
+                Action::Replace,
+                Some("forces replacement: ip_cidr_range"),
+                Some(json!({"name": "us", "ip_cidr_range": "172.21.0.0/20"})),
+                Some(json!({"name": "us", "ip_cidr_range": "172.22.0.0/20"})),
+            ),
+            change(
+                "firewall.old-rule",
+                Action::Delete,
+                Some("not in the plan file"),
+                Some(json!({"name": "old-rule", "priority": 1000})),
+                None,
+            ),
+            change("network.vpc", Action::NoOp, None, Some(json!({"name": "vpc"})), Some(json!({"name": "vpc"}))),
+        ];
+        let text = render_text(&set(changes));
+        assert!(text.contains("-/+ subnet.us-central1 {"), "{text}");
+        assert!(text.contains("~ ip_cidr_range = \"172.21.0.0/20\" -> \"172.22.0.0/20\" # forces replacement"), "{text}");
+        assert!(text.ends_with("Plan: 1 to add, 1 to change, 2 to destroy.\n"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn no_changes_says_so() {
+        let changes = vec![change("network.vpc", Action::NoOp, None, Some(json!({"name": "vpc"})), Some(json!({"name": "vpc"})))];
+        let text = render_text(&set(changes));
+        assert!(text.starts_with("No changes. Your infrastructure matches the configuration."));
     }
 }
