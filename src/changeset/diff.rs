@@ -65,7 +65,7 @@ pub fn diff(
         } else if !fields.is_empty() {
             c.action = Action::Update;
             c.reason = Some(format!(
-                "update in place: {}",
+                "changed: {}",
                 join(&fields.iter().collect::<Vec<_>>())
             ));
         }
@@ -251,10 +251,7 @@ mod tests {
         )];
         let c = only(&diff(&want, &state, &live_as_state(&state)), "subnet.eu");
         assert_eq!(c.action, Action::Update);
-        assert_eq!(
-            c.reason.as_deref(),
-            Some("changed: secondary_ranges")
-        );
+        assert_eq!(c.reason.as_deref(), Some("changed: secondary_ranges"));
         assert_eq!(c.ids.id.as_deref(), Some("1"));
     }
 

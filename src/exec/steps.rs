@@ -122,8 +122,16 @@ mod tests {
             change("router.eu", Action::Create, &["subnet.eu"], &[]),
         ]);
         assert_eq!(p.steps.len(), 3);
-        assert!(edge(&p, ("subnet.eu", StepKind::Delete), ("subnet.eu", StepKind::Apply)));
-        assert!(edge(&p, ("subnet.eu", StepKind::Apply), ("router.eu", StepKind::Apply)));
+        assert!(edge(
+            &p,
+            ("subnet.eu", StepKind::Delete),
+            ("subnet.eu", StepKind::Apply)
+        ));
+        assert!(edge(
+            &p,
+            ("subnet.eu", StepKind::Apply),
+            ("router.eu", StepKind::Apply)
+        ));
     }
 
     #[test]
@@ -132,6 +140,10 @@ mod tests {
             change("network.vpc", Action::Delete, &[], &[]),
             change("subnet.eu", Action::Delete, &[], &["network.vpc"]),
         ]);
-        assert!(edge(&p, ("subnet.eu", StepKind::Delete), ("network.vpc", StepKind::Delete)));
+        assert!(edge(
+            &p,
+            ("subnet.eu", StepKind::Delete),
+            ("network.vpc", StepKind::Delete)
+        ));
     }
 }

@@ -156,15 +156,21 @@ mod tests {
         // 0 -> 1 -> 3, 0 -> 2 -> 3
         let p = plan(4, &[(0, 1), (0, 2), (1, 3), (2, 3)]);
         let log = Mutex::new(Vec::new());
-        let results = walk(&p, 8, Duration::from_secs(60), |s: Step| {
-            let log = &log;
-            async move {
-                log.lock().unwrap().push(format!("start {}", s.change));
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                log.lock().unwrap().push(format!("end {}", s.change));
-                Ok::<_, String>(())
-            }
-        }, |_| {})
+        let results = walk(
+            &p,
+            8,
+            Duration::from_secs(60),
+            |s: Step| {
+                let log = &log;
+                async move {
+                    log.lock().unwrap().push(format!("start {}", s.change));
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    log.lock().unwrap().push(format!("end {}", s.change));
+                    Ok::<_, String>(())
+                }
+            },
+            |_| {},
+        )
         .await;
         let log = log.into_inner().unwrap();
         let at = |e: &str| log.iter().position(|l| l == e).unwrap();
@@ -177,16 +183,22 @@ mod tests {
     async fn independent_steps_run_together_up_to_the_parallelism() {
         let p = plan(6, &[]);
         let (now, max) = (AtomicUsize::new(0), AtomicUsize::new(0));
-        walk(&p, 2, Duration::from_secs(60), |_s: Step| {
-            let (now, max) = (&now, &max);
-            async move {
-                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
-                max.fetch_max(n, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                now.fetch_sub(1, Ordering::SeqCst);
-                Ok::<_, String>(())
-            }
-        }, |_| {})
+        walk(
+            &p,
+            2,
+            Duration::from_secs(60),
+            |_s: Step| {
+                let (now, max) = (&now, &max);
+                async move {
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(n, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    Ok::<_, String>(())
+                }
+            },
+            |_| {},
+        )
         .await;
         assert_eq!(max.load(Ordering::SeqCst), 2);
     }
@@ -196,21 +208,36 @@ mod tests {
         // 0 -> 1 -> 2, and 3 independent. 0 fails.
         let p = plan(4, &[(0, 1), (1, 2)]);
         let mut skipped = Vec::new();
-        let results = walk(&p, 4, Duration::from_secs(60), |s: Step| async move {
-            if s.change == 0 {
-                Err("quota exceeded".to_string())
-            } else {
-                Ok(())
-            }
-        }, |e| {
-            if let WalkEvent::Skipped(s, by) = e {
-                skipped.push((s.change, by.to_string()));
-            }
-        })
+        let results = walk(
+            &p,
+            4,
+            Duration::from_secs(60),
+            |s: Step| async move {
+                if s.change == 0 {
+                    Err("quota exceeded".to_string())
+                } else {
+                    Ok(())
+                }
+            },
+            |e| {
+                if let WalkEvent::Skipped(s, by) = e {
+                    skipped.push((s.change, by.to_string()));
+                }
+            },
+        )
         .await;
-        let outcome = |i: usize| results.iter().find(|r| r.step.change == i).unwrap().outcome.clone();
+        let outcome = |i: usize| {
+            results
+                .iter()
+                .find(|r| r.step.change == i)
+                .unwrap()
+                .outcome
+                .clone()
+        };
         assert_eq!(outcome(0), Outcome::Failed("quota exceeded".into()));
-        let blocked = Outcome::NotRun { blocked_by: "firewall.r0".parse().unwrap() };
+        let blocked = Outcome::NotRun {
+            blocked_by: "firewall.r0".parse().unwrap(),
+        };
         assert_eq!(outcome(1), blocked);
         assert_eq!(outcome(2), blocked);
         assert_eq!(outcome(3), Outcome::Done);
@@ -221,14 +248,20 @@ mod tests {
     async fn long_steps_report_that_they_are_still_running() {
         let p = plan(1, &[]);
         let mut ticks = 0;
-        walk(&p, 1, Duration::from_secs(10), |_s: Step| async move {
-            tokio::time::sleep(Duration::from_secs(25)).await;
-            Ok::<_, String>(())
-        }, |e| {
-            if matches!(e, WalkEvent::StillRunning(..)) {
-                ticks += 1;
-            }
-        })
+        walk(
+            &p,
+            1,
+            Duration::from_secs(10),
+            |_s: Step| async move {
+                tokio::time::sleep(Duration::from_secs(25)).await;
+                Ok::<_, String>(())
+            },
+            |e| {
+                if matches!(e, WalkEvent::StillRunning(..)) {
+                    ticks += 1;
+                }
+            },
+        )
         .await;
         assert_eq!(ticks, 2);
     }

@@ -78,27 +78,23 @@ fn render_change(out: &mut String, c: &Change) {
     let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
     keys.sort();
     keys.dedup();
-    let width = keys.iter().map(|k| k.len()).max().unwrap_or(0);
-    let mut hidden = 0;
-    for k in keys {
+    let shown_all = matches!(c.action, Action::Create | Action::Delete);
+    let (shown, unchanged): (Vec<&String>, Vec<&String>) = keys
+        .into_iter()
+        .partition(|k| shown_all || before.get(*k) != after.get(*k));
+    let hidden = unchanged.len();
+    let width = shown.iter().map(|k| k.len()).max().unwrap_or(0);
+    for k in shown {
         let (b, a) = (before.get(k), after.get(k));
-        let line = match c.action {
-            Action::Create => format!("      + {k:width$} = {}", show(a)),
-            Action::Delete => format!("      - {k:width$} = {}", show(b)),
-            _ if b == a => {
-                hidden += 1;
-                continue;
-            }
-            _ => {
-                let forces = c.action == Action::Replace
-                    && c.address.kind.field_rule(k) == FieldRule::ForcesReplacement;
-                let note = if forces { " # forces replacement" } else { "" };
-                match (b, a) {
-                    (None, Some(a)) => format!("      + {k:width$} = {}{note}", show(Some(a))),
-                    (Some(b), None) => format!("      - {k:width$} = {}{note}", show(Some(b))),
-                    _ => format!("      ~ {k:width$} = {} -> {}{note}", show(b), show(a)),
-                }
-            }
+        let forces = c.action == Action::Replace
+            && c.address.kind.field_rule(k) == FieldRule::ForcesReplacement;
+        let note = if forces { " # forces replacement" } else { "" };
+        let line = match (c.action, b, a) {
+            (Action::Create, _, a) => format!("      + {k:width$} = {}", show(a)),
+            (Action::Delete, b, _) => format!("      - {k:width$} = {}", show(b)),
+            (_, None, a) => format!("      + {k:width$} = {}{note}", show(a)),
+            (_, b, None) => format!("      - {k:width$} = {}{note}", show(b)),
+            (_, b, a) => format!("      ~ {k:width$} = {} -> {}{note}", show(b), show(a)),
         };
         out.push_str(&line);
         out.push('\n');
@@ -152,13 +148,22 @@ mod tests {
             format_version: CHANGE_SET_VERSION,
             plan_file: "plans/vpc.toml".into(),
             project: "meshform-demo".into(),
-            state: StateRef { lineage: "l".into(), serial: 1 },
+            state: StateRef {
+                lineage: "l".into(),
+                serial: 1,
+            },
             destroy: false,
             changes,
         }
     }
 
-    fn change(address: &str, action: Action, reason: Option<&str>, before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> Change {
+    fn change(
+        address: &str,
+        action: Action,
+        reason: Option<&str>,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> Change {
         Change {
             address: address.parse().unwrap(),
             action,
@@ -176,7 +181,10 @@ mod tests {
         let plan = crate::plan::load(std::path::Path::new("plans/vpc.toml")).unwrap();
         let changes = diff(&desired_resources(&plan), &State::new(), &BTreeMap::new());
         let text = render_text(&set(changes));
-        assert!(text.ends_with("Plan: 6 to add, 0 to change, 0 to destroy.\n"), "{text}");
+        assert!(
+            text.ends_with("Plan: 6 to add, 0 to change, 0 to destroy.\n"),
+            "{text}"
+        );
         insta::assert_snapshot!(text);
     }
 
@@ -187,8 +195,12 @@ mod tests {
                 "subnet.europe-west2",
                 Action::Update,
                 Some("changed: secondary_ranges"),
-                Some(json!({"name": "eu", "ip_cidr_range": "172.20.0.0/20", "secondary_ranges": [{"name": "pods", "cidr": "10.16.32.0/20"}]})),
-                Some(json!({"name": "eu", "ip_cidr_range": "172.20.0.0/20", "secondary_ranges": [{"name": "pods", "cidr": "10.16.64.0/20"}]})),
+                Some(
+                    json!({"name": "eu", "ip_cidr_range": "172.20.0.0/20", "secondary_ranges": [{"name": "pods", "cidr": "10.16.32.0/20"}]}),
+                ),
+                Some(
+                    json!({"name": "eu", "ip_cidr_range": "172.20.0.0/20", "secondary_ranges": [{"name": "pods", "cidr": "10.16.64.0/20"}]}),
+                ),
             ),
             change(
                 "subnet.us-central1",
@@ -204,18 +216,38 @@ mod tests {
                 Some(json!({"name": "old-rule", "priority": 1000})),
                 None,
             ),
-            change("network.vpc", Action::NoOp, None, Some(json!({"name": "vpc"})), Some(json!({"name": "vpc"}))),
+            change(
+                "network.vpc",
+                Action::NoOp,
+                None,
+                Some(json!({"name": "vpc"})),
+                Some(json!({"name": "vpc"})),
+            ),
         ];
         let text = render_text(&set(changes));
         assert!(text.contains("-/+ subnet.us-central1 {"), "{text}");
-        assert!(text.contains("~ ip_cidr_range = \"172.21.0.0/20\" -> \"172.22.0.0/20\" # forces replacement"), "{text}");
-        assert!(text.ends_with("Plan: 1 to add, 1 to change, 2 to destroy.\n"), "{text}");
+        assert!(
+            text.contains(
+                "~ ip_cidr_range = \"172.21.0.0/20\" -> \"172.22.0.0/20\" # forces replacement"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("Plan: 1 to add, 1 to change, 2 to destroy.\n"),
+            "{text}"
+        );
         insta::assert_snapshot!(text);
     }
 
     #[test]
     fn no_changes_says_so() {
-        let changes = vec![change("network.vpc", Action::NoOp, None, Some(json!({"name": "vpc"})), Some(json!({"name": "vpc"})))];
+        let changes = vec![change(
+            "network.vpc",
+            Action::NoOp,
+            None,
+            Some(json!({"name": "vpc"})),
+            Some(json!({"name": "vpc"})),
+        )];
         let text = render_text(&set(changes));
         assert!(text.starts_with("No changes. Your infrastructure matches the configuration."));
     }
