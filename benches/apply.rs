@@ -1,1 +1,173 @@
-fn main() {}
+//! `cargo bench --bench apply`: apply wall time against the critical path of
+//! emulated operation time, and API calls per resource, for plans/vpc.toml
+//! and a generated 12-region plan. Prints numbers; asserts nothing.
+//!
+//! The critical path is the longest chain of dependent steps, each weighted
+//! by the emulator's operation duration for it (see `emulator::base_duration`)
+//! times the latency scale. A ratio of 1.00 means meshform added no time of
+//! its own: every resource started the moment its dependencies were done.
+
+use meshform::changeset::{Action, ChangeSet};
+use meshform::emulator::{base_duration, Emulator, EmulatorConfig};
+use meshform::exec::{StepKind, StepPlan};
+use meshform::ops::{self, TargetChoice, Workspace};
+use meshform::resource::ResourceKind;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Emulated operations take this fraction of their real-cloud duration.
+const LATENCY_SCALE: f64 = 0.05;
+const PARALLELISM: usize = 16;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        println!("meshform apply benchmark (emulator latency scale {LATENCY_SCALE}, parallelism {PARALLELISM})\n");
+        let vpc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/vpc.toml"))
+            .expect("plans/vpc.toml");
+        bench("plans/vpc.toml", &vpc).await;
+        bench("generated 12-region plan", &twelve_regions()).await;
+    });
+}
+
+async fn bench(name: &str, plan_text: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan_file = dir.path().join("bench.toml");
+    std::fs::write(&plan_file, plan_text).expect("write plan");
+    let mut config = EmulatorConfig::new(dir.path().join("emulator"));
+    config.latency_scale = LATENCY_SCALE;
+    let emulator = Emulator::start(config, ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("emulator");
+    let target = TargetChoice::Url(emulator.url());
+    let state = dir.path().join("state.json");
+    let (plan, desired, _) = ops::load_desired(&plan_file).expect("valid plan");
+    let mut ws = Workspace::open(&state, "bench", Duration::ZERO, |_| {}, &plan.project, &target)
+        .await
+        .expect("workspace");
+
+    let set = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM).await.expect("plan");
+    let resources = set.changes.len();
+    emulator.reset_request_counts();
+    let (apply_wall, apply_path) = timed_apply(&mut ws, &set).await;
+    let apply_calls = calls(&emulator);
+
+    emulator.reset_request_counts();
+    let again = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM).await.expect("plan");
+    assert!(!again.has_changes(), "second plan must be empty");
+    let plan_calls = calls(&emulator);
+
+    let destroy = ops::plan_destroy(&ws, &plan_file, &plan.project, PARALLELISM).await.expect("plan destroy");
+    emulator.reset_request_counts();
+    let (destroy_wall, destroy_path) = timed_apply(&mut ws, &destroy).await;
+    let destroy_calls = calls(&emulator);
+    ws.close().await;
+    emulator.shutdown().await;
+
+    let per = |n: u64| n as f64 / resources as f64;
+    println!("{name}: {resources} resources");
+    println!(
+        "  apply    wall {:>6.3}s  critical path {:>6.3}s  ratio {:.3}  API calls {:>4} ({:.2} per resource)",
+        apply_wall.as_secs_f64(),
+        apply_path.as_secs_f64(),
+        apply_wall.as_secs_f64() / apply_path.as_secs_f64(),
+        apply_calls,
+        per(apply_calls)
+    );
+    println!(
+        "  plan (no changes)                                         API calls {:>4} ({:.2} per resource)",
+        plan_calls,
+        per(plan_calls)
+    );
+    println!(
+        "  destroy  wall {:>6.3}s  critical path {:>6.3}s  ratio {:.3}  API calls {:>4} ({:.2} per resource)\n",
+        destroy_wall.as_secs_f64(),
+        destroy_path.as_secs_f64(),
+        destroy_wall.as_secs_f64() / destroy_path.as_secs_f64(),
+        destroy_calls,
+        per(destroy_calls)
+    );
+}
+
+async fn timed_apply(ws: &mut Workspace, set: &ChangeSet) -> (Duration, Duration) {
+    let start = Instant::now();
+    let report = ops::apply(ws, set, PARALLELISM, Duration::from_secs(3600), |_| {})
+        .await
+        .expect("apply");
+    let wall = start.elapsed();
+    assert!(!report.failed(), "apply failed: {:?}", report.results);
+    (wall, critical_path(set))
+}
+
+/// The longest chain of step durations through the step graph.
+fn critical_path(set: &ChangeSet) -> Duration {
+    let steps = StepPlan::new(&set.changes);
+    let mut finish = vec![Duration::ZERO; steps.steps.len()];
+    // Steps are few: relax edges until nothing changes (longest path in a DAG).
+    loop {
+        let mut changed = false;
+        for (i, s) in steps.steps.iter().enumerate() {
+            let start = steps
+                .edges
+                .iter()
+                .filter(|(_, after)| *after == i)
+                .map(|(before, _)| finish[*before])
+                .max()
+                .unwrap_or_default();
+            let end = start + step_duration(s.address.kind, s.kind, s.action);
+            if end != finish[i] {
+                finish[i] = end;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    finish.into_iter().max().unwrap_or_default()
+}
+
+fn step_duration(kind: ResourceKind, step: StepKind, action: Action) -> Duration {
+    let collection = match kind {
+        ResourceKind::Network => "networks",
+        ResourceKind::Subnet => "subnetworks",
+        ResourceKind::Router => "routers",
+        ResourceKind::Firewall => "firewalls",
+    };
+    let verb = match (step, action) {
+        (StepKind::Delete, _) => "delete",
+        (StepKind::Apply, Action::Create | Action::Replace) => "insert",
+        (StepKind::Apply, Action::Update) => "patch",
+        _ => return Duration::ZERO,
+    };
+    base_duration(collection, verb).mul_f64(LATENCY_SCALE)
+}
+
+fn calls(emulator: &Emulator) -> u64 {
+    emulator.request_counts().values().sum()
+}
+
+/// Twelve regions, each with a subnet, pod and service ranges and NAT, plus
+/// the IAP SSH rule.
+fn twelve_regions() -> String {
+    let regions = [
+        "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-north1", "us-central1",
+        "us-east1", "us-east4", "us-west1", "asia-east1", "asia-northeast1", "australia-southeast1",
+    ];
+    let mut s = String::from(
+        "project = \"meshform-bench\"\n\n[network]\nname = \"bench-vpc\"\n\n\
+         [[firewall]]\nname = \"allow-iap-ssh\"\nsource_ranges = [\"35.235.240.0/20\"]\nallow = [\"tcp:22\"]\ntarget_tags = [\"bastion\"]\n",
+    );
+    for (i, r) in regions.iter().enumerate() {
+        s.push_str(&format!(
+            "\n[[region]]\nname = \"{r}\"\n[region.subnet]\nname = \"subnet-{r}\"\ncidr = \"10.{i}.0.0/20\"\n\
+             pod_range = {{ name = \"pods\", cidr = \"10.{}.0.0/16\" }}\n\
+             service_range = {{ name = \"services\", cidr = \"10.{i}.64.0/20\" }}\n",
+            100 + i
+        ));
+    }
+    s
+}
