@@ -17,10 +17,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_IN = os.path.join(ROOT, "..", "shared", "gcp-discovery", "compute.v1.json")
 DEFAULT_OUT = os.path.join(ROOT, "src", "emulator", "discovery", "compute.json")
 
-# Collection -> emulated methods. Keep in sync with src/emulator/server.rs.
+# Collection -> emulated methods. Keep in sync with src/emulator/compute/mod.rs.
 METHODS = {
     "networks": ["insert", "get", "patch", "delete", "list"],
-    "subnetworks": ["insert", "get", "patch", "delete", "list", "aggregatedList"],
+    "subnetworks": [
+        "insert",
+        "get",
+        "patch",
+        "delete",
+        "list",
+        "aggregatedList",
+        "setPrivateIpGoogleAccess",
+    ],
     "routers": ["insert", "get", "patch", "delete", "list", "aggregatedList"],
     "firewalls": ["insert", "get", "patch", "delete", "list"],
     "forwardingRules": ["insert", "get", "patch", "delete", "list", "aggregatedList"],
@@ -30,6 +38,8 @@ METHODS = {
     "zoneOperations": ["get", "wait"],
 }
 
+# Resource schemas; the request schemas of the emulated methods (e.g.
+# SubnetworksSetPrivateIpGoogleAccessRequest) are added automatically.
 ROOT_SCHEMAS = ["Network", "Subnetwork", "Router", "Firewall", "ForwardingRule", "Instance"]
 
 PROPERTY_KEYS = ["type", "format", "$ref", "enum"]
@@ -82,7 +92,8 @@ def main():
             }
 
     schemas = {}
-    todo = list(ROOT_SCHEMAS)
+    requests = sorted({m["request"] for m in methods.values() if m["request"]})
+    todo = list(ROOT_SCHEMAS) + [r for r in requests if r not in ROOT_SCHEMAS]
     while todo:
         name = todo.pop()
         if name in schemas:

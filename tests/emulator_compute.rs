@@ -135,6 +135,12 @@ async fn create_subnet(
         .await
 }
 
+fn pods_range() -> model::SubnetworkSecondaryRange {
+    model::SubnetworkSecondaryRange::new()
+        .set_range_name("pods")
+        .set_ip_cidr_range("10.16.48.0/20")
+}
+
 fn code(err: &google_cloud_gax::error::Error) -> Option<Code> {
     err.status().map(|s| s.code)
 }
@@ -278,7 +284,7 @@ async fn subnet_insert_get_patch_and_fingerprint_rules() {
         .set_subnetwork("us-ilb-subnet")
         .set_body(
             model::Subnetwork::new()
-                .set_private_ip_google_access(true)
+                .set_secondary_ip_ranges([pods_range()])
                 .set_fingerprint(b"stale-fp".to_vec()),
         )
         .send()
@@ -296,7 +302,7 @@ async fn subnet_insert_get_patch_and_fingerprint_rules() {
         .set_subnetwork("us-ilb-subnet")
         .set_body(
             model::Subnetwork::new()
-                .set_private_ip_google_access(true)
+                .set_secondary_ip_ranges([pods_range()])
                 .set_fingerprint(fingerprint.clone()),
         )
         .send()
@@ -319,7 +325,7 @@ async fn subnet_insert_get_patch_and_fingerprint_rules() {
         .send()
         .await
         .expect("get");
-    assert_eq!(s.private_ip_google_access, Some(true));
+    assert_eq!(s.secondary_ip_ranges, vec![pods_range()]);
     assert_ne!(s.fingerprint, Some(fingerprint));
 
     let agg = c
@@ -921,5 +927,352 @@ async fn router_patch_adds_a_nat_for_a_listed_subnet_which_then_is_in_use() {
         .await
         .expect_err("in use by NAT");
     assert_eq!(err.http_status_code(), Some(400));
+    emu.shutdown().await;
+}
+
+const REQUEST_ID: &str = "6f1c2a8e-3b7d-4c59-9e0f-1a2b3c4d5e6f";
+
+async fn get_subnet(c: &Clients, name: &str) -> model::Subnetwork {
+    c.subnets
+        .get()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_subnetwork(name)
+        .send()
+        .await
+        .expect("get subnet")
+}
+
+async fn wait_region(c: &Clients, op: model::Operation) -> model::Operation {
+    c.region_ops
+        .wait()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_operation(op.name.expect("operation name"))
+        .send()
+        .await
+        .expect("wait")
+}
+
+#[tokio::test]
+async fn the_same_request_id_returns_the_same_operation_and_mutates_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emu = start(&dir).await;
+    let c = clients(&emu.url()).await;
+    let insert = || {
+        c.networks
+            .insert()
+            .set_project(PROJECT)
+            .set_request_id(REQUEST_ID)
+            .set_body(network("vpc"))
+            .send()
+    };
+    let first = insert().await.expect("first insert");
+    let second = insert().await.expect("a replay is not 409");
+    assert_eq!(first.name, second.name);
+    assert_eq!(first.id, second.id);
+    let done = c
+        .global_ops
+        .wait()
+        .set_project(PROJECT)
+        .set_operation(first.name.clone().expect("name"))
+        .send()
+        .await
+        .expect("wait");
+    assert_eq!(done.status, Some(Status::Done));
+    let third = insert().await.expect("a replay after DONE");
+    assert_eq!(third.name, first.name);
+    assert_eq!(
+        third.status,
+        Some(Status::Done),
+        "the operation's current status"
+    );
+    assert_eq!(emu.resource_names(), vec!["networks/vpc"]);
+
+    // Another id is another request: now the network exists.
+    let err = c
+        .networks
+        .insert()
+        .set_project(PROJECT)
+        .set_request_id("7f1c2a8e-3b7d-4c59-9e0f-1a2b3c4d5e6f")
+        .set_body(network("vpc"))
+        .send()
+        .await
+        .expect_err("a new request id is a new insert");
+    assert_eq!(code(&err), Some(Code::AlreadyExists));
+
+    // Deletes too: the second one is not a 404 or a second operation.
+    let delete = || {
+        c.networks
+            .delete()
+            .set_project(PROJECT)
+            .set_network("vpc")
+            .set_request_id("8f1c2a8e-3b7d-4c59-9e0f-1a2b3c4d5e6f")
+            .send()
+    };
+    let d1 = delete().await.expect("delete");
+    let d2 = delete().await.expect("replayed delete");
+    assert_eq!(d1.name, d2.name);
+    assert_eq!(emu.request_counts()["compute.networks.insert"], 4);
+    assert_eq!(emu.request_counts()["compute.networks.delete"], 2);
+
+    // The id must be a UUID, and not the zero UUID.
+    let http = reqwest::Client::new();
+    for bad in ["not-a-uuid", "00000000-0000-0000-0000-000000000000"] {
+        let (status, body) = raw(
+            &http,
+            reqwest::Method::POST,
+            format!(
+                "{}/compute/v1/projects/{PROJECT}/global/networks?requestId={bad}",
+                emu.url()
+            ),
+            Some(json!({"name": "other", "autoCreateSubnetworks": false})),
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    emu.shutdown().await;
+
+    // The ids survive a restart with the world.
+    let emu = start(&dir).await;
+    let c = clients(&emu.url()).await;
+    let again = c
+        .networks
+        .delete()
+        .set_project(PROJECT)
+        .set_network("vpc")
+        .set_request_id("8f1c2a8e-3b7d-4c59-9e0f-1a2b3c4d5e6f")
+        .send()
+        .await
+        .expect("replayed delete after restart");
+    assert_eq!(again.name, d1.name);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn set_private_ip_google_access_flips_the_field_and_patch_refuses_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emu = start(&dir).await;
+    let c = clients(&emu.url()).await;
+    create_network(&c, "vpc").await;
+    create_subnet(&c, "us-central1", subnet("s", "vpc", "10.0.0.0/20"))
+        .await
+        .expect("subnet");
+    let before = get_subnet(&c, "s").await;
+    assert_eq!(before.private_ip_google_access, Some(false));
+
+    let op = c
+        .subnets
+        .set_private_ip_google_access()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_subnetwork("s")
+        .set_request_id(REQUEST_ID)
+        .set_body(
+            model::SubnetworksSetPrivateIpGoogleAccessRequest::new()
+                .set_private_ip_google_access(true),
+        )
+        .send()
+        .await
+        .expect("setPrivateIpGoogleAccess");
+    assert_eq!(
+        op.operation_type.as_deref(),
+        Some("setPrivateIpGoogleAccess")
+    );
+    let done = wait_region(&c, op).await;
+    assert_eq!(done.status, Some(Status::Done));
+    let after = get_subnet(&c, "s").await;
+    assert_eq!(after.private_ip_google_access, Some(true));
+    assert_ne!(after.fingerprint, before.fingerprint);
+    assert_eq!(
+        emu.request_counts()["compute.subnetworks.setPrivateIpGoogleAccess"],
+        1
+    );
+
+    // patch cannot change it (400), but may send the current value.
+    let patch = |on: bool| {
+        c.subnets
+            .patch()
+            .set_project(PROJECT)
+            .set_region("us-central1")
+            .set_subnetwork("s")
+            .set_body(
+                model::Subnetwork::new()
+                    .set_private_ip_google_access(on)
+                    .set_fingerprint(after.fingerprint.clone().expect("fingerprint")),
+            )
+            .send()
+    };
+    let err = patch(false)
+        .await
+        .expect_err("patch of privateIpGoogleAccess");
+    assert_eq!(err.http_status_code(), Some(400));
+    assert!(
+        format!("{err:?}").contains("cannot be modified: [privateIpGoogleAccess]"),
+        "{err:?}"
+    );
+    let op = patch(true).await.expect("the current value is accepted");
+    wait_region(&c, op).await;
+    assert_eq!(
+        get_subnet(&c, "s").await.private_ip_google_access,
+        Some(true)
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn network_patch_changes_routing_config_and_mtu_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emu = start(&dir).await;
+    let c = clients(&emu.url()).await;
+    create_network(&c, "vpc").await;
+    let patch = |body: model::Network| {
+        c.networks
+            .patch()
+            .set_project(PROJECT)
+            .set_network("vpc")
+            .set_body(body)
+            .send()
+    };
+    for (body, field) in [
+        (
+            model::Network::new().set_auto_create_subnetworks(true),
+            "autoCreateSubnetworks",
+        ),
+        (model::Network::new().set_name("renamed"), "name"),
+        (model::Network::new().set_description("new"), "description"),
+    ] {
+        let err = patch(body).await.expect_err(field);
+        assert_eq!(err.http_status_code(), Some(400), "{field}");
+        assert!(
+            format!("{err:?}").contains(&format!("cannot be modified: [{field}]")),
+            "{err:?}"
+        );
+    }
+    let err = patch(model::Network::new().set_mtu(9000))
+        .await
+        .expect_err("mtu out of range");
+    assert_eq!(err.http_status_code(), Some(400));
+
+    // Sending unchanged immutable fields is fine; mtu and routingConfig change.
+    let op = patch(
+        network("vpc").set_mtu(1500).set_routing_config(
+            model::NetworkRoutingConfig::new()
+                .set_routing_mode(model::network_routing_config::RoutingMode::Global),
+        ),
+    )
+    .await
+    .expect("patch mtu and routing mode");
+    c.global_ops
+        .wait()
+        .set_project(PROJECT)
+        .set_operation(op.name.expect("name"))
+        .send()
+        .await
+        .expect("wait");
+    let net = c
+        .networks
+        .get()
+        .set_project(PROJECT)
+        .set_network("vpc")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(net.mtu, Some(1500));
+    assert_eq!(
+        net.routing_config.and_then(|r| r.routing_mode),
+        Some(model::network_routing_config::RoutingMode::Global)
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn done_operations_and_their_request_ids_are_pruned_after_the_retention() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = EmulatorConfig::new(dir.path());
+    config.latency_scale = 0.001;
+    config.operation_retention = std::time::Duration::from_millis(300);
+    let emu = Emulator::start(config, listen()).await.expect("start");
+    let c = clients(&emu.url()).await;
+    let op = c
+        .networks
+        .insert()
+        .set_project(PROJECT)
+        .set_request_id(REQUEST_ID)
+        .set_body(network("vpc"))
+        .send()
+        .await
+        .expect("insert");
+    let name = op.name.expect("name");
+    c.global_ops
+        .wait()
+        .set_project(PROJECT)
+        .set_operation(&name)
+        .send()
+        .await
+        .expect("wait");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+
+    let err = c
+        .global_ops
+        .get()
+        .set_project(PROJECT)
+        .set_operation(&name)
+        .send()
+        .await
+        .expect_err("pruned");
+    assert_eq!(code(&err), Some(Code::NotFound));
+    let world = std::fs::read_to_string(dir.path().join("world.json")).expect("world.json");
+    assert!(!world.contains(&name), "dropped from world.json too");
+    assert!(!world.contains(REQUEST_ID));
+    // A replay after the window is a new request.
+    let err = c
+        .networks
+        .insert()
+        .set_project(PROJECT)
+        .set_request_id(REQUEST_ID)
+        .set_body(network("vpc"))
+        .send()
+        .await
+        .expect_err("a new insert");
+    assert_eq!(code(&err), Some(Code::AlreadyExists));
+    assert_eq!(emu.resource_names(), vec!["networks/vpc"]);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_wait_stops_when_its_client_disconnects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = EmulatorConfig::new(dir.path());
+    config.latency_scale = 1.0; // network insert: 12 s
+    let emu = Emulator::start(config, listen()).await.expect("start");
+    let c = clients(&emu.url()).await;
+    let op = c
+        .networks
+        .insert()
+        .set_project(PROJECT)
+        .set_body(network("vpc"))
+        .send()
+        .await
+        .expect("insert");
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .expect("client");
+    let url = format!(
+        "{}/compute/v1/projects/{PROJECT}/global/operations/{}/wait",
+        emu.url(),
+        op.name.expect("name")
+    );
+    let waiting = tokio::spawn(async move { http.post(url).send().await });
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(emu.waits_in_flight(), 1);
+    let gave_up = waiting.await.expect("task");
+    assert!(gave_up.is_err_and(|e| e.is_timeout()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while emu.waits_in_flight() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(emu.waits_in_flight(), 0, "the handler was dropped");
     emu.shutdown().await;
 }

@@ -12,7 +12,9 @@
 //! | `forwardingRules` |  20 s  |  8 s  |  18 s  |
 //! | `instances`       |  25 s  |   —   |  30 s  |
 //!
-//! Anything else (reads, unknown pairs) takes no emulated time.
+//! `set…` methods (e.g. `subnetworks.setPrivateIpGoogleAccess`) take as long
+//! as a patch of their collection. Anything else (reads, unknown pairs) takes
+//! no emulated time.
 
 use std::time::Duration;
 

@@ -12,7 +12,9 @@
 //! - `faults.rs`: seeded fault injection; `errors.rs`: error bodies.
 //!
 //! Operations complete lazily by wall-clock time: an operation's effect
-//! happens when it becomes DONE, even across a restart.
+//! happens when it becomes DONE, even across a restart. Every mutation may
+//! carry a `requestId`; a repeated one returns the original operation. DONE
+//! operations are dropped after [`EmulatorConfig::operation_retention`].
 
 mod compute;
 mod errors;
@@ -28,7 +30,9 @@ mod world;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -48,6 +52,11 @@ pub struct EmulatorConfig {
     pub latency_scale: f64,
     /// Injected faults.
     pub faults: FaultConfig,
+    /// How long DONE operations, and the `requestId`s that started them, are
+    /// remembered (wall clock; default one hour). Older ones are dropped from
+    /// the world, so `world.json` does not grow without bound; a `get` of a
+    /// dropped operation is 404 and a replay of its `requestId` is a new request.
+    pub operation_retention: Duration,
 }
 
 impl EmulatorConfig {
@@ -57,6 +66,7 @@ impl EmulatorConfig {
             data_dir: data_dir.into(),
             latency_scale: 0.01,
             faults: FaultConfig::default(),
+            operation_retention: operations::RETENTION,
         }
     }
 }
@@ -136,7 +146,9 @@ impl Emulator {
             data_dir: config.data_dir,
             scale: config.latency_scale,
             faults: faults::Faults::new(config.faults),
+            retention_ms: u64::try_from(config.operation_retention.as_millis()).unwrap_or(u64::MAX),
             counts: Mutex::new(BTreeMap::new()),
+            waits_in_flight: AtomicUsize::new(0),
             base_url: url.clone(),
         });
         let app = server::router(shared.clone());
@@ -170,6 +182,13 @@ impl Emulator {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// How many `globalOperations.wait` / `regionOperations.wait` /
+    /// `zoneOperations.wait` calls are blocked right now. A wait whose client
+    /// disconnects is cancelled and no longer counted.
+    pub fn waits_in_flight(&self) -> usize {
+        self.shared.waits_in_flight.load(Ordering::SeqCst)
     }
 
     /// Sets all request counts back to zero.

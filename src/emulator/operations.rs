@@ -12,6 +12,10 @@ use super::world::{link, timestamp, Effect, OperationError, OperationRecord, Wor
 /// How long `wait` blocks at most, in real time, like the real API.
 pub const WAIT_CAP: Duration = Duration::from_secs(120);
 
+/// How long a DONE operation (and the `requestId` that started it) is kept,
+/// in wall-clock time, unless `EmulatorConfig::operation_retention` says otherwise.
+pub const RETENTION: Duration = Duration::from_secs(60 * 60);
+
 /// What a mutation asks of [`start`].
 #[derive(Debug, Clone)]
 pub struct NewOperation<'a> {
@@ -21,7 +25,7 @@ pub struct NewOperation<'a> {
     pub scope: &'a str,
     /// Collection of the target, e.g. `subnetworks` (for the latency table).
     pub collection: &'a str,
-    /// `insert`, `patch` or `delete`.
+    /// `insert`, `patch`, `delete` or a `set…` method such as `setPrivateIpGoogleAccess`.
     pub operation_type: &'a str,
     /// Relative path of the target.
     pub target: &'a str,
@@ -29,6 +33,8 @@ pub struct NewOperation<'a> {
     pub target_id: u64,
     /// What happens when the operation is DONE.
     pub effect: Effect,
+    /// The request's `requestId`, remembered with the operation.
+    pub request_id: Option<&'a str>,
 }
 
 /// Records a new operation in `world`, due after the scaled latency, and returns it.
@@ -40,7 +46,12 @@ pub fn start(
     now: u64,
 ) -> OperationRecord {
     let id = world.new_id();
-    let duration = scaled_duration(new.collection, new.operation_type, scale).as_millis() as u64;
+    // `set…` methods change a field or two: they take as long as a patch.
+    let latency_verb = match new.operation_type {
+        "insert" | "delete" => new.operation_type,
+        _ => "patch",
+    };
+    let duration = scaled_duration(new.collection, latency_verb, scale).as_millis() as u64;
     let error = faults.operation_failure().map(|f| OperationError {
         code: f.code.to_string(),
         message: f.message.to_string(),
@@ -60,6 +71,7 @@ pub fn start(
         effect: new.effect,
         error,
         applied: false,
+        request_id: new.request_id.map(str::to_string),
     };
     world.operations.insert(op.rel(), op.clone());
     op
@@ -137,6 +149,7 @@ mod tests {
                 effect: Effect::Insert {
                     resource: json!({"name": "s"}),
                 },
+                request_id: None,
             },
             1.0,
             faults,

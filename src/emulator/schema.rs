@@ -323,8 +323,15 @@ mod tests {
         assert_eq!(m.method_id, "compute.globalOperations.wait");
         let m = match_route("GET", "projects/p/aggregated/subnetworks").expect("route");
         assert_eq!(m.method_id, "compute.subnetworks.aggregatedList");
+        let m = match_route(
+            "POST",
+            "projects/p/regions/us-central1/subnetworks/s/setPrivateIpGoogleAccess",
+        )
+        .expect("route");
+        assert_eq!(m.method_id, "compute.subnetworks.setPrivateIpGoogleAccess");
+        assert_eq!(m.params["subnetwork"], "s");
         assert!(match_route("PUT", "projects/p/global/networks/n").is_none());
-        assert_eq!(discovery().methods.len(), 39);
+        assert_eq!(discovery().methods.len(), 40);
     }
 
     #[test]

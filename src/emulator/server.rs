@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -32,18 +33,25 @@ pub struct Shared {
     pub scale: f64,
     /// Fault generator.
     pub faults: Faults,
+    /// How long DONE operations (and their `requestId`s) are kept, ms.
+    pub retention_ms: u64,
     /// Requests by discovery method id.
     pub counts: Mutex<BTreeMap<String, u64>>,
+    /// `operations.wait` calls currently blocked (see [`WaitGuard`]).
+    pub waits_in_flight: AtomicUsize,
     /// `http://127.0.0.1:port`, used in every link returned.
     pub base_url: String,
 }
 
 impl Shared {
-    /// Locks the world and applies operations that are due; persists if that changed anything.
+    /// Locks the world, applies operations that are due and drops expired
+    /// ones; persists if that changed anything.
     pub fn world_now(&self) -> Result<(MutexGuard<'_, World>, u64), ApiError> {
         let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
         let now = now_ms();
-        if world.advance(now) {
+        let applied = world.advance(now);
+        let pruned = world.prune(now, self.retention_ms);
+        if applied || pruned {
             self.persist(&world)?;
         }
         Ok((world, now))
@@ -173,11 +181,23 @@ async fn serve(
     }
     let (coll, verb) = compute::collection_of(route.method_id)
         .ok_or_else(|| ApiError::no_route(method.as_str(), rest))?;
+    let request_id = request_id(query)?;
     let (mut world, now) = shared.world_now()?;
+    if let Some(id) = request_id {
+        // A retried request (same id, same project) gets the original
+        // operation in its current state; nothing is done a second time.
+        // Requests that failed before an operation was created (faults,
+        // validation) left no record and are processed normally.
+        let project = route.params.get("project").map(String::as_str);
+        if let Some(op) = world.operation_for_request(project.unwrap_or_default(), id) {
+            return Ok(operations::render(op, now));
+        }
+    }
     let env = Env {
         scale: shared.scale,
         faults: &shared.faults,
         now,
+        request_id,
     };
     let before = world.next_id;
     let result = compute::handle(&mut world, &env, coll, verb, &route.params, query, body)?;
@@ -185,6 +205,34 @@ async fn serve(
         shared.persist(&world)?;
     }
     Ok(result)
+}
+
+/// The `requestId` query parameter, which every emulated mutation accepts.
+///
+/// # Errors
+/// 400 `invalid` unless it is a UUID other than the zero UUID, as the
+/// discovery document requires.
+fn request_id(query: &[(String, String)]) -> Result<Option<&str>, ApiError> {
+    let Some((_, id)) = query.iter().find(|(k, _)| k == "requestId") else {
+        return Ok(None);
+    };
+    if is_uuid(id) && id.bytes().any(|b| b != b'0' && b != b'-') {
+        Ok(Some(id.as_str()))
+    } else {
+        Err(ApiError::invalid(format!(
+            "Invalid value for field 'requestId': '{id}'. The request ID must be a valid UUID with the exception that zero UUID is not supported (00000000-0000-0000-0000-000000000000)."
+        )))
+    }
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn get_operation(shared: &Shared, key: &str) -> Result<Value, ApiError> {
@@ -197,7 +245,15 @@ fn get_operation(shared: &Shared, key: &str) -> Result<Value, ApiError> {
 }
 
 /// Blocks until the operation is DONE or [`WAIT_CAP`] has passed, then returns it.
+///
+/// # Cancellation
+/// The world lock is never held across the sleep, so dropping this future
+/// at any await point is safe. hyper's HTTP/1 dispatcher keeps reading the
+/// connection while the handler runs and drops the handler future when the
+/// client closes it, so a client that gives up stops the wait (tested in
+/// `tests/emulator_compute.rs`).
 async fn wait(shared: &Shared, key: &str) -> Result<Value, ApiError> {
+    let _guard = WaitGuard::new(&shared.waits_in_flight);
     let deadline = Instant::now() + WAIT_CAP;
     loop {
         let sleep_for = {
@@ -213,5 +269,51 @@ async fn wait(shared: &Shared, key: &str) -> Result<Value, ApiError> {
             Duration::from_millis(op.done_ms.saturating_sub(now).max(1)).min(remaining)
         };
         tokio::time::sleep(sleep_for).await;
+    }
+}
+
+/// Counts a running `wait` in [`Shared::waits_in_flight`] until dropped,
+/// which also happens when the handler future is cancelled.
+struct WaitGuard<'a>(&'a AtomicUsize);
+
+impl<'a> WaitGuard<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        WaitGuard(counter)
+    }
+}
+
+impl Drop for WaitGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(id: &str) -> Vec<(String, String)> {
+        vec![("requestId".to_string(), id.to_string())]
+    }
+
+    #[test]
+    fn request_ids_must_be_non_zero_uuids() {
+        let ok = q("0f8fad5b-d9cb-469f-a165-70867728950e");
+        assert_eq!(
+            request_id(&ok).expect("valid"),
+            Some("0f8fad5b-d9cb-469f-a165-70867728950e")
+        );
+        assert_eq!(request_id(&[]).expect("absent"), None);
+        for bad in [
+            "",
+            "abc",
+            "00000000-0000-0000-0000-000000000000",
+            "0f8fad5b-d9cb-469f-a165-70867728950",
+            "0f8fad5bd9cb469fa16570867728950e",
+            "0f8fad5b-d9cb-469f-a165-70867728950g",
+        ] {
+            assert_eq!(request_id(&q(bad)).unwrap_err().code, 400, "{bad}");
+        }
     }
 }

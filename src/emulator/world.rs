@@ -104,6 +104,10 @@ pub struct OperationRecord {
     pub error: Option<OperationError>,
     /// Whether the effect (or failure) has been applied.
     pub applied: bool,
+    /// The `requestId` the mutation was sent with: a request with the same id
+    /// (in the same project) gets this operation back instead of a second change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl OperationRecord {
@@ -118,6 +122,11 @@ impl OperationRecord {
     /// Whether the operation is DONE at `now`.
     pub fn is_done(&self, now: u64) -> bool {
         self.applied || now >= self.done_ms
+    }
+
+    /// Whether the operation was DONE (and applied) at least `retention_ms` before `now`.
+    pub fn expired(&self, now: u64, retention_ms: u64) -> bool {
+        self.applied && now >= self.done_ms.saturating_add(retention_ms)
     }
 }
 
@@ -205,6 +214,30 @@ impl World {
         self.operations
             .values()
             .find(|op| !op.applied && op.target == target)
+    }
+
+    /// The operation started by a mutation with `request_id` in `project`, if
+    /// it is still remembered (see [`World::prune`]).
+    pub fn operation_for_request(
+        &self,
+        project: &str,
+        request_id: &str,
+    ) -> Option<&OperationRecord> {
+        self.operations
+            .values()
+            .find(|op| op.project == project && op.request_id.as_deref() == Some(request_id))
+    }
+
+    /// Forgets operations that have been DONE for `retention_ms` or longer,
+    /// and with them their `requestId`s: a replay within the retention window
+    /// returns the original operation, a later one is a new request (as with
+    /// the real API, which remembers request ids "for a while"). Pending
+    /// operations are never dropped. Returns whether anything was dropped.
+    pub fn prune(&mut self, now: u64, retention_ms: u64) -> bool {
+        let before = self.operations.len();
+        self.operations
+            .retain(|_, op| !op.expired(now, retention_ms));
+        self.operations.len() != before
     }
 
     /// Resources plus the resources of pending inserts, in `collection`
@@ -397,11 +430,55 @@ mod tests {
             },
             error: None,
             applied: false,
+            request_id: Some("r1".into()),
         };
         w.operations.insert(op.rel(), op);
         assert!(!w.advance(50));
         assert!(w.resources.is_empty());
         assert!(w.advance(100));
         assert!(w.resources.contains_key("projects/p/global/networks/n"));
+    }
+
+    #[test]
+    fn prune_keeps_pending_and_recent_operations_and_their_request_ids() {
+        let mut w = World::default();
+        let op = |name: &str, done_ms: u64, request_id: &str| OperationRecord {
+            id: 1,
+            name: name.into(),
+            project: "p".into(),
+            scope: "global".into(),
+            operation_type: "delete".into(),
+            target: format!("projects/p/global/networks/{name}"),
+            target_id: 2,
+            insert_ms: 0,
+            start_ms: 0,
+            done_ms,
+            effect: Effect::Delete,
+            error: None,
+            applied: false,
+            request_id: Some(request_id.into()),
+        };
+        for o in [
+            op("old", 100, "r-old"),
+            op("new", 900, "r-new"),
+            op("later", 5_000, "r-later"),
+        ] {
+            w.operations.insert(o.rel(), o);
+        }
+        w.advance(1_000);
+        assert!(!w.prune(1_000, 1_000), "nothing has been DONE for 1 s yet");
+        assert!(w.prune(1_100, 1_000));
+        assert!(w.operation_for_request("p", "r-old").is_none());
+        assert!(w.operation_for_request("p", "r-new").is_some());
+        assert!(
+            w.operation_for_request("q", "r-new").is_none(),
+            "ids are per project"
+        );
+        assert!(w.prune(u64::MAX, 0));
+        assert_eq!(w.operations.len(), 1);
+        assert!(
+            w.operation_for_request("p", "r-later").is_some(),
+            "pending is kept"
+        );
     }
 }

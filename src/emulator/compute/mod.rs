@@ -126,6 +126,8 @@ pub struct Env<'a> {
     pub faults: &'a Faults,
     /// Now, ms since epoch.
     pub now: u64,
+    /// The request's (validated) `requestId`, stored with the operation it starts.
+    pub request_id: Option<&'a str>,
 }
 
 /// The resource a request is about.
@@ -185,6 +187,9 @@ pub fn handle(
                 "get" => get(world, collection, &target),
                 "patch" => patch(world, env, collection, &target, body),
                 "delete" => delete(world, env, collection, &target),
+                "setPrivateIpGoogleAccess" if collection.name == "subnetworks" => {
+                    set_private_ip_google_access(world, env, collection, &target, body)
+                }
                 _ => Err(ApiError::no_route("?", &target.rel)),
             }
         }
@@ -341,6 +346,7 @@ fn insert(
             effect: Effect::Insert {
                 resource: Value::Object(body),
             },
+            request_id: env.request_id,
         },
         env.scale,
         env.faults,
@@ -396,13 +402,10 @@ fn patch(
     }
     let mut body = body_object(collection, body)?;
     let name = refs::name_of(&target.rel);
-    if let Some(new_name) = body.remove("name") {
-        if new_name.as_str() != Some(name) {
-            return Err(ApiError::invalid(format!(
-                "Invalid value for field 'resource.name': {new_name}. Resource name cannot be changed."
-            )));
-        }
+    if body.get("name").is_some_and(|n| n.as_str() != Some(name)) {
+        return Err(cannot_modify(&body, &["name"]));
     }
+    body.remove("name");
     match collection.name {
         "networks" => networks::prepare_patch(world, target, &current, &mut body)?,
         "subnetworks" => subnetworks::prepare_patch(world, target, &current, &mut body)?,
@@ -424,12 +427,67 @@ fn patch(
             effect: Effect::Patch {
                 patch: Value::Object(body),
             },
+            request_id: env.request_id,
         },
         env.scale,
         env.faults,
         env.now,
     );
     Ok(operations::render(&op, env.now))
+}
+
+/// `subnetworks.setPrivateIpGoogleAccess`: the only way to change
+/// `privateIpGoogleAccess` after creation (`patch` refuses it). No fingerprint
+/// is needed; the change (and a new fingerprint) happens when the operation
+/// is DONE, which takes as long as a patch.
+fn set_private_ip_google_access(
+    world: &mut World,
+    env: &Env<'_>,
+    collection: &Collection,
+    target: &Target,
+    body: Option<Value>,
+) -> Result<Value, ApiError> {
+    let current = existing(world, target)?.clone();
+    if world.pending_on(&target.rel).is_some() {
+        return Err(ApiError::not_ready(&target.rel));
+    }
+    let body = body.unwrap_or_else(|| json!({}));
+    schema::validate_body("SubnetworksSetPrivateIpGoogleAccessRequest", &body)?;
+    let patch = subnetworks::private_ip_google_access_patch(&body)?;
+    let op = operations::start(
+        world,
+        NewOperation {
+            project: &target.project,
+            scope: &target.scope,
+            collection: collection.name,
+            operation_type: "setPrivateIpGoogleAccess",
+            target: &target.rel,
+            target_id: target_id(&current),
+            effect: Effect::Patch { patch },
+            request_id: env.request_id,
+        },
+        env.scale,
+        env.faults,
+        env.now,
+    );
+    Ok(operations::render(&op, env.now))
+}
+
+/// The 400 the real API answers when a patch changes fields it cannot modify:
+/// `Invalid value for field 'resource': '{…}'. The following field(s)
+/// specified in the request cannot be modified: [a, b]`. Fields sent with
+/// their current value are accepted by the real API, so callers list only
+/// fields whose value differs.
+pub fn cannot_modify(body: &Map<String, Value>, fields: &[&str]) -> ApiError {
+    let shown: Vec<String> = body.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+    let mut resource = format!("{{  {}}}", shown.join(",  "));
+    if resource.chars().count() > 100 {
+        resource = resource.chars().take(100).collect::<String>() + "...";
+    }
+    ApiError::invalid(format!(
+        "Invalid value for field 'resource': '{resource}'. The following field(s) specified in the request cannot be modified: [{}]",
+        fields.join(", ")
+    ))
 }
 
 fn delete(
@@ -457,6 +515,7 @@ fn delete(
             target: &target.rel,
             target_id: target_id(&current),
             effect: Effect::Delete,
+            request_id: env.request_id,
         },
         env.scale,
         env.faults,

@@ -21,7 +21,8 @@ const USERS: &[&str] = &[
 /// Fills the defaults the real API returns.
 ///
 /// # Errors
-/// 400 when `IPv4Range` (legacy networks) is combined with subnet mode.
+/// 400 when `IPv4Range` (legacy networks) is combined with subnet mode, or
+/// for an MTU outside 1300–8896.
 pub fn prepare_insert(
     _world: &World,
     _target: &Target,
@@ -34,6 +35,7 @@ pub fn prepare_insert(
             "Invalid value for field 'resource.autoCreateSubnetworks': 'true'. Legacy networks cannot be in subnet mode.",
         ));
     }
+    check_mtu(body)?;
     body.entry("autoCreateSubnetworks").or_insert(json!(false));
     body.entry("mtu").or_insert(json!(1460));
     body.entry("networkFirewallPolicyEnforcementOrder")
@@ -47,25 +49,54 @@ pub fn prepare_insert(
     Ok(())
 }
 
-/// Only mutable fields may change.
+/// Fields `networks.patch` can change. The discovery document says "Only
+/// routingConfig can be modified", but that sentence is older than the API:
+/// Google documents changing a network's MTU with `gcloud compute networks
+/// update --mtu` (a PATCH), and Terraform's provider updates `mtu` and
+/// `networkFirewallPolicyEnforcementOrder` in place with PATCH. Everything
+/// else (`autoCreateSubnetworks`, which has `switchToCustomMode`,
+/// `description`, `IPv4Range`, …) cannot be modified.
+const PATCHABLE: &[&str] = &[
+    "routingConfig",
+    "mtu",
+    "networkFirewallPolicyEnforcementOrder",
+];
+
+/// Only [`PATCHABLE`] fields may change; sending another field with its
+/// current value is accepted, like the real API.
 ///
 /// # Errors
-/// 400 when the patch tries to change the subnet mode.
+/// 400 `invalid` "cannot be modified" naming every other field that would
+/// change; 400 for an MTU outside 1300–8896.
 pub fn prepare_patch(
     _world: &World,
     _target: &Target,
     current: &Value,
     body: &mut Map<String, Value>,
 ) -> Result<(), ApiError> {
-    if let Some(auto) = body.get("autoCreateSubnetworks") {
-        if Some(auto) != current.get("autoCreateSubnetworks") && auto != &json!(true) {
-            return Err(ApiError::invalid(
-                "Invalid value for field 'resource.autoCreateSubnetworks': 'false'. Cannot switch an auto mode network to custom mode via patch.",
-            ));
-        }
-    }
     body.remove("subnetworks");
-    Ok(())
+    let changed: Vec<&str> = body
+        .iter()
+        .filter(|(k, v)| !PATCHABLE.contains(&k.as_str()) && current.get(k.as_str()) != Some(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if !changed.is_empty() {
+        return Err(super::cannot_modify(body, &changed));
+    }
+    check_mtu(body)
+}
+
+/// # Errors
+/// 400 unless `mtu` (when present) is between 1300 and 8896.
+fn check_mtu(body: &Map<String, Value>) -> Result<(), ApiError> {
+    match body.get("mtu") {
+        Some(v) if !v.as_i64().is_some_and(|m| (1300..=8896).contains(&m)) => {
+            Err(ApiError::invalid(format!(
+                "Invalid value for field 'resource.mtu': '{v}'. The MTU must be between 1300 and 8896."
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// # Errors

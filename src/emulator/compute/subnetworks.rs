@@ -12,6 +12,15 @@ use crate::emulator::errors::ApiError;
 use crate::emulator::refs;
 use crate::emulator::world::{link, normalize_base64, World};
 
+/// Fields `patch` cannot change (see [`prepare_patch`]).
+const IMMUTABLE: &[&str] = &[
+    "ipCidrRange",
+    "network",
+    "gatewayAddress",
+    "privateIpGoogleAccess",
+    "purpose",
+];
+
 /// Collections whose resources keep a subnet in use.
 const USERS: &[&str] = &["forwardingRules", "instances", "routers"];
 
@@ -45,8 +54,8 @@ pub fn prepare_insert(
 /// Requires the current fingerprint; rechecks changed secondary ranges.
 ///
 /// # Errors
-/// 412 `conditionNotMet` for a stale or missing fingerprint; 400 for immutable
-/// fields or overlapping ranges.
+/// 412 `conditionNotMet` for a stale or missing fingerprint; 400 when a field
+/// in [`IMMUTABLE`] changes or ranges overlap.
 pub fn prepare_patch(
     world: &World,
     target: &Target,
@@ -71,25 +80,32 @@ pub fn prepare_patch(
         }
         Some(_) => {}
     }
-    for field in ["ipCidrRange", "network", "gatewayAddress"] {
-        if let Some(v) = body.get(field) {
-            let same = match field {
+    // Fields patch cannot change; the real API answers 400 "cannot be
+    // modified" when one of them differs and accepts the current value.
+    // `ipCidrRange` changes through expandIpCidrRange and
+    // `privateIpGoogleAccess` through setPrivateIpGoogleAccess, as the
+    // discovery document's field descriptions say.
+    let changed: Vec<&str> = IMMUTABLE
+        .iter()
+        .copied()
+        .filter(|field| {
+            body.get(*field).is_some_and(|v| match *field {
                 "network" => {
                     v.as_str()
                         .and_then(|s| refs::to_rel(s, &target.project))
                         .map(|r| link(&r))
                         .as_deref()
-                        == current[field].as_str()
+                        != current[*field].as_str()
                 }
-                _ => Some(v) == current.get(field),
-            };
-            if !same {
-                return Err(ApiError::invalid(format!(
-                    "Invalid value for field 'resource.{field}': {v}. Field cannot be changed by patch; use expandIpCidrRange for the primary range."
-                )));
-            }
-            body.remove(field);
-        }
+                _ => Some(v) != current.get(*field),
+            })
+        })
+        .collect();
+    if !changed.is_empty() {
+        return Err(super::cannot_modify(body, &changed));
+    }
+    for field in IMMUTABLE {
+        body.remove(*field);
     }
     if body.contains_key("secondaryIpRanges") {
         let network = current["network"]
@@ -101,6 +117,21 @@ pub fn prepare_patch(
         check_ranges(world, target, &network, primary, &secondary)?;
     }
     Ok(())
+}
+
+/// The patch a `setPrivateIpGoogleAccess` request applies.
+///
+/// # Errors
+/// 400 when `privateIpGoogleAccess` is missing: the emulator requires it
+/// (meshform and gcloud always send it; the real API's answer to an empty
+/// body is not documented).
+pub fn private_ip_google_access_patch(body: &Value) -> Result<Value, ApiError> {
+    match body.get("privateIpGoogleAccess").and_then(Value::as_bool) {
+        Some(on) => Ok(json!({ "privateIpGoogleAccess": on })),
+        None => Err(ApiError::invalid(
+            "Required field 'privateIpGoogleAccess' not specified",
+        )),
+    }
 }
 
 /// # Errors
