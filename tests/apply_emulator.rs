@@ -312,3 +312,23 @@ async fn json_plan_lists_every_change_with_action_and_summary() {
         .iter()
         .all(|c| c["action"] == "create"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_google_access_and_routing_mode_change_in_place() {
+    let w = World::new("vpc.toml").await;
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    w.edit_plan("routing_mode = \"REGIONAL\"", "routing_mode = \"GLOBAL\"");
+    w.edit_plan(
+        "service_range = { name = \"us-services\", cidr = \"172.16.6.0/24\" }",
+        "service_range = { name = \"us-services\", cidr = \"172.16.6.0/24\" }\nprivate_google_access = false",
+    );
+    let plan = w.run(&["plan", "--detailed-exitcode"]).await.expect(2);
+    let out = plan.stdout();
+    assert!(out.contains("~ routing_mode = \"REGIONAL\" -> \"GLOBAL\""), "{out}");
+    assert!(out.contains("~ private_ip_google_access = true -> false"), "{out}");
+    assert!(out.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{out}");
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    w.run(&["plan", "--detailed-exitcode"]).await.expect(0);
+    let counts = w.emulator.request_counts();
+    assert_eq!(counts.get("compute.subnetworks.setPrivateIpGoogleAccess"), Some(&1), "{counts:?}");
+}

@@ -73,7 +73,11 @@ pub(super) async fn update(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
         .set_project(&p.project)
         .set_network(name)
         .set_request_id(request_id())
-        .set_body(Network::new().set_routing_config(routing(attrs)))
+        .set_body(
+            Network::new()
+                .set_routing_config(routing(attrs))
+                .set_mtu(attrs["mtu"].as_i64().unwrap_or(1460) as i32),
+        )
         .with_idempotency(true)
         .send()
         .await

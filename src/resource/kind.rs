@@ -47,10 +47,10 @@ impl ResourceKind {
 
     /// Whether a change of `field` can be applied in place, per the compute API:
     /// identity and placement fields force replacement, the rest is patched
-    /// (networks.patch changes only `routingConfig`, so `mtu` forces replacement).
+    /// (networks.patch changes `routingConfig` and `mtu`).
     pub fn field_rule(self, field: &str) -> FieldRule {
         let immutable: &[&str] = match self {
-            ResourceKind::Network => &["name", "auto_create_subnetworks", "mtu"],
+            ResourceKind::Network => &["name", "auto_create_subnetworks"],
             ResourceKind::Subnet => &["name", "region", "network", "ip_cidr_range"],
             ResourceKind::Router => &["name", "region", "network"],
             ResourceKind::Firewall => &["name", "network", "direction"],
