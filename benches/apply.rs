@@ -45,22 +45,35 @@ async fn bench(name: &str, plan_text: &str) {
     let target = TargetChoice::Url(emulator.url());
     let state = dir.path().join("state.json");
     let (plan, desired, _) = ops::load_desired(&plan_file).expect("valid plan");
-    let mut ws = Workspace::open(&state, "bench", Duration::ZERO, |_| {}, &plan.project, &target)
-        .await
-        .expect("workspace");
+    let mut ws = Workspace::open(
+        &state,
+        "bench",
+        Duration::ZERO,
+        |_| {},
+        &plan.project,
+        &target,
+    )
+    .await
+    .expect("workspace");
 
-    let set = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM).await.expect("plan");
+    let set = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM)
+        .await
+        .expect("plan");
     let resources = set.changes.len();
     emulator.reset_request_counts();
     let (apply_wall, apply_path) = timed_apply(&mut ws, &set).await;
     let apply_calls = calls(&emulator);
 
     emulator.reset_request_counts();
-    let again = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM).await.expect("plan");
+    let again = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM)
+        .await
+        .expect("plan");
     assert!(!again.has_changes(), "second plan must be empty");
     let plan_calls = calls(&emulator);
 
-    let destroy = ops::plan_destroy(&ws, &plan_file, &plan.project, PARALLELISM).await.expect("plan destroy");
+    let destroy = ops::plan_destroy(&ws, &plan_file, &plan.project, PARALLELISM)
+        .await
+        .expect("plan destroy");
     emulator.reset_request_counts();
     let (destroy_wall, destroy_path) = timed_apply(&mut ws, &destroy).await;
     let destroy_calls = calls(&emulator);
@@ -154,8 +167,18 @@ fn calls(emulator: &Emulator) -> u64 {
 /// the IAP SSH rule.
 fn twelve_regions() -> String {
     let regions = [
-        "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-north1", "us-central1",
-        "us-east1", "us-east4", "us-west1", "asia-east1", "asia-northeast1", "australia-southeast1",
+        "europe-west1",
+        "europe-west2",
+        "europe-west3",
+        "europe-west4",
+        "europe-north1",
+        "us-central1",
+        "us-east1",
+        "us-east4",
+        "us-west1",
+        "asia-east1",
+        "asia-northeast1",
+        "australia-southeast1",
     ];
     let mut s = String::from(
         "project = \"meshform-bench\"\n\n[network]\nname = \"bench-vpc\"\n\n\

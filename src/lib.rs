@@ -1,9 +1,30 @@
-//! meshform: a private, multi-region service mesh on Google Cloud from one plan file.
+#![warn(missing_docs)]
+//! meshform: a private, multi-region service mesh on Google Cloud from one
+//! plan file. DESIGN.md holds the vocabulary (plan file, resource, state,
+//! live, change set, apply, emulator); the code uses the same words.
 //!
-//! See DESIGN.md for the vocabulary. The module map:
+//! How a command flows, and the module that owns each step:
 //!
-//! - [`plan`]: the plan file: its typed model, parsing and validation with file:line:col diagnostics.
+//! ```text
+//! plan file ─[plan]─▶ Plan ─[resource]─▶ desired resources ─[graph]─▶ DAG
+//! state file ─[state]─▶ State (locked) ─┐
+//! live cloud ─[ops::refresh via gcp]────┴─[changeset::diff]─▶ ChangeSet ─[render]─▶ text / JSON
+//! ChangeSet ─[exec]─▶ steps walked in parallel ─[gcp]─▶ cloud, state saved after each resource
+//! ```
+//!
+//! - [`plan`]: the plan file: typed model, parsing, validation with file:line:col diagnostics.
+//! - [`address`]: resource addresses (`subnet.europe-west2`).
+//! - [`resource`]: resource kinds, their attributes and update rules; desired resources from a plan.
+//! - [`graph`]: the dependency graph (petgraph), cycle check, DOT output.
+//! - [`state`]: the state file (serial, lineage, atomic writes, backup) and its lock.
+//! - [`changeset`]: the change set and the pure diff that produces it.
+//! - [`render`]: the change set as Terraform-style text or JSON.
+//! - [`exec`]: the ready-queue executor: steps, ordering, bounded parallel walk.
+//! - [`gcp`]: Google's compute client per resource kind, retries, operation waits.
+//! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh).
+//! - [`cli`]: argument parsing, the printer, exit codes.
 //! - [`emulator`]: the embedded, persisted imitation of the compute API (axum on loopback).
+
 pub mod address;
 pub mod changeset;
 pub mod cli;

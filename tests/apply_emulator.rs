@@ -324,11 +324,24 @@ async fn private_google_access_and_routing_mode_change_in_place() {
     );
     let plan = w.run(&["plan", "--detailed-exitcode"]).await.expect(2);
     let out = plan.stdout();
-    assert!(out.contains("~ routing_mode = \"REGIONAL\" -> \"GLOBAL\""), "{out}");
-    assert!(out.contains("~ private_ip_google_access = true -> false"), "{out}");
-    assert!(out.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{out}");
+    assert!(
+        out.contains("~ routing_mode = \"REGIONAL\" -> \"GLOBAL\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("~ private_ip_google_access = true -> false"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plan: 0 to add, 2 to change, 0 to destroy."),
+        "{out}"
+    );
     w.run(&["apply", "--auto-approve"]).await.expect(0);
     w.run(&["plan", "--detailed-exitcode"]).await.expect(0);
     let counts = w.emulator.request_counts();
-    assert_eq!(counts.get("compute.subnetworks.setPrivateIpGoogleAccess"), Some(&1), "{counts:?}");
+    assert_eq!(
+        counts.get("compute.subnetworks.setPrivateIpGoogleAccess"),
+        Some(&1),
+        "{counts:?}"
+    );
 }

@@ -57,6 +57,7 @@ pub enum Command {
         /// Plan deleting everything in state.
         #[arg(long)]
         destroy: bool,
+        /// State, cloud and concurrency options.
         #[command(flatten)]
         target: Target,
     },
@@ -67,6 +68,7 @@ pub enum Command {
         /// Apply without asking for confirmation.
         #[arg(long)]
         auto_approve: bool,
+        /// State, cloud and concurrency options.
         #[command(flatten)]
         target: Target,
     },
@@ -77,6 +79,7 @@ pub enum Command {
         /// Destroy without asking for confirmation.
         #[arg(long)]
         auto_approve: bool,
+        /// State, cloud and concurrency options.
         #[command(flatten)]
         target: Target,
     },

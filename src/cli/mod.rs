@@ -20,7 +20,14 @@ pub const EXIT_CHANGES: i32 = 2;
 
 /// Runs the command line and returns the process exit status.
 pub fn run() -> i32 {
-    let cli = Cli::parse();
+    // Usage errors exit 1, not clap's 2, which `plan --detailed-exitcode` uses for "changes".
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+        }
+    };
     init_logging();
     let printer = Printer;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
