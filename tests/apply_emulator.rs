@@ -345,3 +345,64 @@ async fn private_google_access_and_routing_mode_change_in_place() {
         "{counts:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_resource_that_differs_is_a_conflict_and_one_that_matches_is_adopted() {
+    let w = World::new("vpc.toml").await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/compute/v1/projects/meshform-demo", w.emulator.url());
+    // Someone made the network by hand exactly as the plan wants it ...
+    let net = serde_json::json!({
+        "name": "cross-region-vpc", "autoCreateSubnetworks": false, "mtu": 1460,
+        "routingConfig": {"routingMode": "REGIONAL"}
+    });
+    let r = http
+        .post(format!("{base}/global/networks"))
+        .json(&net)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    wait_for(&w, "networks/cross-region-vpc").await;
+    // ... and a firewall rule of the same name that opens SSH to the world.
+    let fw = serde_json::json!({
+        "name": "allow-iap-ssh", "network": "global/networks/cross-region-vpc",
+        "sourceRanges": ["0.0.0.0/0"], "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}],
+        "targetTags": ["bastion"], "description": "SSH to the bastion host through Identity-Aware Proxy"
+    });
+    let r = http
+        .post(format!("{base}/global/firewalls"))
+        .json(&fw)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    wait_for(&w, "firewalls/allow-iap-ssh").await;
+
+    let run = w.run(&["apply", "--auto-approve"]).await.expect(1);
+    let err = run.stderr();
+    assert!(
+        err.contains(
+            "firewall.allow-iap-ssh already exists with different settings (source_ranges)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("1 failed, 0 not run"), "{err}");
+    let state = w.state_list().await;
+    assert!(
+        state.contains(&"network.cross-region-vpc".to_string()),
+        "network adopted: {state:?}"
+    );
+    assert!(!state.contains(&"firewall.allow-iap-ssh".to_string()));
+    assert_eq!(state.len(), 5);
+}
+
+async fn wait_for(w: &World, name: &str) {
+    for _ in 0..200 {
+        if w.cloud().iter().any(|n| n == name) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{name} never appeared");
+}
