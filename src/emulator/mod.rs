@@ -17,6 +17,7 @@
 //! operations are dropped after [`EmulatorConfig::operation_retention`].
 
 mod compute;
+pub mod kubeapi;
 mod errors;
 mod faults;
 mod geography;

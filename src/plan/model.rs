@@ -22,6 +22,10 @@ pub struct Plan {
     /// Firewall rules the user declares (meshform adds derived ones later).
     #[serde(rename = "firewall", default)]
     pub firewalls: Vec<FirewallRule>,
+    /// A small VM without an external address, reached over IAP, from which
+    /// private control planes can be reached.
+    #[serde(default)]
+    pub bastion: Option<Bastion>,
 }
 
 /// The VPC network (`[network]`).
@@ -74,6 +78,9 @@ pub struct Region {
     /// Cloud Router + Cloud NAT settings; NAT is on unless `enabled = false`.
     #[serde(default)]
     pub nat: Nat,
+    /// The region's private GKE cluster, if any.
+    #[serde(default)]
+    pub cluster: Option<Cluster>,
 }
 
 /// A regional subnet with the pod and service secondary ranges GKE uses.
@@ -244,5 +251,174 @@ impl Region {
     /// Name of the Cloud NAT on that router.
     pub fn nat_name(&self, network: &str) -> String {
         format!("{network}-{}-nat", self.name)
+    }
+}
+
+/// A private GKE cluster in a region (`[region.cluster]`).
+///
+/// meshform derives the rest: private nodes, IP aliases from the subnet's
+/// pod and service ranges, control-plane global access when the plan has
+/// more than one region, authorized networks, Workload Identity and the
+/// firewall rule for Istio's webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    /// Cluster name (GKE: `[a-z]([-a-z0-9]*[a-z0-9])?`, at most 40 characters).
+    pub name: String,
+    /// A zone of the region (zonal cluster) or the region itself (regional cluster).
+    pub location: String,
+    /// The control plane's /28 in RFC 1918 space.
+    pub master_cidr: Ipv4Net,
+    /// GKE release channel.
+    #[serde(default)]
+    pub release_channel: ReleaseChannel,
+    /// Give the control plane only a private endpoint (on by default).
+    #[serde(default = "default_true")]
+    pub private_endpoint: bool,
+    /// How meshform reaches the control plane; default `dns` with a private
+    /// endpoint, `public` without.
+    #[serde(default)]
+    pub access: Option<ControlPlaneAccess>,
+    /// The operator's address range, required with `access = "public"`.
+    #[serde(default)]
+    pub operator_cidr: Option<Ipv4Net>,
+    /// Proxy URL, required with `access = "proxy"` (e.g. an IAP tunnel to the bastion).
+    #[serde(default)]
+    pub proxy_url: Option<String>,
+    /// Extra authorized networks, beyond the ones meshform derives.
+    #[serde(default)]
+    pub authorized_networks: Vec<AuthorizedNetwork>,
+    /// The node pool.
+    #[serde(default)]
+    pub node_pool: NodePool,
+}
+
+/// GKE release channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReleaseChannel {
+    /// Newest versions first.
+    Rapid,
+    /// The default channel.
+    #[default]
+    Regular,
+    /// Slowest, most proven versions.
+    Stable,
+}
+
+impl ReleaseChannel {
+    /// The container API's enum name.
+    pub fn as_api(self) -> &'static str {
+        match self {
+            ReleaseChannel::Rapid => "RAPID",
+            ReleaseChannel::Regular => "REGULAR",
+            ReleaseChannel::Stable => "STABLE",
+        }
+    }
+}
+
+/// How meshform (and kubectl with `meshform kubeconfig`) reaches a control plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ControlPlaneAccess {
+    /// GKE's DNS-based endpoint, authenticated with Google credentials.
+    Dns,
+    /// The public endpoint, restricted to authorized networks that include `operator_cidr`.
+    Public,
+    /// Through `proxy_url`, e.g. a tunnel to a bastion host in the VPC.
+    Proxy,
+}
+
+/// An extra authorized network of a control plane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizedNetwork {
+    /// A label shown in the console.
+    pub name: String,
+    /// The range allowed to reach the control plane.
+    pub cidr: Ipv4Net,
+}
+
+/// The cluster's node pool (`[region.cluster.node_pool]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodePool {
+    /// Compute Engine machine type of the nodes.
+    #[serde(default = "default_machine_type")]
+    pub machine_type: String,
+    /// Nodes per zone of the cluster's location.
+    #[serde(default = "default_node_count")]
+    pub count: u32,
+    /// Boot disk size in GB (at least 10).
+    #[serde(default = "default_disk_size")]
+    pub disk_size_gb: u32,
+    /// Node image type.
+    #[serde(default = "default_image_type")]
+    pub image_type: String,
+}
+
+impl Default for NodePool {
+    fn default() -> Self {
+        NodePool {
+            machine_type: default_machine_type(),
+            count: default_node_count(),
+            disk_size_gb: default_disk_size(),
+            image_type: default_image_type(),
+        }
+    }
+}
+
+fn default_machine_type() -> String {
+    "e2-standard-4".into()
+}
+fn default_node_count() -> u32 {
+    3
+}
+fn default_disk_size() -> u32 {
+    100
+}
+fn default_image_type() -> String {
+    "COS_CONTAINERD".into()
+}
+
+/// The bastion host (`[bastion]`): a VM without an external address in one
+/// region's subnet, reachable by SSH through IAP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bastion {
+    /// Instance name.
+    pub name: String,
+    /// Zone; its region must be one of the plan's regions.
+    pub zone: String,
+    /// Machine type.
+    #[serde(default = "default_bastion_machine_type")]
+    pub machine_type: String,
+    /// Network tags; the IAP SSH firewall rule targets one of them.
+    #[serde(default = "default_bastion_tags")]
+    pub tags: Vec<String>,
+    /// Boot image.
+    #[serde(default = "default_bastion_image")]
+    pub image: String,
+}
+
+fn default_bastion_machine_type() -> String {
+    "e2-small".into()
+}
+fn default_bastion_tags() -> Vec<String> {
+    vec!["bastion".into()]
+}
+fn default_bastion_image() -> String {
+    "projects/debian-cloud/global/images/family/debian-12".into()
+}
+
+impl Cluster {
+    /// The access mode in effect: the explicit one, else `dns` with a private
+    /// endpoint and `public` without.
+    pub fn access_mode(&self) -> ControlPlaneAccess {
+        self.access.unwrap_or(if self.private_endpoint {
+            ControlPlaneAccess::Dns
+        } else {
+            ControlPlaneAccess::Public
+        })
     }
 }

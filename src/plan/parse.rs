@@ -55,6 +55,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
                 network,
                 regions: parts.regions.into_iter().map(|(_, r)| r).collect(),
                 firewalls: parts.firewalls.into_iter().map(|(_, f)| f).collect(),
+                bastion: None,
             });
         }
     }
