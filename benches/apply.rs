@@ -149,10 +149,17 @@ fn step_duration(kind: ResourceKind, step: StepKind, action: Action) -> Duration
         ResourceKind::Subnet => "subnetworks",
         ResourceKind::Router => "routers",
         ResourceKind::Firewall => "firewalls",
+        ResourceKind::Instance => "instances",
+        ResourceKind::Cluster => "clusters",
+        // Kubernetes objects are applied in milliseconds.
+        ResourceKind::Namespace => return Duration::ZERO,
     };
+    let gke = kind == ResourceKind::Cluster;
     let verb = match (step, action) {
         (StepKind::Delete, _) => "delete",
+        (StepKind::Apply, Action::Create | Action::Replace) if gke => "create",
         (StepKind::Apply, Action::Create | Action::Replace) => "insert",
+        (StepKind::Apply, Action::Update) if gke => "update",
         (StepKind::Apply, Action::Update) => "patch",
         _ => return Duration::ZERO,
     };

@@ -84,6 +84,9 @@ mod tests {
     #[test]
     fn address_with_unknown_kind_is_rejected_with_the_known_kinds() {
         let err = "bucket.x".parse::<Address>().unwrap_err().to_string();
-        assert!(err.contains("network, subnet, router, firewall"), "{err}");
+        assert!(
+            err.contains("network, subnet, router, firewall, cluster"),
+            "{err}"
+        );
     }
 }

@@ -20,7 +20,9 @@
 //! - [`changeset`]: the change set and the pure diff that produces it.
 //! - [`render`]: the change set as Terraform-style text or JSON.
 //! - [`exec`]: the ready-queue executor: steps, ordering, bounded parallel walk.
-//! - [`gcp`]: Google's compute client per resource kind, retries, operation waits.
+//! - [`cloud`]: one face for all kinds; idempotent creates (adopt or conflict).
+//! - [`gcp`]: Google's compute and container clients per resource kind, retries, operation waits.
+//! - [`kube`]: Kubernetes clients per cluster (CA from GKE, Google bearer tokens), namespaces, kubeconfig.
 //! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh).
 //! - [`cli`]: argument parsing, the printer, exit codes.
 //! - [`emulator`]: the embedded, persisted imitation of the compute API (axum on loopback).
@@ -28,10 +30,12 @@
 pub mod address;
 pub mod changeset;
 pub mod cli;
+pub mod cloud;
 pub mod emulator;
 pub mod exec;
 pub mod gcp;
 pub mod graph;
+pub mod kube;
 pub mod ops;
 pub mod plan;
 pub mod render;

@@ -108,6 +108,7 @@ pub fn diff(
             ids,
             dependencies: vec![],
             prior_dependencies: old.dependencies.clone(),
+            notes: Default::default(),
         });
     }
     changes
@@ -142,6 +143,7 @@ fn change(
         ids: Default::default(),
         dependencies: want.deps.clone(),
         prior_dependencies: prior.map(|p| p.dependencies.clone()).unwrap_or_default(),
+        notes: want.notes.clone(),
     }
 }
 
@@ -182,6 +184,7 @@ mod tests {
             address: addr(address),
             attrs,
             deps: deps.iter().map(|d| addr(d)).collect(),
+            notes: Default::default(),
         }
     }
 

@@ -49,6 +49,9 @@ pub struct Change {
     /// What the existing resource needed when it was applied (from state):
     /// deletes run in the reverse of these.
     pub prior_dependencies: Vec<Address>,
+    /// Why meshform chose values the plan file does not spell out, by field.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub notes: std::collections::BTreeMap<String, String>,
 }
 
 impl Change {

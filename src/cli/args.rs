@@ -97,6 +97,17 @@ pub enum Command {
     /// Read the state.
     #[command(subcommand)]
     State(StateCommand),
+    /// Write a kubeconfig with one context per cluster of a plan file.
+    Kubeconfig {
+        /// The plan file.
+        plan: PathBuf,
+        /// Where to write it (default: the state file's name with .kubeconfig; - for stdout).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// State, cloud and concurrency options.
+        #[command(flatten)]
+        target: Target,
+    },
     /// Print the resource graph of a plan file in Graphviz DOT.
     Graph {
         /// The plan file.

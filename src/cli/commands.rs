@@ -70,6 +70,7 @@ pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
             p.line("");
             Ok(EXIT_OK)
         }
+        Command::Kubeconfig { plan, out, target } => kubeconfig_cmd(&plan, out, &target, p).await,
         Command::Graph { plan } => {
             let (_, _, graph) = ops::load_desired(&plan)?;
             p.out(&graph.to_dot());
@@ -331,6 +332,47 @@ fn show(file: &Path, json: bool, state: Option<PathBuf>, p: &Printer) -> Result<
             p.line(&format!("    {k:width$} = {v}"));
         }
         p.line("");
+    }
+    Ok(EXIT_OK)
+}
+
+async fn kubeconfig_cmd(
+    plan_file: &Path,
+    out: Option<PathBuf>,
+    target: &Target,
+    p: &Printer,
+) -> Result<i32> {
+    let (plan, _, _) = ops::load_desired(plan_file)?;
+    let state_path = state_path(plan_file, target);
+    let ws = open(&state_path, "kubeconfig", &plan.project, target, p).await?;
+    let config = ops::kubeconfig(&ws, &plan).await;
+    let embedded = ws.connection.emulator().is_some();
+    ws.close().await;
+    let config = config?;
+    if config.contexts.is_empty() {
+        bail!("{} has no clusters", plan_file.display());
+    }
+    let text = serde_json::to_string_pretty(&config)? + "\n";
+    let out = out.unwrap_or_else(|| state_path.with_extension("kubeconfig"));
+    if out.as_os_str() == "-" {
+        p.out(&text);
+        return Ok(EXIT_OK);
+    }
+    crate::state::write_private(&out, text.as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
+    p.line(&format!("Wrote {} with contexts:", out.display()));
+    for c in &config.contexts {
+        p.line(&format!("  {}", c.name));
+    }
+    p.line(&format!(
+        "\nUse it with:\n    export KUBECONFIG={}\n    kubectl get namespaces",
+        out.display()
+    ));
+    if embedded {
+        p.line(
+            "\nThe embedded emulator stopped with this command; for kubectl, serve the same world with:\n    \
+             meshform emulator serve --data <folder of the state file>/emulator",
+        );
     }
     Ok(EXIT_OK)
 }

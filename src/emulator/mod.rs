@@ -17,10 +17,10 @@
 //! operations are dropped after [`EmulatorConfig::operation_retention`].
 
 mod compute;
-pub mod kubeapi;
 mod errors;
 mod faults;
 mod geography;
+pub mod kubeapi;
 mod latency;
 mod operations;
 mod refs;

@@ -102,6 +102,7 @@ mod tests {
             ids: Default::default(),
             dependencies: a(deps),
             prior_dependencies: a(prior),
+            notes: Default::default(),
         }
     }
 

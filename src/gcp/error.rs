@@ -24,14 +24,6 @@ pub enum GcpError {
         /// `httpErrorStatusCode` of the operation, when set.
         http_status: Option<i32>,
     },
-    /// The resource exists but differs from what the plan asks for.
-    #[error("{address} already exists with different settings ({fields}); it was not made by this state\n  help: delete it, rename it in the plan file, or change the plan file to match it")]
-    Conflict {
-        /// The resource.
-        address: String,
-        /// Fields that differ.
-        fields: String,
-    },
     /// The credentials could not be set up.
     #[error("cannot load Google credentials: {0}\n  help: run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file")]
     Credentials(String),
@@ -43,12 +35,17 @@ pub enum GcpError {
         /// Why.
         message: String,
     },
-    /// The resource did not appear after an "already exists" answer.
-    #[error("{0} already exists but could not be read back")]
+    /// A resource could not be read (it is missing or incomplete).
+    #[error("cannot read {0}")]
     NotReadable(String),
 }
 
 impl GcpError {
+    /// Whether the API answered "already exists" (HTTP 409).
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, GcpError::Api { source, .. } if is_http(source, 409))
+    }
+
     /// Whether retrying the whole step may succeed (rate limits, backend errors).
     pub fn is_transient(&self) -> bool {
         match self {

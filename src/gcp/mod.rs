@@ -2,20 +2,25 @@
 //! kind. The real cloud and the emulator differ only in endpoint and
 //! credentials.
 
+mod cluster;
 mod error;
 mod firewall;
+mod instance;
 mod network;
 mod operation;
 pub mod retry;
 mod router;
 mod subnet;
 
+pub use cluster::{poll_interval, ClusterEndpoint};
 pub use error::GcpError;
 
 use google_cloud_auth::credentials::{anonymous, Builder as CredentialsBuilder, Credentials};
 use google_cloud_compute_v1::client::{
-    Firewalls, GlobalOperations, Networks, RegionOperations, Routers, Subnetworks,
+    Firewalls, GlobalOperations, Instances, Networks, RegionOperations, Routers, Subnetworks,
+    ZoneOperations,
 };
+use google_cloud_container_v1::client::ClusterManager;
 
 use crate::address::Address;
 use crate::resource::{Attrs, Ids, Live, ResourceKind};
@@ -39,6 +44,10 @@ pub struct Provider {
     firewalls: Firewalls,
     global_ops: GlobalOperations,
     region_ops: RegionOperations,
+    zone_ops: ZoneOperations,
+    instances: Instances,
+    clusters: ClusterManager,
+    target: Target,
 }
 
 macro_rules! client {
@@ -78,12 +87,21 @@ impl Provider {
             firewalls: client!(Firewalls, "firewalls", target, creds),
             global_ops: client!(GlobalOperations, "globalOperations", target, creds),
             region_ops: client!(RegionOperations, "regionOperations", target, creds),
+            zone_ops: client!(ZoneOperations, "zoneOperations", target, creds),
+            instances: client!(Instances, "instances", target, creds),
+            clusters: client!(ClusterManager, "container", target, creds),
+            target: target.clone(),
         })
     }
 
     /// The project.
     pub fn project(&self) -> &str {
         &self.project
+    }
+
+    /// Where the clients point.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// Reads the live resource whose managed attributes are like `attrs`
@@ -99,59 +117,29 @@ impl Provider {
             ResourceKind::Subnet => subnet::read(self, region, name).await,
             ResourceKind::Router => router::read(self, region, name).await,
             ResourceKind::Firewall => firewall::read(self, name).await,
+            ResourceKind::Cluster => cluster::read(self, str_attr(attrs, "location"), name).await,
+            ResourceKind::Instance => {
+                instance::read(self, str_attr(attrs, "zone"), name, attrs).await
+            }
+            ResourceKind::Namespace => Err(not_gcp(address)),
         }
     }
 
     /// Creates the resource and waits until it exists.
     ///
-    /// Idempotent: when the API answers "already exists", the resource is
-    /// read back and adopted if its attributes match `attrs`.
-    ///
     /// # Errors
-    /// API and operation errors; [`GcpError::Conflict`] when a different
-    /// resource of that name exists.
+    /// API and operation errors; "already exists" is a 409 [`GcpError::Api`]
+    /// (see [`GcpError::is_already_exists`]) that the caller may adopt.
     pub async fn create(&self, address: &Address, attrs: &Attrs) -> Result<Ids, GcpError> {
-        let result = match address.kind {
+        match address.kind {
             ResourceKind::Network => network::create(self, attrs).await,
             ResourceKind::Subnet => subnet::create(self, attrs).await,
             ResourceKind::Router => router::create(self, attrs).await,
             ResourceKind::Firewall => firewall::create(self, attrs).await,
-        };
-        match result {
-            Err(GcpError::Api { source, .. }) if error::is_http(&source, 409) => {
-                self.adopt(address, attrs).await
-            }
-            other => other,
+            ResourceKind::Cluster => cluster::create(self, attrs).await,
+            ResourceKind::Instance => instance::create(self, attrs).await,
+            ResourceKind::Namespace => Err(not_gcp(address)),
         }
-    }
-
-    async fn adopt(&self, address: &Address, attrs: &Attrs) -> Result<Ids, GcpError> {
-        // A create that is still running (e.g. sent by a process that was
-        // killed) is not readable yet: poll until it is, with backoff.
-        let mut delay = std::time::Duration::from_millis(50);
-        for _ in 0..40 {
-            if let Some(live) = self.read(address, attrs).await? {
-                let differing: Vec<&String> = attrs
-                    .keys()
-                    .filter(|k| live.attrs.get(*k) != attrs.get(*k))
-                    .collect();
-                if differing.is_empty() {
-                    tracing::info!(%address, "adopted existing resource");
-                    return Ok(live.ids);
-                }
-                return Err(GcpError::Conflict {
-                    address: address.to_string(),
-                    fields: differing
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(std::time::Duration::from_secs(5));
-        }
-        Err(GcpError::NotReadable(address.to_string()))
     }
 
     /// Changes the updatable fields from `before` to `after` in place.
@@ -169,6 +157,8 @@ impl Provider {
             ResourceKind::Subnet => subnet::update(self, before, after).await,
             ResourceKind::Router => router::update(self, after).await,
             ResourceKind::Firewall => firewall::update(self, after).await,
+            ResourceKind::Cluster => cluster::update(self, before, after).await,
+            ResourceKind::Instance | ResourceKind::Namespace => Err(not_gcp(address)),
         }
     }
 
@@ -185,6 +175,9 @@ impl Provider {
             ResourceKind::Subnet => subnet::delete(self, region, name).await,
             ResourceKind::Router => router::delete(self, region, name).await,
             ResourceKind::Firewall => firewall::delete(self, name).await,
+            ResourceKind::Cluster => cluster::delete(self, str_attr(attrs, "location"), name).await,
+            ResourceKind::Instance => instance::delete(self, str_attr(attrs, "zone"), name).await,
+            ResourceKind::Namespace => Err(not_gcp(address)),
         };
         match result {
             Err(GcpError::Api { source, .. }) if error::is_http(&source, 404) => Ok(()),
@@ -194,6 +187,13 @@ impl Provider {
 
     fn network_path(&self, network: &str) -> String {
         format!("projects/{}/global/networks/{network}", self.project)
+    }
+}
+
+fn not_gcp(address: &Address) -> GcpError {
+    GcpError::Client {
+        service: "compute",
+        message: format!("{address} is not a Google Cloud resource"),
     }
 }
 

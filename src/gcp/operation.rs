@@ -1,5 +1,6 @@
 //! Waiting for compute operations with `globalOperations.wait` and
-//! `regionOperations.wait` (each call blocks up to about two minutes).
+//! `regionOperations.wait` and `zoneOperations.wait` (each call blocks up to
+//! about two minutes).
 
 use google_cloud_compute_v1::model::operation::Status;
 use google_cloud_compute_v1::model::Operation;
@@ -11,6 +12,7 @@ use crate::resource::Ids;
 pub(crate) enum Scope<'a> {
     Global,
     Region(&'a str),
+    Zone(&'a str),
 }
 
 impl Provider {
@@ -31,6 +33,15 @@ impl Provider {
                     .global_ops
                     .wait()
                     .set_project(&self.project)
+                    .set_operation(&name)
+                    .send()
+                    .await
+                    .map_err(api(format!("{context}: waiting for {name}")))?,
+                Scope::Zone(zone) => self
+                    .zone_ops
+                    .wait()
+                    .set_project(&self.project)
+                    .set_zone(zone)
                     .set_operation(&name)
                     .send()
                     .await

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::Workspace;
 use crate::changeset::{Action, Change, ChangeSet, StateRef};
+use crate::cloud::{Cloud, CloudError};
 use crate::exec::{walk, Outcome, Step, StepKind, StepPlan, StepResult, WalkEvent};
-use crate::gcp::{GcpError, Provider};
 use crate::resource::Ids;
 use crate::state::{State, StateError, StateResource};
 
@@ -88,13 +88,13 @@ pub async fn apply(
     let steps = StepPlan::new(&set.changes);
     let shared = Mutex::new(std::mem::take(&mut ws.state));
     let save_error: Mutex<Option<StateError>> = Mutex::new(None);
-    let provider = &ws.connection.provider;
+    let cloud = &ws.connection.cloud;
     let store = &ws.store;
     let run = |step: Step| {
         let change = &set.changes[step.change];
         let (shared, save_error) = (&shared, &save_error);
         async move {
-            let outcome = with_retries(|| run_step(provider, &step, change)).await?;
+            let outcome = with_retries(|| run_step(cloud, &step, change)).await?;
             let mut state = shared.lock().expect("state lock poisoned");
             if record(&mut state, &step, change, outcome) {
                 if let Err(e) = store.save(&mut state) {
@@ -119,7 +119,7 @@ pub async fn apply(
 async fn with_retries<F, Fut>(mut f: F) -> Result<Option<Ids>, String>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<Ids>, GcpError>>,
+    Fut: std::future::Future<Output = Result<Option<Ids>, CloudError>>,
 {
     let mut pause = Duration::from_millis(500);
     for attempt in 1.. {
@@ -138,7 +138,7 @@ where
 
 /// Performs one step in the cloud. `Some(ids)` when the resource now exists
 /// with those ids, `None` when it is gone or nothing was called.
-async fn run_step(p: &Provider, step: &Step, c: &Change) -> Result<Option<Ids>, GcpError> {
+async fn run_step(p: &Cloud, step: &Step, c: &Change) -> Result<Option<Ids>, CloudError> {
     let empty = Default::default();
     let before = c.before.as_ref().unwrap_or(&empty);
     match (step.kind, c.action) {

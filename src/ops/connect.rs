@@ -3,8 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cloud::{Cloud, CloudError};
 use crate::emulator::{Emulator, EmulatorConfig, FaultConfig};
 use crate::gcp::{GcpError, Provider, Target};
+use crate::kube::Kube;
 
 /// Which cloud a command talks to.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,11 +59,11 @@ impl EmulatorSettings {
     }
 }
 
-/// A provider plus the embedded emulator serving it, if any; the emulator
-/// stops when this is dropped or shut down.
+/// The cloud clients plus the embedded emulator serving them, if any; the
+/// emulator stops when this is shut down.
 pub struct Connection {
-    /// The compute clients.
-    pub provider: Provider,
+    /// Google Cloud and Kubernetes clients.
+    pub cloud: Cloud,
     emulator: Option<Emulator>,
 }
 
@@ -71,7 +73,7 @@ impl Connection {
     ///
     /// # Errors
     /// The emulator cannot start, or the clients cannot be built.
-    pub async fn open(project: &str, target: &TargetChoice) -> Result<Connection, GcpError> {
+    pub async fn open(project: &str, target: &TargetChoice) -> Result<Connection, CloudError> {
         let (gcp_target, emulator) = match target {
             TargetChoice::Cloud => (Target::Cloud, None),
             TargetChoice::Url(url) => (Target::Emulator(url.clone()), None),
@@ -89,8 +91,12 @@ impl Connection {
                 (Target::Emulator(emulator.url()), Some(emulator))
             }
         };
-        let provider = Provider::connect(project, &gcp_target).await?;
-        Ok(Connection { provider, emulator })
+        let gcp = Provider::connect(project, &gcp_target).await?;
+        let kube = Kube::new(&gcp)?;
+        Ok(Connection {
+            cloud: Cloud { gcp, kube },
+            emulator,
+        })
     }
 
     /// The embedded emulator, when one runs.

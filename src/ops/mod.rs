@@ -3,11 +3,13 @@
 
 mod apply;
 mod connect;
+mod kubeconfig;
 mod plan;
 mod refresh;
 
 pub use apply::{apply, ApplyError, ApplyReport};
 pub use connect::{Connection, EmulatorSettings, TargetChoice};
+pub use kubeconfig::kubeconfig;
 pub use plan::{load_desired, plan, plan_destroy, PlanError, Workspace};
 pub use refresh::refresh;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{refresh, Connection, TargetChoice};
 use crate::changeset::{destroy_all, diff, ChangeSet, StateRef, CHANGE_SET_VERSION};
-use crate::gcp::GcpError;
+use crate::cloud::CloudError;
 use crate::graph::{GraphError, ResourceGraph};
 use crate::plan::Plan;
 use crate::resource::{desired_resources, DesiredResource};
@@ -29,7 +29,7 @@ pub enum PlanError {
     Lock(#[from] LockError),
     /// The cloud could not be read.
     #[error(transparent)]
-    Gcp(#[from] GcpError),
+    Cloud(#[from] CloudError),
 }
 
 /// Reads and validates the plan file and builds its resource graph; no I/O
@@ -107,7 +107,7 @@ pub async fn plan(
     desired: &[DesiredResource],
     parallelism: usize,
 ) -> Result<ChangeSet, PlanError> {
-    let live = refresh(&ws.connection.provider, &ws.state, parallelism).await?;
+    let live = refresh(&ws.connection.cloud, &ws.state, parallelism).await?;
     Ok(ChangeSet {
         format_version: CHANGE_SET_VERSION,
         plan_file: plan_file.to_path_buf(),
@@ -128,7 +128,7 @@ pub async fn plan_destroy(
     project: &str,
     parallelism: usize,
 ) -> Result<ChangeSet, PlanError> {
-    let live = refresh(&ws.connection.provider, &ws.state, parallelism).await?;
+    let live = refresh(&ws.connection.cloud, &ws.state, parallelism).await?;
     Ok(ChangeSet {
         format_version: CHANGE_SET_VERSION,
         plan_file: plan_file.to_path_buf(),

@@ -4,7 +4,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 
 use crate::address::Address;
-use crate::gcp::{GcpError, Provider};
+use crate::cloud::{Cloud, CloudError};
 use crate::resource::Live;
 use crate::state::State;
 
@@ -14,14 +14,14 @@ use crate::state::State;
 /// # Errors
 /// The first read that fails (after the client's retries).
 pub async fn refresh(
-    provider: &Provider,
+    cloud: &Cloud,
     state: &State,
     parallelism: usize,
-) -> Result<BTreeMap<Address, Option<Live>>, GcpError> {
+) -> Result<BTreeMap<Address, Option<Live>>, CloudError> {
     stream::iter(state.resources.iter())
         .map(|r| async move {
-            let live = provider.read(&r.address, &r.attributes).await?;
-            Ok::<_, GcpError>((r.address.clone(), live))
+            let live = cloud.read(&r.address, &r.attributes).await?;
+            Ok::<_, CloudError>((r.address.clone(), live))
         })
         .buffer_unordered(parallelism.max(1))
         .try_collect()

@@ -88,9 +88,13 @@ fn render_change(out: &mut String, c: &Change) {
         let (b, a) = (before.get(k), after.get(k));
         let forces = c.action == Action::Replace
             && c.address.kind.field_rule(k) == FieldRule::ForcesReplacement;
-        let note = if forces { " # forces replacement" } else { "" };
+        let note = match (forces, c.notes.get(k.as_str())) {
+            (true, _) => " # forces replacement".to_string(),
+            (false, Some(why)) if c.action != Action::Delete => format!(" # {why}"),
+            _ => String::new(),
+        };
         let line = match (c.action, b, a) {
-            (Action::Create, _, a) => format!("      + {k:width$} = {}", show(a)),
+            (Action::Create, _, a) => format!("      + {k:width$} = {}{note}", show(a)),
             (Action::Delete, b, _) => format!("      - {k:width$} = {}", show(b)),
             (_, None, a) => format!("      + {k:width$} = {}{note}", show(a)),
             (_, b, None) => format!("      - {k:width$} = {}{note}", show(b)),
@@ -173,6 +177,7 @@ mod tests {
             ids: Default::default(),
             dependencies: vec![],
             prior_dependencies: vec![],
+            notes: Default::default(),
         }
     }
 

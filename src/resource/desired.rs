@@ -1,10 +1,11 @@
 //! From a validated plan file to the desired resources (pure).
 
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use super::{Attrs, ResourceKind};
 use crate::address::Address;
-use crate::plan::{Plan, Region};
+use crate::plan::{Bastion, Cluster, ControlPlaneAccess, Plan, Region};
 
 /// One resource the plan file asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +16,24 @@ pub struct DesiredResource {
     pub attrs: Attrs,
     /// Resources that must exist before this one.
     pub deps: Vec<Address>,
+    /// Why meshform chose the values the user did not write, by field.
+    pub notes: BTreeMap<String, String>,
+}
+
+impl DesiredResource {
+    fn new(address: Address, attrs: Attrs, deps: Vec<Address>) -> Self {
+        DesiredResource {
+            address,
+            attrs,
+            deps,
+            notes: BTreeMap::new(),
+        }
+    }
+
+    fn note(mut self, field: &str, why: impl Into<String>) -> Self {
+        self.notes.insert(field.to_string(), why.into());
+        self
+    }
 }
 
 /// The NAT source setting meshform uses: every range of every subnet in the region.
@@ -26,36 +45,39 @@ pub const NAT_IP_ALLOCATION: &str = "AUTO_ONLY";
 pub fn desired_resources(plan: &Plan) -> Vec<DesiredResource> {
     let net = &plan.network;
     let network = Address::new(ResourceKind::Network, &net.name);
-    let mut out = vec![DesiredResource {
-        address: network.clone(),
-        attrs: object(json!({
+    let mut out = vec![DesiredResource::new(
+        network.clone(),
+        object(json!({
             "name": net.name,
             "auto_create_subnetworks": false,
             "routing_mode": net.routing_mode.as_api(),
             "mtu": net.mtu,
         })),
-        deps: vec![],
-    }];
+        vec![],
+    )];
     for region in &plan.regions {
         let subnet = Address::new(ResourceKind::Subnet, &region.name);
-        out.push(DesiredResource {
-            address: subnet.clone(),
-            attrs: subnet_attrs(&net.name, region),
-            deps: vec![network.clone()],
-        });
+        out.push(DesiredResource::new(
+            subnet.clone(),
+            subnet_attrs(&net.name, region),
+            vec![network.clone()],
+        ));
         if region.nat.enabled {
-            out.push(DesiredResource {
-                address: Address::new(ResourceKind::Router, &region.name),
-                attrs: router_attrs(&net.name, region),
-                deps: vec![network.clone(), subnet],
-            });
+            out.push(DesiredResource::new(
+                Address::new(ResourceKind::Router, &region.name),
+                router_attrs(&net.name, region),
+                vec![network.clone(), subnet.clone()],
+            ));
+        }
+        if let Some(cluster) = &region.cluster {
+            out.extend(cluster_resources(plan, region, cluster, &network, &subnet));
         }
     }
     for rule in &plan.firewalls {
         let ranges = |r: &[ipnet::Ipv4Net]| r.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-        out.push(DesiredResource {
-            address: Address::new(ResourceKind::Firewall, &rule.name),
-            attrs: object(json!({
+        out.push(DesiredResource::new(
+            Address::new(ResourceKind::Firewall, &rule.name),
+            object(json!({
                 "name": rule.name,
                 "network": net.name,
                 "direction": rule.direction.as_api(),
@@ -68,8 +90,11 @@ pub fn desired_resources(plan: &Plan) -> Vec<DesiredResource> {
                 "target_tags": rule.target_tags,
                 "description": rule.description,
             })),
-            deps: vec![network.clone()],
-        });
+            vec![network.clone()],
+        ));
+    }
+    if let Some(bastion) = &plan.bastion {
+        out.push(bastion_resource(plan, bastion, &network));
     }
     out
 }
@@ -118,4 +143,204 @@ pub fn object(v: Value) -> Attrs {
         Value::Object(map) => map.into_iter().collect(),
         _ => unreachable!("attribute literals are objects"),
     }
+}
+
+/// The node tag meshform gives a cluster's nodes, so that its firewall rules
+/// can target them before GKE's own tags are known.
+pub fn node_tag(cluster: &str) -> String {
+    format!("{cluster}-node")
+}
+
+/// The name of the firewall rule for a cluster's Istio webhook.
+pub fn webhook_rule_name(cluster: &str) -> String {
+    format!("{cluster}-istio-webhook")
+}
+
+/// The namespace Istio's control plane lives in.
+pub const ISTIO_NAMESPACE: &str = "istio-system";
+
+fn cluster_resources(
+    plan: &Plan,
+    region: &Region,
+    cluster: &Cluster,
+    network: &Address,
+    subnet: &Address,
+) -> Vec<DesiredResource> {
+    let address = Address::new(ResourceKind::Cluster, &region.name);
+    let mode = cluster.access_mode();
+    let mut authorized: Vec<Value> = plan
+        .regions
+        .iter()
+        .map(|r| json!({"name": format!("subnet-{}", r.name), "cidr": r.subnet.cidr.to_string()}))
+        .collect();
+    let peers: Vec<&Region> = plan
+        .regions
+        .iter()
+        .filter(|r| r.name != region.name && r.cluster.is_some())
+        .collect();
+    for peer in &peers {
+        let name = &peer.cluster.as_ref().expect("filtered on clusters").name;
+        authorized.push(
+            json!({"name": format!("pods-{name}"), "cidr": peer.subnet.pod_range.cidr.to_string()}),
+        );
+    }
+    if let (ControlPlaneAccess::Public, Some(cidr)) = (mode, cluster.operator_cidr) {
+        authorized.push(json!({"name": "operator", "cidr": cidr.to_string()}));
+    }
+    for extra in &cluster.authorized_networks {
+        authorized.push(json!({"name": extra.name, "cidr": extra.cidr.to_string()}));
+    }
+    sort_authorized_networks(&mut authorized);
+    let pool = &cluster.node_pool;
+    let multi_region = plan.regions.len() > 1;
+    let attrs = object(json!({
+        "name": cluster.name,
+        "location": cluster.location,
+        "network": plan.network.name,
+        "subnet": region.subnet.name,
+        "master_cidr": cluster.master_cidr.to_string(),
+        "private_nodes": true,
+        "private_endpoint": cluster.private_endpoint,
+        "master_global_access": multi_region,
+        "authorized_networks": authorized,
+        "pods_range": region.subnet.pod_range.name,
+        "services_range": region.subnet.service_range.name,
+        "workload_pool": format!("{}.svc.id.goog", plan.project),
+        "release_channel": cluster.release_channel.as_api(),
+        "dns_endpoint_external_traffic": mode == ControlPlaneAccess::Dns,
+        "node_machine_type": pool.machine_type,
+        "node_count": pool.count,
+        "node_disk_size_gb": pool.disk_size_gb,
+        "node_image_type": pool.image_type,
+        "node_tags": [node_tag(&cluster.name)],
+    }));
+    let peer_names: Vec<&str> = peers
+        .iter()
+        .filter_map(|p| p.cluster.as_ref().map(|c| c.name.as_str()))
+        .collect();
+    let mut why_authorized = format!(
+        "derived: every subnet's primary range{}",
+        if peer_names.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " + the pod ranges of {} (istiod reads peer API servers)",
+                peer_names.join(", ")
+            )
+        }
+    );
+    if mode == ControlPlaneAccess::Public {
+        why_authorized.push_str(" + operator_cidr (access = \"public\")");
+    }
+    if !cluster.authorized_networks.is_empty() {
+        why_authorized.push_str(" + authorized_networks from the plan file");
+    }
+    let cluster_resource = DesiredResource::new(address.clone(), attrs, vec![network.clone(), subnet.clone()])
+        .note("private_nodes", "derived: nodes get internal addresses only")
+        .note(
+            "master_global_access",
+            if multi_region {
+                "derived: the plan has more than one region, and a private control plane is reachable only from its own region without it"
+            } else {
+                "derived: one region only"
+            },
+        )
+        .note("authorized_networks", why_authorized)
+        .note("pods_range", "derived: IP aliases from the subnet's pod range")
+        .note("services_range", "derived: IP aliases from the subnet's service range")
+        .note("workload_pool", "derived: Workload Identity")
+        .note(
+            "dns_endpoint_external_traffic",
+            match mode {
+                ControlPlaneAccess::Dns => "derived: access = \"dns\": meshform reaches the control plane by its DNS endpoint",
+                ControlPlaneAccess::Public => "derived: access = \"public\"",
+                ControlPlaneAccess::Proxy => "derived: access = \"proxy\"",
+            },
+        )
+        .note("node_tags", "derived: the Istio webhook firewall rule targets this tag");
+
+    let webhook = DesiredResource::new(
+        Address::new(ResourceKind::Firewall, webhook_rule_name(&cluster.name)),
+        object(json!({
+            "name": webhook_rule_name(&cluster.name),
+            "network": plan.network.name,
+            "direction": "INGRESS",
+            "priority": 1000,
+            "allow": ["tcp:15017"],
+            "deny": [],
+            "source_ranges": [cluster.master_cidr.to_string()],
+            "source_tags": [],
+            "destination_ranges": [],
+            "target_tags": [node_tag(&cluster.name)],
+            "description": format!("Istio webhook: control plane of {} to its nodes", cluster.name),
+        })),
+        vec![network.clone()],
+    )
+    .note(
+        "allow",
+        "derived: GKE's own rules let the control plane reach nodes on 443 and 10250 only; Istio's webhook listens on 15017",
+    );
+
+    let namespace = DesiredResource::new(
+        Address::new(
+            ResourceKind::Namespace,
+            format!("{}.{ISTIO_NAMESPACE}", region.name),
+        ),
+        object(json!({
+            "name": ISTIO_NAMESPACE,
+            "cluster": cluster.name,
+            "location": cluster.location,
+            "labels": {"topology.istio.io/network": format!("{}-network", cluster.name)},
+            "access": access_name(mode),
+            "proxy_url": cluster.proxy_url,
+        })),
+        vec![address],
+    )
+    .note("labels", "derived: each cluster is its own Istio network");
+    vec![cluster_resource, webhook, namespace]
+}
+
+fn access_name(mode: ControlPlaneAccess) -> &'static str {
+    match mode {
+        ControlPlaneAccess::Dns => "dns",
+        ControlPlaneAccess::Public => "public",
+        ControlPlaneAccess::Proxy => "proxy",
+    }
+}
+
+/// Authorized networks are a set to GKE: compare them in CIDR order.
+pub fn sort_authorized_networks(nets: &mut [Value]) {
+    nets.sort_by(|a, b| {
+        (a["cidr"].as_str(), a["name"].as_str()).cmp(&(b["cidr"].as_str(), b["name"].as_str()))
+    });
+}
+
+fn bastion_resource(plan: &Plan, bastion: &Bastion, network: &Address) -> DesiredResource {
+    let region = plan
+        .regions
+        .iter()
+        .find(|r| bastion.zone.starts_with(&format!("{}-", r.name)))
+        .expect("validation puts the bastion's zone in a plan region");
+    DesiredResource::new(
+        Address::new(ResourceKind::Instance, &bastion.name),
+        object(json!({
+            "name": bastion.name,
+            "zone": bastion.zone,
+            "machine_type": bastion.machine_type,
+            "network": plan.network.name,
+            "subnet": region.subnet.name,
+            "region": region.name,
+            "tags": bastion.tags,
+            "image": bastion.image,
+            "external_ip": false,
+        })),
+        vec![
+            network.clone(),
+            Address::new(ResourceKind::Subnet, &region.name),
+        ],
+    )
+    .note(
+        "external_ip",
+        "derived: reached by SSH through IAP, never from the internet",
+    )
 }

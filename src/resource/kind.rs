@@ -15,6 +15,12 @@ pub enum ResourceKind {
     Router,
     /// A VPC firewall rule (global).
     Firewall,
+    /// A private GKE cluster with its node pool.
+    Cluster,
+    /// A Compute Engine VM (the bastion host).
+    Instance,
+    /// A Kubernetes namespace in one cluster.
+    Namespace,
 }
 
 /// How a change to one attribute can be applied.
@@ -28,11 +34,14 @@ pub enum FieldRule {
 
 impl ResourceKind {
     /// All kinds, in display order.
-    pub const ALL: [ResourceKind; 4] = [
+    pub const ALL: [ResourceKind; 7] = [
         ResourceKind::Network,
         ResourceKind::Subnet,
         ResourceKind::Router,
         ResourceKind::Firewall,
+        ResourceKind::Cluster,
+        ResourceKind::Instance,
+        ResourceKind::Namespace,
     ];
 
     /// The kind as it appears in addresses.
@@ -42,18 +51,42 @@ impl ResourceKind {
             ResourceKind::Subnet => "subnet",
             ResourceKind::Router => "router",
             ResourceKind::Firewall => "firewall",
+            ResourceKind::Cluster => "cluster",
+            ResourceKind::Instance => "instance",
+            ResourceKind::Namespace => "namespace",
         }
     }
 
     /// Whether a change of `field` can be applied in place, per the compute API:
     /// identity and placement fields force replacement, the rest is patched
     /// (networks.patch changes `routingConfig` and `mtu`).
+    /// GKE updates only a few cluster fields in place (one `desired*` field
+    /// per call); an instance is replaced on any change.
     pub fn field_rule(self, field: &str) -> FieldRule {
+        let updatable: Option<&[&str]> = match self {
+            ResourceKind::Cluster => Some(&[
+                "authorized_networks",
+                "master_global_access",
+                "release_channel",
+                "dns_endpoint_external_traffic",
+            ]),
+            ResourceKind::Instance => Some(&[]),
+            _ => None,
+        };
+        if let Some(updatable) = updatable {
+            return if updatable.contains(&field) {
+                FieldRule::Updatable
+            } else {
+                FieldRule::ForcesReplacement
+            };
+        }
         let immutable: &[&str] = match self {
             ResourceKind::Network => &["name", "auto_create_subnetworks"],
             ResourceKind::Subnet => &["name", "region", "network", "ip_cidr_range"],
             ResourceKind::Router => &["name", "region", "network"],
             ResourceKind::Firewall => &["name", "network", "direction"],
+            ResourceKind::Namespace => &["name", "cluster", "location"],
+            ResourceKind::Cluster | ResourceKind::Instance => &[],
         };
         if immutable.contains(&field) {
             FieldRule::ForcesReplacement

@@ -1,0 +1,142 @@
+//! One face for every kind of resource: Google Cloud objects through
+//! [`gcp`](crate::gcp), Kubernetes objects through [`kube`](crate::kube).
+//! Creates are idempotent here: "already exists" is read back and adopted
+//! when it matches, and reported as a conflict when it does not.
+
+use std::time::Duration;
+
+use crate::address::Address;
+use crate::gcp::{GcpError, Provider};
+use crate::kube::{Kube, KubeError};
+use crate::resource::{Attrs, Ids, Live, ResourceKind};
+
+/// A cloud call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    /// A Google Cloud API failed.
+    #[error(transparent)]
+    Gcp(#[from] GcpError),
+    /// A Kubernetes API failed.
+    #[error(transparent)]
+    Kube(#[from] KubeError),
+    /// The resource exists but differs from what the plan asks for.
+    #[error("{address} already exists with different settings ({fields}); it was not made by this state\n  help: delete it, rename it in the plan file, or change the plan file to match it")]
+    Conflict {
+        /// The resource.
+        address: String,
+        /// Fields that differ.
+        fields: String,
+    },
+    /// The resource did not become readable after an "already exists" answer.
+    #[error("{0} already exists but could not be read back")]
+    NotReadable(String),
+}
+
+impl CloudError {
+    /// Whether retrying the whole step may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            CloudError::Gcp(e) => e.is_transient(),
+            CloudError::Kube(e) => e.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+/// Google Cloud and the clusters' Kubernetes APIs.
+#[derive(Debug)]
+pub struct Cloud {
+    /// The Google Cloud clients.
+    pub gcp: Provider,
+    /// The Kubernetes clients.
+    pub kube: Kube,
+}
+
+fn is_kube(kind: ResourceKind) -> bool {
+    kind == ResourceKind::Namespace
+}
+
+impl Cloud {
+    /// Reads the live resource like `attrs`; `None` when it does not exist.
+    ///
+    /// # Errors
+    /// Any API error but "not found".
+    pub async fn read(&self, address: &Address, attrs: &Attrs) -> Result<Option<Live>, CloudError> {
+        if is_kube(address.kind) {
+            Ok(self.kube.read(address, attrs).await?)
+        } else {
+            Ok(self.gcp.read(address, attrs).await?)
+        }
+    }
+
+    /// Creates the resource and waits until it exists; adopts a matching
+    /// resource that already exists.
+    ///
+    /// # Errors
+    /// API errors; [`CloudError::Conflict`] for a different resource of that name.
+    pub async fn create(&self, address: &Address, attrs: &Attrs) -> Result<Ids, CloudError> {
+        if is_kube(address.kind) {
+            // Server-side apply creates or adopts by itself.
+            return Ok(self.kube.apply(address, attrs).await?);
+        }
+        match self.gcp.create(address, attrs).await {
+            Err(e) if e.is_already_exists() => self.adopt(address, attrs).await,
+            other => Ok(other?),
+        }
+    }
+
+    async fn adopt(&self, address: &Address, attrs: &Attrs) -> Result<Ids, CloudError> {
+        // A create still running (e.g. sent by a process that was killed) is
+        // not readable yet: poll until it is.
+        let mut delay = Duration::from_millis(50);
+        for _ in 0..40 {
+            if let Some(live) = self.read(address, attrs).await? {
+                let differing: Vec<&str> = attrs
+                    .keys()
+                    .filter(|k| live.attrs.get(*k) != attrs.get(*k))
+                    .map(String::as_str)
+                    .collect();
+                if differing.is_empty() {
+                    tracing::info!(%address, "adopted existing resource");
+                    return Ok(live.ids);
+                }
+                return Err(CloudError::Conflict {
+                    address: address.to_string(),
+                    fields: differing.join(", "),
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+        Err(CloudError::NotReadable(address.to_string()))
+    }
+
+    /// Changes the updatable fields from `before` to `after` in place.
+    ///
+    /// # Errors
+    /// API errors.
+    pub async fn update(
+        &self,
+        address: &Address,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<Ids, CloudError> {
+        if is_kube(address.kind) {
+            Ok(self.kube.apply(address, after).await?)
+        } else {
+            Ok(self.gcp.update(address, before, after).await?)
+        }
+    }
+
+    /// Deletes the resource and waits until it is gone; gone already is fine.
+    ///
+    /// # Errors
+    /// API errors.
+    pub async fn delete(&self, address: &Address, attrs: &Attrs) -> Result<(), CloudError> {
+        if is_kube(address.kind) {
+            Ok(self.kube.delete(address, attrs).await?)
+        } else {
+            Ok(self.gcp.delete(address, attrs).await?)
+        }
+    }
+}

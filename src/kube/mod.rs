@@ -1,0 +1,249 @@
+//! The Kubernetes side: a `kube` client per cluster (address and CA from the
+//! GKE API, TLS always verified, a Google bearer token on every request),
+//! the Kubernetes resources meshform applies with server-side apply, and
+//! kubeconfig files.
+
+mod bearer;
+pub mod kubeconfig;
+mod namespace;
+mod token;
+
+pub use bearer::{Bearer, BearerLayer};
+pub use token::{TokenError, TokenSource, EMULATOR_TOKEN};
+
+use std::collections::HashMap;
+use tokio::sync::Mutex;
+
+use crate::address::Address;
+use crate::gcp::{ClusterEndpoint, GcpError, Provider, Target};
+use crate::resource::{Attrs, Ids, Live, ResourceKind};
+
+/// The field manager of meshform's server-side applies.
+pub const FIELD_MANAGER: &str = "meshform";
+
+/// A Kubernetes call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    /// The cluster's endpoint could not be read from GKE.
+    #[error(transparent)]
+    Gcp(#[from] GcpError),
+    /// The token source failed.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The client could not be configured.
+    #[error("cannot configure the Kubernetes client for cluster {cluster}: {message}")]
+    Config {
+        /// The cluster.
+        cluster: String,
+        /// Why.
+        message: String,
+    },
+    /// The Kubernetes API answered with an error.
+    #[error("{context}: {source}")]
+    Api {
+        /// What meshform was doing.
+        context: String,
+        /// kube's error.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl KubeError {
+    /// Whether retrying may succeed (429, 5xx, connection errors).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            KubeError::Gcp(e) => e.is_transient(),
+            KubeError::Api { source, .. } => match source {
+                kube::Error::Api(s) => s.code == 429 || s.code >= 500,
+                kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// Kubernetes clients of the clusters of one project.
+pub struct Kube {
+    gcp: Provider,
+    tokens: TokenSource,
+    clients: Mutex<HashMap<String, kube::Client>>,
+}
+
+impl std::fmt::Debug for Kube {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kube").finish_non_exhaustive()
+    }
+}
+
+impl Kube {
+    /// Clients authenticated for `gcp`'s target: Google credentials for the
+    /// real cloud, the emulator's token for an emulator.
+    ///
+    /// # Errors
+    /// No Google credentials for the real cloud.
+    pub fn new(gcp: &Provider) -> Result<Kube, KubeError> {
+        let tokens = match gcp.target() {
+            Target::Cloud => TokenSource::google()?,
+            Target::Emulator(_) => TokenSource::Static(EMULATOR_TOKEN.into()),
+        };
+        Ok(Kube {
+            gcp: gcp.clone(),
+            tokens,
+            clients: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The token source of these clients.
+    pub fn tokens(&self) -> &TokenSource {
+        &self.tokens
+    }
+
+    /// The client of cluster `name` in `location`, reached by `access`
+    /// (`dns`, `public` or `proxy` through `proxy_url`); built once.
+    ///
+    /// # Errors
+    /// The cluster cannot be read, or the client cannot be configured.
+    pub async fn client(
+        &self,
+        location: &str,
+        name: &str,
+        access: &str,
+        proxy_url: Option<&str>,
+    ) -> Result<kube::Client, KubeError> {
+        let key = format!(
+            "{location}/{name}/{access}/{}",
+            proxy_url.unwrap_or_default()
+        );
+        let mut clients = self.clients.lock().await;
+        if let Some(c) = clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let endpoint = self.gcp.cluster_endpoint(location, name, access).await?;
+        let client = build_client(name, &endpoint, proxy_url, self.tokens.clone())?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    async fn client_for(&self, attrs: &Attrs) -> Result<kube::Client, KubeError> {
+        let s = |k: &str| {
+            attrs
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let proxy = attrs.get("proxy_url").and_then(|v| v.as_str());
+        self.client(&s("location"), &s("cluster"), &s("access"), proxy)
+            .await
+    }
+
+    /// Reads the object; `None` when it (or its cluster) does not exist.
+    ///
+    /// # Errors
+    /// The API fails.
+    pub async fn read(&self, address: &Address, attrs: &Attrs) -> Result<Option<Live>, KubeError> {
+        let client = match self.client_for(attrs).await {
+            Ok(c) => c,
+            // No cluster, no objects in it.
+            Err(KubeError::Gcp(GcpError::NotReadable(_))) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match address.kind {
+            ResourceKind::Namespace => namespace::read(&client, attrs).await,
+            _ => Err(not_kube(address)),
+        }
+    }
+
+    /// Creates or updates the object with server-side apply.
+    ///
+    /// # Errors
+    /// The API fails.
+    pub async fn apply(&self, address: &Address, attrs: &Attrs) -> Result<Ids, KubeError> {
+        let client = self.client_for(attrs).await?;
+        match address.kind {
+            ResourceKind::Namespace => namespace::apply(&client, attrs).await,
+            _ => Err(not_kube(address)),
+        }
+    }
+
+    /// Deletes the object and waits until it is gone; gone already is fine.
+    ///
+    /// # Errors
+    /// The API fails.
+    pub async fn delete(&self, address: &Address, attrs: &Attrs) -> Result<(), KubeError> {
+        let client = match self.client_for(attrs).await {
+            Ok(c) => c,
+            Err(KubeError::Gcp(GcpError::NotReadable(_))) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        match address.kind {
+            ResourceKind::Namespace => namespace::delete(&client, attrs).await,
+            _ => Err(not_kube(address)),
+        }
+    }
+}
+
+fn not_kube(address: &Address) -> KubeError {
+    KubeError::Config {
+        cluster: String::new(),
+        message: format!("{address} is not a Kubernetes resource"),
+    }
+}
+
+/// The DER bytes of every certificate in a PEM text.
+pub fn pem_to_der(pem: &str) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    let mut out = Vec::new();
+    let mut body = String::new();
+    let mut inside = false;
+    for line in pem.lines().map(str::trim) {
+        if line.starts_with("-----BEGIN CERTIFICATE") {
+            inside = true;
+            body.clear();
+        } else if line.starts_with("-----END CERTIFICATE") {
+            inside = false;
+            if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(&body) {
+                out.push(der);
+            }
+        } else if inside {
+            body.push_str(line);
+        }
+    }
+    out
+}
+
+/// A `kube` client for one cluster: TLS verified against the cluster CA,
+/// through `proxy_url` if given, with a bearer token from `tokens` on every
+/// request.
+///
+/// # Errors
+/// A bad server address, CA or proxy URL.
+pub fn build_client(
+    cluster: &str,
+    endpoint: &ClusterEndpoint,
+    proxy_url: Option<&str>,
+    tokens: TokenSource,
+) -> Result<kube::Client, KubeError> {
+    let err = |message: String| KubeError::Config {
+        cluster: cluster.to_string(),
+        message,
+    };
+    let uri = endpoint
+        .server
+        .parse()
+        .map_err(|e| err(format!("server {}: {e}", endpoint.server)))?;
+    let mut config = kube::Config::new(uri);
+    let certs = pem_to_der(&endpoint.ca_pem);
+    if certs.is_empty() {
+        return Err(err("GKE returned no CA certificate".into()));
+    }
+    config.root_cert = Some(certs);
+    config.default_namespace = "default".into();
+    if let Some(p) = proxy_url {
+        config.proxy_url = Some(p.parse().map_err(|e| err(format!("proxy_url {p}: {e}")))?);
+    }
+    let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| err(e.to_string()))?;
+    Ok(builder.with_layer(&BearerLayer(tokens)).build())
+}

@@ -1,0 +1,102 @@
+//! `namespace.*`: namespaces, applied server-side with meshform's field manager.
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use serde_json::{json, Map, Value};
+use std::time::{Duration, Instant};
+
+use super::{KubeError, FIELD_MANAGER};
+use crate::resource::{Attrs, Ids, Live};
+
+fn name(attrs: &Attrs) -> &str {
+    attrs
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn api_err(context: String) -> impl FnOnce(kube::Error) -> KubeError {
+    move |source| KubeError::Api { context, source }
+}
+
+pub(super) async fn read(client: &kube::Client, given: &Attrs) -> Result<Option<Live>, KubeError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let name = name(given);
+    let Some(ns) = api
+        .get_opt(name)
+        .await
+        .map_err(api_err(format!("reading namespace {name}")))?
+    else {
+        return Ok(None);
+    };
+    // Only the labels meshform manages are compared.
+    let live_labels = ns.metadata.labels.unwrap_or_default();
+    let mut labels = Map::new();
+    if let Some(Value::Object(wanted)) = given.get("labels") {
+        for key in wanted.keys() {
+            if let Some(v) = live_labels.get(key) {
+                labels.insert(key.clone(), Value::String(v.clone()));
+            }
+        }
+    }
+    let mut attrs = given.clone();
+    attrs.insert("name".into(), json!(ns.metadata.name));
+    attrs.insert("labels".into(), Value::Object(labels));
+    Ok(Some(Live {
+        ids: Ids {
+            id: ns.metadata.uid,
+            self_link: None,
+        },
+        attrs,
+    }))
+}
+
+pub(super) async fn apply(client: &kube::Client, attrs: &Attrs) -> Result<Ids, KubeError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let name = name(attrs);
+    let object = json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": attrs.get("labels").cloned().unwrap_or(json!({}))},
+    });
+    let ns = api
+        .patch(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&object),
+        )
+        .await
+        .map_err(api_err(format!("applying namespace {name}")))?;
+    Ok(Ids {
+        id: ns.metadata.uid,
+        self_link: None,
+    })
+}
+
+pub(super) async fn delete(client: &kube::Client, attrs: &Attrs) -> Result<(), KubeError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let name = name(attrs);
+    let ctx = format!("deleting namespace {name}");
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+        Err(e) => return Err(api_err(ctx)(e)),
+    }
+    // A namespace terminates while its objects are removed.
+    let start = Instant::now();
+    while api
+        .get_opt(name)
+        .await
+        .map_err(api_err(ctx.clone()))?
+        .is_some()
+    {
+        if start.elapsed() > Duration::from_secs(600) {
+            return Err(KubeError::Config {
+                cluster: String::new(),
+                message: format!("namespace {name} still terminating after 10 minutes"),
+            });
+        }
+        tokio::time::sleep(crate::gcp::poll_interval(start.elapsed())).await;
+    }
+    Ok(())
+}
