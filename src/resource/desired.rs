@@ -344,3 +344,86 @@ fn bastion_resource(plan: &Plan, bastion: &Bastion, network: &Address) -> Desire
         "derived: reached by SSH through IAP, never from the internet",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_CLUSTERS: &str = r#"
+project = "meshform-demo"
+[network]
+name = "vpc"
+[[region]]
+name = "europe-west2"
+subnet = { name = "eu", cidr = "172.20.0.0/20", pod_range = { name = "eu-pods", cidr = "10.16.32.0/20" }, service_range = { name = "eu-svc", cidr = "172.16.5.0/24" } }
+cluster = { name = "c1", location = "europe-west2-a", master_cidr = "172.16.0.32/28", authorized_networks = [{ name = "office", cidr = "198.51.100.0/24" }] }
+[[region]]
+name = "us-central1"
+subnet = { name = "us", cidr = "172.21.0.0/20", pod_range = { name = "us-pods", cidr = "10.16.48.0/20" }, service_range = { name = "us-svc", cidr = "172.16.6.0/24" } }
+cluster = { name = "c2", location = "us-central1-a", master_cidr = "172.16.0.64/28" }
+"#;
+
+    fn find<'a>(all: &'a [DesiredResource], address: &str) -> &'a DesiredResource {
+        all.iter()
+            .find(|d| d.address.to_string() == address)
+            .unwrap()
+    }
+
+    #[test]
+    fn clusters_get_the_derived_settings_with_their_reasons() {
+        let plan: Plan = toml::from_str(TWO_CLUSTERS).unwrap();
+        let all = desired_resources(&plan);
+        let c1 = find(&all, "cluster.europe-west2");
+        assert_eq!(c1.attrs["master_global_access"], json!(true));
+        assert_eq!(c1.attrs["private_nodes"], json!(true));
+        assert_eq!(c1.attrs["pods_range"], json!("eu-pods"));
+        assert_eq!(
+            c1.attrs["workload_pool"],
+            json!("meshform-demo.svc.id.goog")
+        );
+        assert_eq!(
+            c1.attrs["authorized_networks"],
+            json!([
+                {"name": "pods-c2", "cidr": "10.16.48.0/20"},
+                {"name": "subnet-europe-west2", "cidr": "172.20.0.0/20"},
+                {"name": "subnet-us-central1", "cidr": "172.21.0.0/20"},
+                {"name": "office", "cidr": "198.51.100.0/24"},
+            ])
+        );
+        assert!(c1.notes["authorized_networks"]
+            .contains("the pod ranges of c2 (istiod reads peer API servers)"));
+        assert!(c1.notes["master_global_access"].contains("more than one region"));
+        assert_eq!(c1.attrs["dns_endpoint_external_traffic"], json!(true));
+        let deps: Vec<String> = c1.deps.iter().map(|d| d.to_string()).collect();
+        assert_eq!(deps, ["network.vpc", "subnet.europe-west2"]);
+    }
+
+    #[test]
+    fn each_cluster_gets_a_webhook_rule_and_an_istio_namespace() {
+        let plan: Plan = toml::from_str(TWO_CLUSTERS).unwrap();
+        let all = desired_resources(&plan);
+        let rule = find(&all, "firewall.c2-istio-webhook");
+        assert_eq!(rule.attrs["allow"], json!(["tcp:15017"]));
+        assert_eq!(rule.attrs["source_ranges"], json!(["172.16.0.64/28"]));
+        assert_eq!(rule.attrs["target_tags"], json!(["c2-node"]));
+        assert_eq!(
+            find(&all, "cluster.us-central1").attrs["node_tags"],
+            json!(["c2-node"])
+        );
+        assert!(rule.notes["allow"].contains("443 and 10250 only"));
+        let ns = find(&all, "namespace.us-central1.istio-system");
+        assert_eq!(ns.attrs["cluster"], json!("c2"));
+        assert_eq!(ns.deps[0].to_string(), "cluster.us-central1");
+    }
+
+    #[test]
+    fn a_single_region_cluster_has_no_global_access() {
+        let mut plan: Plan = toml::from_str(TWO_CLUSTERS).unwrap();
+        plan.regions.truncate(1);
+        let all = desired_resources(&plan);
+        assert_eq!(
+            find(&all, "cluster.europe-west2").attrs["master_global_access"],
+            json!(false)
+        );
+    }
+}
