@@ -15,8 +15,8 @@ use crate::state::State;
 ///   resource missing from `live` was not refreshed and is taken as in state.
 ///
 /// Field changes the API can patch give `Update`; any other gives `Replace`
-/// naming the fields. A resource on a network that is replaced is replaced
-/// too. State resources the plan no longer has are deleted, dependants first.
+/// naming the fields. A resource inside one that is replaced (on its network,
+/// in its subnet, in its cluster) is replaced too. State resources the plan no longer has are deleted, dependants first.
 pub fn diff(
     desired: &[DesiredResource],
     state: &State,
@@ -52,16 +52,22 @@ pub fn diff(
             .iter()
             .filter(|f| want.address.kind.field_rule(f) == FieldRule::ForcesReplacement)
             .collect();
-        let replaced_network = want
+        // A resource that lives in a replaced one (a subnet in a network, a
+        // cluster in a subnet, a namespace in a cluster) names it in a field
+        // of the dependency's kind, and goes with it.
+        let replaced_container = want
             .deps
             .iter()
-            .find(|d| d.kind == ResourceKind::Network && replaced.contains(d));
+            .find(|d| replaced.contains(*d) && want.attrs.contains_key(d.kind.as_str()));
         if !forcing.is_empty() {
             c.action = Action::Replace;
             c.reason = Some(format!("forces replacement: {}", join(&forcing)));
-        } else if let Some(net) = replaced_network {
+        } else if let Some(dep) = replaced_container {
             c.action = Action::Replace;
-            c.reason = Some(format!("forces replacement: network ({net} is replaced)"));
+            c.reason = Some(format!(
+                "forces replacement: {} ({dep} is replaced)",
+                dep.kind
+            ));
         } else if !fields.is_empty() {
             c.action = Action::Update;
             c.reason = Some(format!(
@@ -301,6 +307,32 @@ mod tests {
         assert_eq!(
             s.reason.as_deref(),
             Some("forces replacement: network (network.vpc is replaced)")
+        );
+    }
+
+    #[test]
+    fn objects_in_a_replaced_cluster_are_replaced_with_it() {
+        let cluster =
+            |cidr: &str| object(json!({"name": "c1", "subnet": "eu", "master_cidr": cidr}));
+        let ns = object(json!({"name": "istio-system", "cluster": "c1"}));
+        let state = state_of(&[
+            ("cluster.eu", cluster("172.16.0.32/28"), &[]),
+            ("namespace.eu.istio-system", ns.clone(), &["cluster.eu"]),
+        ]);
+        let want = [
+            desired("cluster.eu", cluster("172.16.0.48/28"), &[]),
+            desired("namespace.eu.istio-system", ns, &["cluster.eu"]),
+        ];
+        let changes = diff(&want, &state, &live_as_state(&state));
+        assert_eq!(
+            only(&changes, "cluster.eu").reason.as_deref(),
+            Some("forces replacement: master_cidr")
+        );
+        let n = only(&changes, "namespace.eu.istio-system");
+        assert_eq!(n.action, Action::Replace);
+        assert_eq!(
+            n.reason.as_deref(),
+            Some("forces replacement: cluster (cluster.eu is replaced)")
         );
     }
 
