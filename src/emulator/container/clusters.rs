@@ -202,10 +202,7 @@ fn build(
         crate::emulator::world::merge(&mut endpoints, given);
     }
     set(&mut c, "controlPlaneEndpointsConfig", endpoints);
-    c.entry("releaseChannel")
-        .or_insert_with(|| json!({}))
-        .as_object_mut()
-        .map(|r| r.insert("channel".into(), json!(channel)));
+    c.entry("releaseChannel").or_insert_with(|| json!({}))["channel"] = json!(channel);
     set(&mut c, "initialClusterVersion", json!(version));
     set(&mut c, "currentMasterVersion", json!(version));
     set(&mut c, "currentNodeVersion", json!(version));
@@ -255,12 +252,12 @@ fn node_pools(
         if !config.is_object() {
             *config = json!({});
         }
-        config.as_object_mut().map(|m| {
+        if let Some(m) = config.as_object_mut() {
             m.entry("machineType").or_insert(json!("e2-medium"));
             m.entry("diskSizeGb").or_insert(json!(100));
             m.entry("diskType").or_insert(json!("pd-balanced"));
             m.entry("imageType").or_insert(json!("COS_CONTAINERD"));
-        });
+        }
         pool["locations"] = json!(zones);
         pool["version"] = json!(version);
         pool["selfLink"] = json!(link(&format!("{cluster_path}/nodePools/{name}")));
