@@ -1,6 +1,6 @@
 //! `cargo bench --bench apply`: apply wall time against the critical path of
-//! emulated operation time, and API calls per resource, for plans/vpc.toml
-//! and a generated 12-region plan. Prints numbers; asserts nothing.
+//! emulated operation time, and API calls per resource, for plans/vpc.toml,
+//! a generated 12-region plan and plans/tutorial.toml (two GKE clusters). Prints numbers; asserts nothing.
 //!
 //! The critical path is the longest chain of dependent steps, each weighted
 //! by the emulator's operation duration for it (see `emulator::base_duration`)
@@ -30,6 +30,9 @@ fn main() {
             .expect("plans/vpc.toml");
         bench("plans/vpc.toml", &vpc).await;
         bench("generated 12-region plan", &twelve_regions()).await;
+        let tutorial = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/tutorial.toml"))
+            .expect("plans/tutorial.toml");
+        bench("plans/tutorial.toml", &tutorial).await;
     });
 }
 

@@ -1,21 +1,34 @@
 #!/usr/bin/env python3
-"""Extract what meshform's compute emulator needs from the compute v1 discovery document.
+"""Extract what meshform's emulator needs from the compute v1 and container v1 discovery documents.
 
-Reads ../shared/gcp-discovery/compute.v1.json (relative to the repository root)
-and writes src/emulator/discovery/compute.json: for the emulated methods their
-path, HTTP method and query parameters; for the request schemas (and every
-schema they reference) each property's type, format, $ref, items, enum values,
-additionalProperties and whether it is output only. No prose is kept.
+Reads ../shared/gcp-discovery/{compute,container}.v1.json (relative to the
+repository root) and writes src/emulator/discovery/{compute,container}.json:
+for the emulated methods their path, HTTP method and query parameters; for the
+request schemas (and every schema they reference) each property's type,
+format, $ref, items, enum values, additionalProperties and whether it is
+output only. No prose is kept.
 
-Usage: python3 scripts/gen_discovery.py [DISCOVERY_JSON] [OUTPUT_JSON]
+Container paths are the methods' `flatPath`s without the leading `v1/` (the
+emulator serves them under `/v1/`), so `{+name}` never spans segments.
+
+Usage: python3 scripts/gen_discovery.py            (both APIs)
+       python3 scripts/gen_discovery.py compute|container [DISCOVERY_JSON] [OUTPUT_JSON]
+       python3 scripts/gen_discovery.py DISCOVERY_JSON [OUTPUT_JSON]   (compute, as .ci/run calls it)
 """
 import json
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_IN = os.path.join(ROOT, "..", "shared", "gcp-discovery", "compute.v1.json")
-DEFAULT_OUT = os.path.join(ROOT, "src", "emulator", "discovery", "compute.json")
+
+
+def default_in(api):
+    return os.path.join(ROOT, "..", "shared", "gcp-discovery", f"{api}.v1.json")
+
+
+def default_out(api):
+    return os.path.join(ROOT, "src", "emulator", "discovery", f"{api}.json")
+
 
 # Collection -> emulated methods. Keep in sync with src/emulator/compute/mod.rs.
 METHODS = {
@@ -41,6 +54,16 @@ METHODS = {
 # Resource schemas; the request schemas of the emulated methods (e.g.
 # SubnetworksSetPrivateIpGoogleAccessRequest) are added automatically.
 ROOT_SCHEMAS = ["Network", "Subnetwork", "Router", "Firewall", "ForwardingRule", "Instance"]
+
+# Container: resource path (under `resources`) -> emulated methods. Keep in
+# sync with src/emulator/container/mod.rs.
+CONTAINER_METHODS = {
+    ("projects", "locations", "clusters"): ["create", "get", "list", "delete", "update"],
+    ("projects", "locations", "operations"): ["get"],
+}
+
+# Container response schemas, kept for the enum-number table and output checks.
+CONTAINER_ROOT_SCHEMAS = ["Cluster", "Operation", "ListClustersResponse"]
 
 PROPERTY_KEYS = ["type", "format", "$ref", "enum"]
 
@@ -68,32 +91,56 @@ def refs_of(prop, found):
         refs_of(sub, found)
 
 
-def main():
-    src = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_IN
-    dst = sys.argv[2] if len(sys.argv) > 2 else DEFAULT_OUT
-    with open(src, encoding="utf-8") as f:
-        doc = json.load(f)
+def compact_method(m, path):
+    params = m.get("parameters", {})
+    return {
+        "path": path,
+        "httpMethod": m["httpMethod"],
+        "pathParams": list(m.get("parameterOrder", [])),
+        "queryParams": {
+            k: {kk: v[kk] for kk in ("type", "format", "enum", "required") if kk in v}
+            for k, v in sorted(params.items())
+            if v.get("location") == "query"
+        },
+        "request": m.get("request", {}).get("$ref"),
+    }
 
+
+def compute_methods(doc):
     methods = {}
     for collection, names in METHODS.items():
         for name in names:
             m = doc["resources"][collection]["methods"][name]
-            params = m.get("parameters", {})
-            methods[m["id"]] = {
-                "path": m["path"],
-                "httpMethod": m["httpMethod"],
-                "pathParams": list(m.get("parameterOrder", [])),
-                "queryParams": {
-                    k: {kk: v[kk] for kk in ("type", "format", "enum", "required") if kk in v}
-                    for k, v in sorted(params.items())
-                    if v.get("location") == "query"
-                },
-                "request": m.get("request", {}).get("$ref"),
-            }
+            methods[m["id"]] = compact_method(m, m["path"])
+    return methods
+
+
+def container_methods(doc):
+    methods = {}
+    for resource_path, names in CONTAINER_METHODS.items():
+        node = doc
+        for part in resource_path:
+            node = node["resources"][part]
+        for name in names:
+            m = node["methods"][name]
+            flat = m["flatPath"]
+            assert flat.startswith("v1/"), flat
+            methods[m["id"]] = compact_method(m, flat[len("v1/"):])
+    return methods
+
+
+def generate(api, src, dst):
+    with open(src, encoding="utf-8") as f:
+        doc = json.load(f)
+
+    if api == "compute":
+        methods, roots = compute_methods(doc), ROOT_SCHEMAS
+    else:
+        methods, roots = container_methods(doc), CONTAINER_ROOT_SCHEMAS
 
     schemas = {}
     requests = sorted({m["request"] for m in methods.values() if m["request"]})
-    todo = list(ROOT_SCHEMAS) + [r for r in requests if r not in ROOT_SCHEMAS]
+    todo = list(roots) + [r for r in requests if r not in roots]
     while todo:
         name = todo.pop()
         if name in schemas:
@@ -119,6 +166,18 @@ def main():
         f.write("\n")
     os.replace(tmp, dst)
     print(f"wrote {dst}: {len(methods)} methods, {len(schemas)} schemas")
+
+
+def main():
+    if len(sys.argv) == 1:
+        for api in ("compute", "container"):
+            generate(api, default_in(api), default_out(api))
+        return
+    args = sys.argv[1:]
+    api = args.pop(0) if args[0] in ("compute", "container") else "compute"
+    src = args[0] if args else default_in(api)
+    dst = args[1] if len(args) > 1 else default_out(api)
+    generate(api, src, dst)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,12 @@
 //! | `forwardingRules` |  20 s  |  8 s  |  18 s  |
 //! | `instances`       |  25 s  |   —   |  30 s  |
 //!
+//! GKE clusters (verbs as in the container API):
+//!
+//! | collection | create | update | delete |
+//! |------------|-------:|-------:|-------:|
+//! | `clusters` | 360 s  |  60 s  | 240 s  |
+//!
 //! `set…` methods (e.g. `subnetworks.setPrivateIpGoogleAccess`) take as long
 //! as a patch of their collection. Anything else (reads, unknown pairs) takes
 //! no emulated time.
@@ -37,10 +43,14 @@ const TABLE: &[(&str, &str, u64)] = &[
     ("forwardingRules", "delete", 18),
     ("instances", "insert", 25),
     ("instances", "delete", 30),
+    ("clusters", "create", 360),
+    ("clusters", "update", 60),
+    ("clusters", "delete", 240),
 ];
 
-/// Unscaled emulated duration of `verb` (`insert`, `patch`, `delete`) on
-/// `collection` (`networks`, `subnetworks`, …), as in the table above.
+/// Unscaled emulated duration of `verb` (`insert`, `patch`, `delete`; for
+/// `clusters` `create`, `update`, `delete`) on `collection` (`networks`,
+/// `subnetworks`, …, `clusters`), as in the tables above.
 /// Unknown pairs take [`Duration::ZERO`].
 pub fn base_duration(collection: &str, verb: &str) -> Duration {
     TABLE

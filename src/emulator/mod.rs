@@ -1,12 +1,15 @@
-//! The embedded GCP compute emulator: a loopback HTTP server imitating a
-//! subset of Compute Engine v1 REST, close enough for Google's official
-//! `google-cloud-compute-v1` client.
+//! The embedded GCP emulator: a loopback HTTP server imitating a subset of
+//! Compute Engine v1 and GKE (container v1) REST, close enough for Google's
+//! official `google-cloud-compute-v1` and `google-cloud-container-v1`
+//! clients, plus one Kubernetes API server per emulated cluster.
 //!
 //! - [`Emulator`]: start / url / request counts / shutdown (this file).
 //! - `server.rs`: routing (paths from the discovery document), faults, counts.
 //! - `schema.rs`: the embedded discovery subset and request validation.
 //! - `compute/`: the collections (networks, subnetworks, routers, firewalls,
 //!   forwarding rules, instances) and their invariants.
+//! - `container/`: GKE clusters and their operations, in the same world.
+//! - `kubeapi/`: each cluster's Kubernetes API (`DATA_DIR/kube`).
 //! - `operations.rs`: `compute#operation`s; `latency.rs`: how long they take.
 //! - `world.rs`: resources + operations, persisted in `DATA_DIR/world.json`.
 //! - `faults.rs`: seeded fault injection; `errors.rs`: error bodies.
@@ -17,6 +20,7 @@
 //! operations are dropped after [`EmulatorConfig::operation_retention`].
 
 mod compute;
+mod container;
 mod errors;
 mod faults;
 mod geography;
@@ -142,6 +146,10 @@ impl Emulator {
                 source,
             })?;
         let url = format!("http://{addr}");
+        let kube = Arc::new(kubeapi::KubeApis::new(
+            config.data_dir.join("kube"),
+            config.latency_scale,
+        ));
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
             data_dir: config.data_dir,
@@ -151,7 +159,10 @@ impl Emulator {
             counts: Mutex::new(BTreeMap::new()),
             waits_in_flight: AtomicUsize::new(0),
             base_url: url.clone(),
+            kube,
         });
+        // Clusters in the world get their API servers back, on their old addresses.
+        container::attach_all(&shared).await;
         let app = server::router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -217,9 +228,11 @@ impl Emulator {
             .collect()
     }
 
-    /// Stops serving and waits for the server task; the world is already on disk.
+    /// Stops serving and waits for the server task, then stops every
+    /// cluster's Kubernetes API; the world is already on disk.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
         let _ = self.task.await;
+        self.shared.kube.stop_all().await;
     }
 }

@@ -1,5 +1,5 @@
-//! HTTP routing: `/compute/v1/…` matched against the discovery paths, plus
-//! `/_emulator/health` and `/_emulator/requests`.
+//! HTTP routing: `/compute/v1/…` (compute) and `/v1/…` (GKE) matched
+//! against the discovery paths, plus `/_emulator/health` and `/_emulator/requests`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,8 +16,10 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 use super::compute::{self, Env};
+use super::container;
 use super::errors::ApiError;
 use super::faults::Faults;
+use super::kubeapi::KubeApis;
 use super::operations::{self, WAIT_CAP};
 use super::schema;
 use super::world::{now_ms, World, CANONICAL_BASE};
@@ -41,6 +43,8 @@ pub struct Shared {
     pub waits_in_flight: AtomicUsize,
     /// `http://127.0.0.1:port`, used in every link returned.
     pub base_url: String,
+    /// The Kubernetes API servers of the emulated clusters.
+    pub kube: Arc<KubeApis>,
 }
 
 impl Shared {
@@ -51,20 +55,27 @@ impl Shared {
         let now = now_ms();
         let applied = world.advance(now);
         let pruned = world.prune(now, self.retention_ms);
+        let forget = std::mem::take(&mut world.kube_to_forget);
+        container::forget_deleted(&self.kube, forget);
         if applied || pruned {
             self.persist(&world)?;
         }
         Ok((world, now))
     }
 
-    fn persist(&self, world: &World) -> Result<(), ApiError> {
+    /// Writes the world to disk.
+    ///
+    /// # Errors
+    /// 503 `backendError` when it cannot be written (the cause is logged).
+    pub fn persist(&self, world: &World) -> Result<(), ApiError> {
         world.save(&self.data_dir).map_err(|e| {
             tracing::error!(error = %e, "emulator could not persist the world");
             ApiError::backend_error()
         })
     }
 
-    fn count(&self, method_id: &str) {
+    /// Counts one request to `method_id`.
+    pub fn count(&self, method_id: &str) {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         *counts.entry(method_id.to_string()).or_default() += 1;
     }
@@ -96,6 +107,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/health", get(health))
         .route("/_emulator/requests", get(requests))
         .route("/compute/v1/{*rest}", any(compute_api))
+        .route("/v1/{*rest}", any(container_api))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -127,6 +139,19 @@ async fn compute_api(
 ) -> Response {
     match serve(&shared, &method, &rest, &query, &body).await {
         Ok(v) => Json(shared.localize(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn container_api(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    Path(rest): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+    body: Bytes,
+) -> Response {
+    match container::serve(&shared, method.as_str(), &rest, &query, &body).await {
+        Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::container::lifecycle::{self, ClusterStep};
 use super::EmulatorError;
 
 /// Prefix of every stored link; replaced by the server's URL in responses.
@@ -60,6 +61,12 @@ pub enum Effect {
     },
     /// The resource disappears.
     Delete,
+    /// A GKE cluster operation finishes (see `container/lifecycle.rs`); this
+    /// also runs when the operation failed, as failures change the cluster too.
+    Cluster {
+        /// What finishes.
+        step: ClusterStep,
+    },
 }
 
 /// The error an operation ended with.
@@ -142,6 +149,10 @@ pub struct World {
     pub resources: BTreeMap<String, Value>,
     /// Operations by relative path.
     pub operations: BTreeMap<String, OperationRecord>,
+    /// Deleted clusters whose Kubernetes API is still to be stopped and
+    /// forgotten (the server drains this after applying operations).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kube_to_forget: Vec<String>,
 }
 
 impl Default for World {
@@ -151,6 +162,7 @@ impl Default for World {
             next_id: 1_000_000_000_000_000_001,
             resources: BTreeMap::new(),
             operations: BTreeMap::new(),
+            kube_to_forget: Vec::new(),
         }
     }
 }
@@ -287,7 +299,9 @@ impl World {
             return;
         };
         let mut error = op.error.clone();
-        if error.is_none() {
+        if let Effect::Cluster { step } = &op.effect {
+            error = lifecycle::finish(self, &op, step);
+        } else if error.is_none() {
             match op.effect {
                 Effect::Insert { mut resource } => {
                     resource["creationTimestamp"] = Value::String(timestamp(op.done_ms));
@@ -310,6 +324,7 @@ impl World {
                         error = Some(gone(&op.target));
                     }
                 }
+                Effect::Cluster { .. } => {}
             }
         }
         if let Some(op) = self.operations.get_mut(key) {

@@ -6,6 +6,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{users_of, Target};
+use crate::emulator::container::cluster_using;
 use crate::emulator::errors::ApiError;
 use crate::emulator::world::{in_collection, link, World};
 
@@ -101,9 +102,12 @@ fn check_mtu(body: &Map<String, Value>) -> Result<(), ApiError> {
 
 /// # Errors
 /// 400 `resourceInUseByAnotherResource` while subnets, routers, firewall rules,
-/// forwarding rules or instances (existing or being created) refer to the network.
+/// forwarding rules, instances (existing or being created) or GKE clusters
+/// refer to the network.
 pub fn check_delete(world: &World, target: &Target) -> Result<(), ApiError> {
-    match users_of(world, &target.project, USERS, &target.rel) {
+    let user = users_of(world, &target.project, USERS, &target.rel)
+        .or_else(|| cluster_using(world, &target.project, &target.rel));
+    match user {
         Some(user) => Err(ApiError::in_use(&target.rel, &user)),
         None => Ok(()),
     }

@@ -8,6 +8,7 @@ use ipnet::Ipv4Net;
 use serde_json::{json, Map, Value};
 
 use super::{existing_ref, users_of, Target};
+use crate::emulator::container::cluster_using;
 use crate::emulator::errors::ApiError;
 use crate::emulator::refs;
 use crate::emulator::world::{link, normalize_base64, World};
@@ -135,10 +136,12 @@ pub fn private_ip_google_access_patch(body: &Value) -> Result<Value, ApiError> {
 }
 
 /// # Errors
-/// 400 `resourceInUseByAnotherResource` while forwarding rules, instances or
-/// router NATs refer to the subnet.
+/// 400 `resourceInUseByAnotherResource` while forwarding rules, instances,
+/// router NATs or GKE clusters refer to the subnet.
 pub fn check_delete(world: &World, target: &Target) -> Result<(), ApiError> {
-    match users_of(world, &target.project, USERS, &target.rel) {
+    let user = users_of(world, &target.project, USERS, &target.rel)
+        .or_else(|| cluster_using(world, &target.project, &target.rel));
+    match user {
         Some(user) => Err(ApiError::in_use(&target.rel, &user)),
         None => Ok(()),
     }

@@ -1,0 +1,185 @@
+//! The emulated GKE API (container v1 subset) served under `/v1/`:
+//! `projects.locations.clusters` create / get / list / update / delete and
+//! `projects.locations.operations` get, in the world it shares with compute.
+//!
+//! - `clusters.rs`: the handlers and the cluster record GKE returns.
+//! - `validate.rs`: the rules a create must pass (network, subnet, ranges, master /28).
+//! - `update.rs`: `ClusterUpdate` (exactly one `desired*` field) → a change.
+//! - `lifecycle.rs`: what happens when an operation is DONE (RUNNING, gone, ERROR).
+//! - `firewall_rules.rs`: the firewall rules a running cluster owns.
+//! - `operations.rs`: GKE `Operation`s; `enums.rs`: enum names ↔ numbers.
+//! - `errors.rs`: error answers in GKE's words.
+//!
+//! Clusters are stored at `projects/{p}/locations/{loc}/clusters/{name}` as
+//! the JSON GKE returns, enum values as names and links against
+//! [`CONTAINER_BASE`]; responses rewrite links to the emulator's URL and
+//! carry enum numbers when the client asks for `$alt=json;enum-encoding=int`
+//! (Google's Rust client always does).
+
+mod clusters;
+mod enums;
+mod errors;
+mod firewall_rules;
+pub mod lifecycle;
+mod operations;
+mod update;
+mod validate;
+
+use serde_json::Value;
+
+use crate::emulator::errors::ApiError;
+use crate::emulator::geography;
+use crate::emulator::schema;
+use crate::emulator::server::Shared;
+
+/// Prefix of every stored GKE link; replaced by the server's URL in responses.
+pub const CONTAINER_BASE: &str = "https://container.googleapis.com/v1/";
+
+/// The full link of a path such as `projects/p/zones/z/clusters/c`.
+pub fn link(path: &str) -> String {
+    format!("{CONTAINER_BASE}{path}")
+}
+
+/// `projects/p/zones/z` for a zone, `projects/p/locations/r` for a region:
+/// the prefix GKE uses in the links of clusters and operations.
+pub fn location_path(project: &str, location: &str) -> String {
+    if geography::region_of_zone(location).is_some() {
+        format!("projects/{project}/zones/{location}")
+    } else {
+        format!("projects/{project}/locations/{location}")
+    }
+}
+
+/// The link path of cluster `rel` (`projects/p/locations/l/clusters/c`).
+pub fn cluster_path(rel: &str) -> String {
+    let parts: Vec<&str> = rel.split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "locations", l, "clusters", c] => {
+            format!("{}/clusters/{c}", location_path(p, l))
+        }
+        _ => rel.to_string(),
+    }
+}
+
+/// A cluster (existing or being created) in `project` whose network or
+/// subnetwork is `rel` (`projects/p/global/networks/n` or
+/// `projects/p/regions/r/subnetworks/s`); compute's delete checks use it.
+pub fn cluster_using(
+    world: &crate::emulator::world::World,
+    project: &str,
+    rel: &str,
+) -> Option<String> {
+    world
+        .resources
+        .iter()
+        .filter(|(k, _)| crate::emulator::world::in_collection(k, project, "clusters"))
+        .find(|(_, c)| {
+            c["networkConfig"]["network"].as_str() == Some(rel)
+                || c["networkConfig"]["subnetwork"].as_str() == Some(rel)
+        })
+        .map(|(k, _)| k.clone())
+}
+
+/// A handler's answer: the discovery schema of the body and the body.
+type Answer = (&'static str, Value);
+
+/// Serves one request under `/v1/` (`rest` is the path after it).
+///
+/// # Errors
+/// The [`ApiError`] the real API would answer.
+pub async fn serve(
+    shared: &Shared,
+    method: &str,
+    rest: &str,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let d = schema::container();
+    let route = d
+        .match_route(method, rest)
+        .ok_or_else(|| ApiError::no_route(method, &format!("/v1/{rest}")))?;
+    shared.count(route.method_id);
+    if let Some(fault) = shared.faults.retryable() {
+        return Err(fault);
+    }
+    d.validate_query(route.method_id, query)?;
+    let mut body: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::invalid(format!("Invalid JSON payload received. {e}")))?,
+        )
+    };
+    if let (Some(b), Some(request)) = (
+        body.as_mut(),
+        d.methods
+            .get(route.method_id)
+            .and_then(|m| m.request.as_deref()),
+    ) {
+        enums::convert(request, b, enums::Encoding::Names, "")?;
+        d.validate_body(request, b, "")?;
+        d.strip_output_only(request, b);
+    }
+    let p = |k: &str| route.params.get(k).cloned().unwrap_or_default();
+    let (project, location) = (p("projectsId"), p("locationsId"));
+    let (schema, mut value) = match route.method_id.rsplit('.').next().unwrap_or_default() {
+        "create" => clusters::create(shared, &project, &location, body).await?,
+        "list" => clusters::list(shared, &project, &location)?,
+        "get" if route.method_id.contains(".operations.") => {
+            clusters::get_operation(shared, &project, &location, &p("operationsId"))?
+        }
+        "get" => clusters::get(shared, &project, &location, &p("clustersId"))?,
+        "update" => clusters::update(shared, &project, &location, &p("clustersId"), body)?,
+        "delete" => clusters::delete(shared, &project, &location, &p("clustersId"))?,
+        _ => return Err(ApiError::no_route(method, &format!("/v1/{rest}"))),
+    };
+    if wants_numbers(query) {
+        enums::convert(schema, &mut value, enums::Encoding::Numbers, "")?;
+    }
+    Ok(rewrite(value, &format!("{}/v1/", shared.base_url)))
+}
+
+/// Whether `$alt` (or `alt`) asks for `enum-encoding=int`.
+fn wants_numbers(query: &[(String, String)]) -> bool {
+    query
+        .iter()
+        .any(|(k, v)| (k == "$alt" || k == "alt") && v.contains("enum-encoding=int"))
+}
+
+fn rewrite(value: Value, base: &str) -> Value {
+    match value {
+        Value::String(s) => match s.strip_prefix(CONTAINER_BASE) {
+            Some(rest) => Value::String(format!("{base}{rest}")),
+            None => Value::String(s),
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(|v| rewrite(v, base)).collect()),
+        Value::Object(o) => {
+            Value::Object(o.into_iter().map(|(k, v)| (k, rewrite(v, base))).collect())
+        }
+        other => other,
+    }
+}
+
+pub use clusters::{attach_all, forget_deleted};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_use_zones_for_zonal_and_locations_for_regional_clusters() {
+        assert_eq!(
+            cluster_path("projects/p/locations/europe-west2-a/clusters/c"),
+            "projects/p/zones/europe-west2-a/clusters/c"
+        );
+        assert_eq!(
+            cluster_path("projects/p/locations/europe-west2/clusters/c"),
+            "projects/p/locations/europe-west2/clusters/c"
+        );
+        assert!(wants_numbers(&[(
+            "$alt".into(),
+            "json;enum-encoding=int".into()
+        )]));
+    }
+}

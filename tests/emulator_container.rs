@@ -1,0 +1,745 @@
+//! The emulated GKE API as the official `google-cloud-container-v1` client
+//! (and raw HTTP) sees it, on a network and subnet made with the compute client.
+
+// `Cluster.zone` and `Cluster.current_node_count` are deprecated in the
+// client, but GKE still returns them and meshform's users read them.
+#![allow(deprecated)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use google_cloud_compute_v1::client::{
+    Firewalls, GlobalOperations, Networks, RegionOperations, Subnetworks,
+};
+use google_cloud_compute_v1::model as compute;
+use google_cloud_container_v1::client::ClusterManager;
+use google_cloud_container_v1::model::{self, cluster, operation, release_channel};
+use google_cloud_gax::error::rpc::Code;
+use meshform::emulator::{base_duration, Emulator, EmulatorConfig, FaultConfig};
+use serde_json::{json, Value};
+
+const PROJECT: &str = "demo-project";
+const NET: &str = "mesh-vpc";
+const SUBNET: &str = "eu-subnet";
+
+fn listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+async fn start(dir: &Path, faults: FaultConfig) -> Emulator {
+    let mut config = EmulatorConfig::new(dir);
+    config.latency_scale = 0.001; // cluster create 360 ms, delete 240 ms, update 60 ms
+    config.faults = faults;
+    Emulator::start(config, listen())
+        .await
+        .expect("emulator starts")
+}
+
+fn creds() -> google_cloud_auth::credentials::Credentials {
+    google_cloud_auth::credentials::anonymous::Builder::new().build()
+}
+
+struct Clients {
+    gke: ClusterManager,
+    networks: Networks,
+    subnets: Subnetworks,
+    firewalls: Firewalls,
+    global_ops: GlobalOperations,
+    region_ops: RegionOperations,
+}
+
+macro_rules! client {
+    ($t:ty, $url:expr) => {
+        <$t>::builder()
+            .with_endpoint($url)
+            .with_credentials(creds())
+            .build()
+            .await
+            .expect("client")
+    };
+}
+
+async fn clients(url: &str) -> Clients {
+    Clients {
+        gke: client!(ClusterManager, url),
+        networks: client!(Networks, url),
+        subnets: client!(Subnetworks, url),
+        firewalls: client!(Firewalls, url),
+        global_ops: client!(GlobalOperations, url),
+        region_ops: client!(RegionOperations, url),
+    }
+}
+
+fn code(err: &google_cloud_gax::error::Error) -> Option<Code> {
+    err.status().map(|s| s.code)
+}
+
+/// Network `mesh-vpc` and subnet `eu-subnet` (europe-west2, 172.20.0.0/20)
+/// with secondary ranges `pods`, `pods2` and `services`.
+async fn network_and_subnet(c: &Clients) {
+    let op = c
+        .networks
+        .insert()
+        .set_project(PROJECT)
+        .set_body(
+            compute::Network::new()
+                .set_name(NET)
+                .set_auto_create_subnetworks(false),
+        )
+        .send()
+        .await
+        .expect("network insert");
+    c.global_ops
+        .wait()
+        .set_project(PROJECT)
+        .set_operation(op.name.expect("name"))
+        .send()
+        .await
+        .expect("wait");
+    let range = |n: &str, cidr: &str| {
+        compute::SubnetworkSecondaryRange::new()
+            .set_range_name(n)
+            .set_ip_cidr_range(cidr)
+    };
+    let op = c
+        .subnets
+        .insert()
+        .set_project(PROJECT)
+        .set_region("europe-west2")
+        .set_body(
+            compute::Subnetwork::new()
+                .set_name(SUBNET)
+                .set_network(format!("projects/{PROJECT}/global/networks/{NET}"))
+                .set_ip_cidr_range("172.20.0.0/20")
+                .set_secondary_ip_ranges([
+                    range("pods", "10.16.32.0/20"),
+                    range("pods2", "10.16.48.0/20"),
+                    range("services", "172.16.5.0/24"),
+                ]),
+        )
+        .send()
+        .await
+        .expect("subnet insert");
+    c.region_ops
+        .wait()
+        .set_project(PROJECT)
+        .set_region("europe-west2")
+        .set_operation(op.name.expect("name"))
+        .send()
+        .await
+        .expect("wait");
+}
+
+/// A private, VPC-native cluster as meshform asks for it.
+fn private_cluster(name: &str, pods: &str, master: &str) -> model::Cluster {
+    model::Cluster::new()
+        .set_name(name)
+        .set_network(NET)
+        .set_subnetwork(SUBNET)
+        .set_initial_node_count(3)
+        .set_ip_allocation_policy(
+            model::IPAllocationPolicy::new()
+                .set_use_ip_aliases(true)
+                .set_cluster_secondary_range_name(pods)
+                .set_services_secondary_range_name("services"),
+        )
+        .set_private_cluster_config(
+            model::PrivateClusterConfig::new()
+                .set_enable_private_nodes(true)
+                .set_enable_private_endpoint(true)
+                .set_master_ipv4_cidr_block(master),
+        )
+        .set_master_authorized_networks_config(
+            model::MasterAuthorizedNetworksConfig::new()
+                .set_enabled(true)
+                .set_cidr_blocks([model::master_authorized_networks_config::CidrBlock::new()
+                    .set_display_name("eu")
+                    .set_cidr_block("172.20.0.0/20")]),
+        )
+        .set_release_channel(
+            model::ReleaseChannel::new().set_channel(release_channel::Channel::Rapid),
+        )
+        .set_workload_identity_config(
+            model::WorkloadIdentityConfig::new()
+                .set_workload_pool(format!("{PROJECT}.svc.id.goog")),
+        )
+}
+
+async fn create(
+    c: &Clients,
+    location: &str,
+    cluster: model::Cluster,
+) -> Result<model::Operation, google_cloud_gax::error::Error> {
+    c.gke
+        .create_cluster()
+        .set_parent(format!("projects/{PROJECT}/locations/{location}"))
+        .set_cluster(cluster)
+        .send()
+        .await
+}
+
+/// Polls `operations.get` until DONE (GKE has no wait).
+async fn poll(c: &Clients, location: &str, op: &model::Operation) -> model::Operation {
+    let name = format!(
+        "projects/{PROJECT}/locations/{location}/operations/{}",
+        op.name
+    );
+    for _ in 0..500 {
+        let now = c
+            .gke
+            .get_operation()
+            .set_name(&name)
+            .send()
+            .await
+            .expect("operations.get");
+        if now.status == operation::Status::Done {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("operation {name} did not finish");
+}
+
+fn cluster_name(location: &str, name: &str) -> String {
+    format!("projects/{PROJECT}/locations/{location}/clusters/{name}")
+}
+
+async fn get(
+    c: &Clients,
+    location: &str,
+    name: &str,
+) -> Result<model::Cluster, google_cloud_gax::error::Error> {
+    c.gke
+        .get_cluster()
+        .set_name(cluster_name(location, name))
+        .send()
+        .await
+}
+
+async fn gke_firewalls(c: &Clients) -> Vec<compute::Firewall> {
+    let list = c
+        .firewalls
+        .list()
+        .set_project(PROJECT)
+        .send()
+        .await
+        .expect("firewalls.list");
+    list.items
+        .into_iter()
+        .filter(|f| f.name.as_deref().is_some_and(|n| n.starts_with("gke-")))
+        .collect()
+}
+
+/// Runs `body` on a runtime whose worker threads have 16 MiB stacks: in
+/// debug builds the container client's request futures (a whole `Cluster`
+/// model, several times over) overflow the test thread's 2 MiB.
+fn run(body: impl std::future::Future<Output = ()> + Send + 'static) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_stack_size(16 << 20)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async { tokio::spawn(body).await.expect("test body") });
+}
+
+#[test]
+fn clusters_lifecycle_with_the_official_client() {
+    run(clusters_lifecycle());
+}
+
+async fn clusters_lifecycle() {
+    assert_eq!(
+        base_duration("clusters", "create"),
+        Duration::from_secs(360)
+    );
+    assert_eq!(
+        base_duration("clusters", "delete"),
+        Duration::from_secs(240)
+    );
+    assert_eq!(base_duration("clusters", "update"), Duration::from_secs(60));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emu = start(dir.path(), FaultConfig::default()).await;
+    let c = clients(&emu.url()).await;
+    network_and_subnet(&c).await;
+
+    // A zonal cluster: PROVISIONING while its operation runs, then RUNNING.
+    let op = create(
+        &c,
+        "europe-west2-a",
+        private_cluster("istio-cluster1", "pods", "172.16.0.32/28"),
+    )
+    .await
+    .expect("create zonal");
+    assert_eq!(op.operation_type, operation::Type::CreateCluster);
+    assert_ne!(op.status, operation::Status::Done);
+    let provisioning = get(&c, "europe-west2-a", "istio-cluster1")
+        .await
+        .expect("get");
+    assert_eq!(provisioning.status, cluster::Status::Provisioning);
+    let done = poll(&c, "europe-west2-a", &op).await;
+    assert!(done.error.is_none(), "{done:?}");
+    assert!(done
+        .target_link
+        .ends_with("/zones/europe-west2-a/clusters/istio-cluster1"));
+    assert!(!done.end_time.is_empty() && !done.start_time.is_empty());
+
+    let c1 = get(&c, "europe-west2-a", "istio-cluster1")
+        .await
+        .expect("get");
+    assert_eq!(c1.status, cluster::Status::Running);
+    assert!(
+        c1.self_link
+            .ends_with("/zones/europe-west2-a/clusters/istio-cluster1"),
+        "{}",
+        c1.self_link
+    );
+    assert_eq!(c1.location, "europe-west2-a");
+    assert_eq!(c1.zone, "europe-west2-a");
+    assert_eq!((c1.network.as_str(), c1.subnetwork.as_str()), (NET, SUBNET));
+    let policy = c1
+        .ip_allocation_policy
+        .clone()
+        .expect("ip allocation policy");
+    assert_eq!(policy.cluster_ipv4_cidr_block, "10.16.32.0/20");
+    assert_eq!(policy.services_ipv4_cidr_block, "172.16.5.0/24");
+    assert!(!c1.current_master_version.is_empty());
+    assert_eq!(c1.current_node_count, 3);
+    assert_eq!(c1.node_pools.len(), 1);
+    assert_eq!(c1.node_pools[0].status, model::node_pool::Status::Running);
+    assert!(!c1.create_time.is_empty());
+    assert_eq!(
+        c1.release_channel.as_ref().map(|r| r.channel.clone()),
+        Some(release_channel::Channel::Rapid)
+    );
+    assert_eq!(
+        c1.workload_identity_config
+            .as_ref()
+            .map(|w| w.workload_pool.as_str()),
+        Some("demo-project.svc.id.goog")
+    );
+    let man = c1
+        .master_authorized_networks_config
+        .clone()
+        .expect("authorized networks");
+    assert_eq!(man.cidr_blocks[0].cidr_block, "172.20.0.0/20");
+
+    // GKE's own firewall rules on the network.
+    let rules = gke_firewalls(&c).await;
+    assert_eq!(rules.len(), 3, "{rules:?}");
+    let master = rules
+        .iter()
+        .find(|r| {
+            r.name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("gke-istio-cluster1-") && n.ends_with("-master"))
+        })
+        .expect("master rule");
+    assert_eq!(master.source_ranges, ["172.16.0.32/28"]);
+    assert_eq!(master.allowed[0].ports, ["443", "10250"]);
+    assert!(master.target_tags[0].ends_with("-node"));
+
+    // A regional cluster in the same subnet: three zones.
+    let mut regional = private_cluster("istio-cluster2", "pods2", "172.16.0.64/28");
+    regional.initial_node_count = 1;
+    let op = create(&c, "europe-west2", regional)
+        .await
+        .expect("create regional");
+    assert!(poll(&c, "europe-west2", &op).await.error.is_none());
+    let c2 = get(&c, "europe-west2", "istio-cluster2")
+        .await
+        .expect("get");
+    assert_eq!(c2.status, cluster::Status::Running);
+    assert!(c2
+        .self_link
+        .ends_with("/locations/europe-west2/clusters/istio-cluster2"));
+    assert_eq!(c2.locations.len(), 3);
+    assert_eq!(c2.current_node_count, 3);
+
+    // list: `-` is every location.
+    let all = c
+        .gke
+        .list_clusters()
+        .set_parent(format!("projects/{PROJECT}/locations/-"))
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(all.clusters.len(), 2);
+    let zonal = c
+        .gke
+        .list_clusters()
+        .set_parent(format!("projects/{PROJECT}/locations/europe-west2-a"))
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(zonal.clusters.len(), 1);
+
+    // Enums are numbers when the client asks for them, names otherwise.
+    let url = format!(
+        "{}/v1/projects/{PROJECT}/locations/europe-west2-a/clusters/istio-cluster1",
+        emu.url()
+    );
+    let http = reqwest::Client::new();
+    let ints: Value = http
+        .get(format!("{url}?%24alt=json%3Benum-encoding%3Dint"))
+        .send()
+        .await
+        .expect("raw get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ints["status"], 2);
+    assert_eq!(ints["releaseChannel"]["channel"], 1);
+    assert_eq!(ints["nodePools"][0]["status"], 2);
+    let names: Value = http
+        .get(&url)
+        .send()
+        .await
+        .expect("raw get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(names["status"], "RUNNING");
+
+    // update: exactly one desired field.
+    let op = c
+        .gke
+        .update_cluster()
+        .set_name(cluster_name("europe-west2-a", "istio-cluster1"))
+        .set_update(
+            model::ClusterUpdate::new().set_desired_master_authorized_networks_config(
+                model::MasterAuthorizedNetworksConfig::new()
+                    .set_enabled(true)
+                    .set_cidr_blocks([
+                        model::master_authorized_networks_config::CidrBlock::new()
+                            .set_cidr_block("172.20.0.0/20"),
+                        model::master_authorized_networks_config::CidrBlock::new()
+                            .set_cidr_block("10.16.48.0/20"),
+                    ]),
+            ),
+        )
+        .send()
+        .await
+        .expect("update authorized networks");
+    assert_eq!(op.operation_type, operation::Type::UpdateCluster);
+    assert_eq!(
+        get(&c, "europe-west2-a", "istio-cluster1")
+            .await
+            .expect("get")
+            .status,
+        cluster::Status::Reconciling
+    );
+    assert!(poll(&c, "europe-west2-a", &op).await.error.is_none());
+    let c1 = get(&c, "europe-west2-a", "istio-cluster1")
+        .await
+        .expect("get");
+    assert_eq!(c1.status, cluster::Status::Running);
+    assert_eq!(
+        c1.master_authorized_networks_config
+            .expect("man")
+            .cidr_blocks
+            .len(),
+        2
+    );
+
+    let op = c
+        .gke
+        .update_cluster()
+        .set_name(cluster_name("europe-west2-a", "istio-cluster1"))
+        .set_update(
+            model::ClusterUpdate::new().set_desired_private_cluster_config(
+                model::PrivateClusterConfig::new().set_master_global_access_config(
+                    model::PrivateClusterMasterGlobalAccessConfig::new().set_enabled(true),
+                ),
+            ),
+        )
+        .send()
+        .await
+        .expect("update global access");
+    assert!(poll(&c, "europe-west2-a", &op).await.error.is_none());
+    let c1 = get(&c, "europe-west2-a", "istio-cluster1")
+        .await
+        .expect("get");
+    let pcc = c1.private_cluster_config.expect("private cluster config");
+    assert_eq!(
+        pcc.master_global_access_config.map(|g| g.enabled),
+        Some(true)
+    );
+    assert_eq!(pcc.master_ipv4_cidr_block, "172.16.0.32/28");
+
+    let two = c
+        .gke
+        .update_cluster()
+        .set_name(cluster_name("europe-west2-a", "istio-cluster1"))
+        .set_update(
+            model::ClusterUpdate::new()
+                .set_desired_release_channel(
+                    model::ReleaseChannel::new().set_channel(release_channel::Channel::Regular),
+                )
+                .set_desired_master_authorized_networks_config(
+                    model::MasterAuthorizedNetworksConfig::new().set_enabled(false),
+                ),
+        )
+        .send()
+        .await
+        .expect_err("two desired fields");
+    assert_eq!(two.http_status_code(), Some(400));
+    assert_eq!(code(&two), Some(Code::InvalidArgument));
+
+    // Rules of the real API.
+    let overlap = create(
+        &c,
+        "europe-west2-b",
+        private_cluster("c3", "pods2", "172.16.0.32/28"),
+    )
+    .await
+    .expect_err("master /28 of istio-cluster1");
+    assert_eq!(overlap.http_status_code(), Some(400), "{overlap:?}");
+    let on_subnet = create(
+        &c,
+        "europe-west2-b",
+        private_cluster("c3", "pods2", "172.20.0.16/28"),
+    )
+    .await
+    .expect_err("master /28 inside the subnet");
+    assert_eq!(on_subnet.http_status_code(), Some(400));
+    let not_28 = create(
+        &c,
+        "europe-west2-b",
+        private_cluster("c3", "pods2", "172.16.1.0/27"),
+    )
+    .await
+    .expect_err("a /27");
+    assert_eq!(not_28.http_status_code(), Some(400));
+    let no_range = create(
+        &c,
+        "europe-west2-b",
+        private_cluster("c3", "nope", "172.16.0.96/28"),
+    )
+    .await
+    .expect_err("missing secondary range");
+    assert_eq!(no_range.http_status_code(), Some(400));
+    assert!(format!("{no_range:?}").contains("nope"));
+    let dup = create(
+        &c,
+        "europe-west2-a",
+        private_cluster("istio-cluster1", "pods2", "172.16.0.96/28"),
+    )
+    .await
+    .expect_err("duplicate");
+    assert_eq!(code(&dup), Some(Code::AlreadyExists));
+    let wrong_region = create(
+        &c,
+        "us-central1-a",
+        private_cluster("c3", "pods2", "172.16.0.96/28"),
+    )
+    .await
+    .expect_err("subnet in another region");
+    assert_eq!(wrong_region.http_status_code(), Some(400));
+    let missing = get(&c, "europe-west2-a", "nobody").await.expect_err("404");
+    assert_eq!(code(&missing), Some(Code::NotFound));
+
+    // The subnet is in use while the clusters exist.
+    let in_use = c
+        .subnets
+        .delete()
+        .set_project(PROJECT)
+        .set_region("europe-west2")
+        .set_subnetwork(SUBNET)
+        .send()
+        .await
+        .expect_err("subnet in use");
+    assert_eq!(in_use.http_status_code(), Some(400));
+    assert!(format!("{in_use:?}").contains("resourceInUseByAnotherResource"));
+
+    // delete: STOPPING, then gone with the firewall rules.
+    let del1 = c
+        .gke
+        .delete_cluster()
+        .set_name(cluster_name("europe-west2-a", "istio-cluster1"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(del1.operation_type, operation::Type::DeleteCluster);
+    assert_eq!(
+        get(&c, "europe-west2-a", "istio-cluster1")
+            .await
+            .expect("get")
+            .status,
+        cluster::Status::Stopping
+    );
+    let del2 = c
+        .gke
+        .delete_cluster()
+        .set_name(cluster_name("europe-west2", "istio-cluster2"))
+        .send()
+        .await
+        .expect("delete");
+    assert!(poll(&c, "europe-west2-a", &del1).await.error.is_none());
+    assert!(poll(&c, "europe-west2", &del2).await.error.is_none());
+    let gone = get(&c, "europe-west2-a", "istio-cluster1")
+        .await
+        .expect_err("gone");
+    assert_eq!(code(&gone), Some(Code::NotFound));
+    assert!(gke_firewalls(&c).await.is_empty());
+
+    let op = c
+        .subnets
+        .delete()
+        .set_project(PROJECT)
+        .set_region("europe-west2")
+        .set_subnetwork(SUBNET)
+        .send()
+        .await
+        .expect("subnet delete");
+    c.region_ops
+        .wait()
+        .set_project(PROJECT)
+        .set_region("europe-west2")
+        .set_operation(op.name.expect("name"))
+        .send()
+        .await
+        .expect("wait");
+    c.networks
+        .delete()
+        .set_project(PROJECT)
+        .set_network(NET)
+        .send()
+        .await
+        .expect("network deletable once the clusters are gone");
+
+    let counts = emu.request_counts();
+    assert_eq!(
+        counts.get("container.projects.locations.clusters.create"),
+        Some(&8)
+    );
+    assert_eq!(
+        counts.get("container.projects.locations.clusters.delete"),
+        Some(&2)
+    );
+    assert!(counts
+        .get("container.projects.locations.operations.get")
+        .is_some_and(|n| *n >= 6));
+    emu.shutdown().await;
+}
+
+#[test]
+fn injected_failure_ends_the_operation_with_an_error_and_clusters_survive_restarts() {
+    run(injected_failure());
+}
+
+async fn injected_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emu = start(dir.path(), FaultConfig::default()).await;
+    let c = clients(&emu.url()).await;
+    network_and_subnet(&c).await;
+    let op = create(
+        &c,
+        "europe-west2-a",
+        private_cluster("kept", "pods", "172.16.0.32/28"),
+    )
+    .await
+    .expect("create");
+    poll(&c, "europe-west2-a", &op).await;
+    emu.shutdown().await;
+
+    let emu = start(
+        dir.path(),
+        FaultConfig {
+            seed: 1,
+            retryable_rate: 0.0,
+            operation_failure_rate: 1.0,
+        },
+    )
+    .await;
+    let c = clients(&emu.url()).await;
+    let kept = get(&c, "europe-west2-a", "kept")
+        .await
+        .expect("survives the restart");
+    assert_eq!(kept.status, cluster::Status::Running);
+    assert_eq!(gke_firewalls(&c).await.len(), 3);
+
+    let op = create(
+        &c,
+        "europe-west2-a",
+        private_cluster("doomed", "pods2", "172.16.0.64/28"),
+    )
+    .await
+    .expect("create is accepted");
+    let done = poll(&c, "europe-west2-a", &op).await;
+    assert_eq!(done.status, operation::Status::Done);
+    let error = done.error.expect("the operation failed");
+    assert_ne!(error.code, 0);
+    assert!(!error.message.is_empty());
+    let doomed = get(&c, "europe-west2-a", "doomed").await.expect("get");
+    assert_eq!(doomed.status, cluster::Status::Error);
+    emu.shutdown().await;
+}
+
+#[test]
+fn request_bodies_are_checked_against_the_discovery_document() {
+    run(request_bodies());
+}
+
+async fn request_bodies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emu = start(dir.path(), FaultConfig::default()).await;
+    let c = clients(&emu.url()).await;
+    network_and_subnet(&c).await;
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{}/v1/projects/{PROJECT}/locations/europe-west2-a/clusters",
+        emu.url()
+    );
+    let post = |body: Value| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            let resp = http.post(&url).json(&body).send().await.expect("post");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.expect("json"))
+        }
+    };
+    let base = json!({"name": "raw", "network": NET, "subnetwork": SUBNET, "initialNodeCount": 1});
+
+    let mut unknown = base.clone();
+    unknown["bogus"] = json!(1);
+    let (status, body) = post(json!({"cluster": unknown})).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("bogus")),
+        "{body}"
+    );
+
+    let mut wrong_type = base.clone();
+    wrong_type["initialNodeCount"] = json!("three");
+    assert_eq!(post(json!({"cluster": wrong_type})).await.0, 400);
+
+    let mut bad_enum = base.clone();
+    bad_enum["releaseChannel"] = json!({"channel": "FAST"});
+    let (status, body) = post(json!({"cluster": bad_enum})).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("release_channel")),
+        "{body}"
+    );
+
+    // Enum values may be numbers in requests, like the real API accepts.
+    let mut numeric = base.clone();
+    numeric["releaseChannel"] = json!({"channel": 3});
+    let (status, op) = post(json!({"cluster": numeric})).await;
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(op["operationType"], "CREATE_CLUSTER");
+    let cluster = get(&c, "europe-west2-a", "raw").await.expect("get");
+    assert_eq!(
+        cluster.release_channel.map(|r| r.channel),
+        Some(release_channel::Channel::Stable)
+    );
+    emu.shutdown().await;
+}
