@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, Change};
 use crate::address::Address;
-use crate::resource::{DesiredResource, FieldRule, Live, ResourceKind};
+use crate::resource::{DesiredResource, FieldRule, Live};
 use crate::state::State;
 
 /// Decides one action per resource.
