@@ -214,6 +214,96 @@ service_range = { name = "svc", cidr = "10.17.0.0/24" }
     }
 
     #[test]
+    fn the_tutorial_loads_cleanly() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/tutorial.toml");
+        let plan = super::super::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plan.project, "meshform-demo");
+        assert_eq!(plan.network.name, "cross-region-vpc");
+        assert_eq!(
+            plan.network.routing_mode,
+            crate::plan::RoutingMode::Regional
+        );
+        let subnets: Vec<_> = plan
+            .regions
+            .iter()
+            .map(|r| {
+                let s = &r.subnet;
+                (
+                    r.name.as_str(),
+                    s.name.as_str(),
+                    s.cidr.to_string(),
+                    s.pod_range.cidr.to_string(),
+                    s.service_range.cidr.to_string(),
+                    r.nat.enabled,
+                )
+            })
+            .collect();
+        assert_eq!(
+            subnets,
+            [
+                (
+                    "europe-west2",
+                    "eu-ilb-subnet",
+                    "172.20.0.0/20".to_owned(),
+                    "10.16.32.0/20".to_owned(),
+                    "172.16.5.0/24".to_owned(),
+                    true
+                ),
+                (
+                    "us-central1",
+                    "us-ilb-subnet",
+                    "172.21.0.0/20".to_owned(),
+                    "10.16.48.0/20".to_owned(),
+                    "172.16.6.0/24".to_owned(),
+                    true
+                ),
+            ]
+        );
+        let clusters: Vec<_> = plan
+            .regions
+            .iter()
+            .map(|r| r.cluster.as_ref().expect("every region has a cluster"))
+            .collect();
+        let summary: Vec<_> = clusters
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.location.as_str(),
+                    c.master_cidr.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "istio-cluster1",
+                    "europe-west2-a",
+                    "172.16.0.32/28".to_owned()
+                ),
+                (
+                    "istio-cluster2",
+                    "us-central1-a",
+                    "172.16.0.64/28".to_owned()
+                ),
+            ]
+        );
+        for c in clusters {
+            assert!(c.private_endpoint);
+            assert_eq!(c.access_mode(), ControlPlaneAccess::Dns);
+            assert_eq!(c.release_channel, ReleaseChannel::Rapid);
+            assert_eq!(c.node_pool.machine_type, "n1-standard-2");
+            assert_eq!(c.node_pool.count, 3);
+            assert!(c.authorized_networks.is_empty());
+        }
+        assert_eq!(plan.firewalls[0].name, "allow-iap-ssh");
+        let bastion = plan.bastion.expect("the tutorial has a bastion");
+        assert_eq!(bastion.zone, "europe-west2-a");
+        assert_eq!(bastion.tags, ["bastion"]);
+    }
+
+    #[test]
     fn a_missing_file_is_a_read_error() {
         let err = super::super::load(Path::new("plans/does-not-exist.toml")).unwrap_err();
         assert!(matches!(err, PlanError::Read { .. }));

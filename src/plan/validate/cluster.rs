@@ -180,10 +180,20 @@ fn master_range(c: &mut Checker<'_>, path: &str, cluster: &Cluster, taken: &[Ipv
         .expect("28 is a valid prefix length")
         .trunc();
     if net.prefix_len() != 28 {
+        let mut help = format!("use \"{as_28}\", the /28 that contains {}", net.addr());
+        if taken
+            .iter()
+            .any(|t| t.contains(&as_28.network()) || as_28.contains(&t.network()))
+        {
+            help.push_str(&format!(
+                "; but that overlaps another range of the plan{}",
+                free_master_hint(taken)
+            ));
+        }
         c.push(
             path.to_owned(),
             format!("{what} is a /{}; GKE needs a /28", net.prefix_len()),
-            format!("use \"{as_28}\", the /28 that contains {}", net.addr()),
+            help,
         );
     } else if net.trunc() != net {
         c.push(
@@ -535,7 +545,11 @@ mod tests {
             ["14:15: control plane range 172.16.0.40/24 of cluster \"c1\" is a /24; GKE needs a /28"]
         );
         assert!(rendered(&with_master("172.16.0.40/24"))
-            .contains("help: use \"172.16.0.32/28\", the /28 that contains 172.16.0.40"));
+            .contains("help: use \"172.16.0.32/28\", the /28 that contains 172.16.0.40\n"));
+        assert!(rendered(&with_master("10.17.0.8/24")).contains(
+            "help: use \"10.17.0.0/28\", the /28 that contains 10.17.0.8; but that overlaps \
+             another range of the plan, e.g. \"172.16.0.0/28\" is free"
+        ));
         assert_eq!(
             errors(&with_master("172.16.0.33/28")),
             ["14:15: control plane range 172.16.0.33/28 of cluster \"c1\" has host bits set"]
