@@ -7,13 +7,26 @@ pub const MAX_NAME_LEN: usize = 63;
 /// (at most 63 characters), or `None` if it is a good name. Network tags follow
 /// the same rule.
 pub fn gcp_name_problem(name: &str) -> Option<String> {
+    name_problem(name, MAX_NAME_LEN)
+}
+
+/// The longest GKE cluster name.
+pub const MAX_CLUSTER_NAME_LEN: usize = 40;
+
+/// Why `name` breaks GKE's cluster name rule: GCP's rule, but at most 40
+/// characters.
+pub fn cluster_name_problem(name: &str) -> Option<String> {
+    name_problem(name, MAX_CLUSTER_NAME_LEN)
+}
+
+fn name_problem(name: &str, max_len: usize) -> Option<String> {
     let len = name.chars().count();
     if name.is_empty() {
         return Some("is empty".into());
     }
-    if len > MAX_NAME_LEN {
+    if len > max_len {
         return Some(format!(
-            "is {len} characters long; at most {MAX_NAME_LEN} are allowed"
+            "is {len} characters long; at most {max_len} are allowed"
         ));
     }
     chars_problem(name)
@@ -90,6 +103,31 @@ pub fn looks_like_region(name: &str) -> bool {
         && !digits.is_empty()
 }
 
+/// The region of a zone name `<region>-<letter>`, e.g. `europe-west2` for
+/// `europe-west2-a`; `None` if `zone` does not look like a zone.
+pub fn zone_region(zone: &str) -> Option<&str> {
+    let (region, letter) = zone.rsplit_once('-')?;
+    let mut chars = letter.chars();
+    let one_letter = chars.next().is_some_and(|c| c.is_ascii_lowercase()) && chars.next().is_none();
+    (one_letter && looks_like_region(region)).then_some(region)
+}
+
+/// Whether `name` looks like a Compute Engine machine type:
+/// `^[a-z0-9]+-[a-z0-9-]+$`, e.g. `e2-standard-4`, `n1-standard-2`.
+pub fn looks_like_machine_type(name: &str) -> bool {
+    let Some((family, rest)) = name.split_once('-') else {
+        return false;
+    };
+    !family.is_empty()
+        && family
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +170,51 @@ mod tests {
         assert!(!looks_like_region("Europe-west2"));
         assert!(!looks_like_region("europe-west"));
         assert!(!looks_like_region("europewest2"));
+    }
+
+    #[test]
+    fn cluster_names() {
+        assert_eq!(cluster_name_problem("istio-cluster1"), None);
+        assert_eq!(cluster_name_problem(&"c".repeat(40)), None);
+        assert_eq!(
+            cluster_name_problem(&"c".repeat(41)).as_deref(),
+            Some("is 41 characters long; at most 40 are allowed")
+        );
+        assert!(cluster_name_problem("Istio").is_some());
+    }
+
+    #[test]
+    fn zones() {
+        assert_eq!(zone_region("europe-west2-a"), Some("europe-west2"));
+        assert_eq!(zone_region("us-central1-f"), Some("us-central1"));
+        assert_eq!(zone_region("europe-west2"), None);
+        assert_eq!(zone_region("europe-west2-ab"), None);
+        assert_eq!(zone_region("europe-west2-A"), None);
+        assert_eq!(zone_region("europe-a"), None);
+        assert_eq!(zone_region("-a"), None);
+    }
+
+    #[test]
+    fn machine_types() {
+        for good in [
+            "e2-standard-4",
+            "n1-standard-2",
+            "e2-micro",
+            "n2d-highmem-96",
+            "c3-standard-4-lssd",
+        ] {
+            assert!(looks_like_machine_type(good), "{good}");
+        }
+        for bad in [
+            "",
+            "e2",
+            "E2-standard-4",
+            "e2-",
+            "-standard",
+            "e2_standard_4",
+            "e2 standard",
+        ] {
+            assert!(!looks_like_machine_type(bad), "{bad}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
 use super::diagnostic::{Diagnostic, Diagnostics, Source};
-use super::model::Plan;
+use super::model::{Plan, Region};
 use super::schema;
 use super::shape::Shape;
 use super::spans::SpanIndex;
@@ -41,8 +41,13 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
     if let Some(v) = root.get("network").filter(|_| shape.is_intact("network")) {
         parts.network = typed(&src, v, &mut diagnostics);
     }
-    parts.regions = elements(&src, &shape, &root, "region", &mut diagnostics);
+    parts.regions = regions(&src, &shape, &root, &mut diagnostics);
     parts.firewalls = elements(&src, &shape, &root, "firewall", &mut diagnostics);
+    parts.all_firewalls =
+        parts.firewalls.len() == root.get("firewall").map_or(0, |v| array_len(v.get_ref()));
+    if let Some(v) = root.get("bastion").filter(|_| shape.is_intact("bastion")) {
+        parts.bastion = typed(&src, v, &mut diagnostics);
+    }
 
     let findings = validate::check(&parts, &shape.spans);
     diagnostics.extend(shape.diagnostics.iter().cloned());
@@ -55,7 +60,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
                 network,
                 regions: parts.regions.into_iter().map(|(_, r)| r).collect(),
                 firewalls: parts.firewalls.into_iter().map(|(_, f)| f).collect(),
-                bastion: None,
+                bastion: parts.bastion,
             });
         }
     }
@@ -81,6 +86,42 @@ fn elements<T: DeserializeOwned>(
         .filter(|(i, _)| shape.is_intact(&format!("{key}[{i}]")))
         .filter_map(|(i, item)| typed(src, item, diagnostics).map(|t| (i, t)))
         .collect()
+}
+
+/// Deserializes every `[[region]]`. A region whose only shape errors are in
+/// its `[region.cluster]` is read without the cluster, so its subnet and NAT
+/// are still checked.
+fn regions(
+    src: &Source<'_>,
+    shape: &Shape<'_>,
+    root: &DeTable<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(usize, Region)> {
+    let Some(items) = root.get("region").and_then(|v| v.get_ref().as_array()) else {
+        return Vec::new();
+    };
+    let mut regions = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("region[{i}]");
+        let region = if shape.is_intact(&path) {
+            typed(src, item, diagnostics)
+        } else if shape.is_intact_apart_from(&path, &format!("{path}.cluster")) {
+            let mut item = item.clone();
+            if let DeValue::Table(t) = item.get_mut() {
+                t.remove("cluster");
+            }
+            typed(src, &item, diagnostics)
+        } else {
+            None
+        };
+        regions.extend(region.map(|r| (i, r)));
+    }
+    regions
+}
+
+/// The number of items of an array value (0 for anything else).
+fn array_len(value: &DeValue<'_>) -> usize {
+    value.as_array().map_or(0, |a| a.len())
 }
 
 /// Deserializes one section; a serde error (only possible if the schema and the
@@ -113,7 +154,10 @@ fn locate(src: &Source<'_>, spans: &SpanIndex, f: &Finding) -> Diagnostic {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::plan::FirewallRule;
+    use crate::plan::{
+        AuthorizedNetwork, Bastion, Cluster, ControlPlaneAccess, FirewallRule, NodePool,
+        ReleaseChannel,
+    };
 
     /// Every diagnostic of `text` as `"LINE:COL: message"`, in file order. A
     /// leading newline is dropped, so snippets can start on the line after `r#"`.
@@ -167,6 +211,96 @@ service_range = { name = "svc", cidr = "10.17.0.0/24" }
         assert_eq!(regions, ["europe-west2", "us-central1"]);
         assert_eq!(plan.regions[1].nat.min_ports_per_vm, 64);
         assert_eq!(plan.firewalls[0].name, "allow-iap-ssh");
+    }
+
+    #[test]
+    fn the_tutorial_loads_cleanly() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/tutorial.toml");
+        let plan = super::super::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plan.project, "meshform-demo");
+        assert_eq!(plan.network.name, "cross-region-vpc");
+        assert_eq!(
+            plan.network.routing_mode,
+            crate::plan::RoutingMode::Regional
+        );
+        let subnets: Vec<_> = plan
+            .regions
+            .iter()
+            .map(|r| {
+                let s = &r.subnet;
+                (
+                    r.name.as_str(),
+                    s.name.as_str(),
+                    s.cidr.to_string(),
+                    s.pod_range.cidr.to_string(),
+                    s.service_range.cidr.to_string(),
+                    r.nat.enabled,
+                )
+            })
+            .collect();
+        assert_eq!(
+            subnets,
+            [
+                (
+                    "europe-west2",
+                    "eu-ilb-subnet",
+                    "172.20.0.0/20".to_owned(),
+                    "10.16.32.0/20".to_owned(),
+                    "172.16.5.0/24".to_owned(),
+                    true
+                ),
+                (
+                    "us-central1",
+                    "us-ilb-subnet",
+                    "172.21.0.0/20".to_owned(),
+                    "10.16.48.0/20".to_owned(),
+                    "172.16.6.0/24".to_owned(),
+                    true
+                ),
+            ]
+        );
+        let clusters: Vec<_> = plan
+            .regions
+            .iter()
+            .map(|r| r.cluster.as_ref().expect("every region has a cluster"))
+            .collect();
+        let summary: Vec<_> = clusters
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.location.as_str(),
+                    c.master_cidr.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "istio-cluster1",
+                    "europe-west2-a",
+                    "172.16.0.32/28".to_owned()
+                ),
+                (
+                    "istio-cluster2",
+                    "us-central1-a",
+                    "172.16.0.64/28".to_owned()
+                ),
+            ]
+        );
+        for c in clusters {
+            assert!(c.private_endpoint);
+            assert_eq!(c.access_mode(), ControlPlaneAccess::Dns);
+            assert_eq!(c.release_channel, ReleaseChannel::Rapid);
+            assert_eq!(c.node_pool.machine_type, "n1-standard-2");
+            assert_eq!(c.node_pool.count, 3);
+            assert!(c.authorized_networks.is_empty());
+        }
+        assert_eq!(plan.firewalls[0].name, "allow-iap-ssh");
+        let bastion = plan.bastion.expect("the tutorial has a bastion");
+        assert_eq!(bastion.zone, "europe-west2-a");
+        assert_eq!(bastion.tags, ["bastion"]);
     }
 
     #[test]
@@ -300,8 +434,69 @@ target_tag = ["bastion"]
             target_tags: vec!["web".into()],
             description: "d".into(),
         });
+        plan.firewalls.push(FirewallRule {
+            name: "allow-iap-ssh".into(),
+            direction: crate::plan::Direction::Ingress,
+            priority: 1000,
+            allow: vec!["tcp:22".into()],
+            deny: vec![],
+            source_ranges: vec!["35.235.240.0/20".parse().unwrap()],
+            source_tags: vec![],
+            destination_ranges: vec![],
+            target_tags: vec!["jump".into()],
+            description: String::new(),
+        });
+        // Two clusters, so that both operator_cidr and proxy_url can be set.
+        let cluster = Cluster {
+            name: "c1".into(),
+            location: "europe-west2".into(),
+            master_cidr: "172.16.0.0/28".parse().unwrap(),
+            release_channel: ReleaseChannel::Stable,
+            private_endpoint: false,
+            access: Some(ControlPlaneAccess::Public),
+            operator_cidr: Some("203.0.113.7/32".parse().unwrap()),
+            proxy_url: None,
+            authorized_networks: vec![AuthorizedNetwork {
+                name: "office".into(),
+                cidr: "198.51.100.0/24".parse().unwrap(),
+            }],
+            node_pool: NodePool {
+                machine_type: "n1-standard-2".into(),
+                count: 1,
+                disk_size_gb: 50,
+                image_type: "UBUNTU_CONTAINERD".into(),
+            },
+        };
+        plan.regions[0].cluster = Some(cluster.clone());
+        let mut us = plan.regions[0].clone();
+        us.name = "us-central1".into();
+        us.subnet.name = "us".into();
+        us.subnet.cidr = "10.1.0.0/20".parse().unwrap();
+        us.subnet.pod_range.cidr = "10.18.0.0/20".parse().unwrap();
+        us.subnet.service_range.cidr = "10.19.0.0/24".parse().unwrap();
+        us.cluster = Some(Cluster {
+            name: "c2".into(),
+            location: "us-central1-b".into(),
+            master_cidr: "172.16.0.16/28".parse().unwrap(),
+            private_endpoint: true,
+            access: Some(ControlPlaneAccess::Proxy),
+            operator_cidr: None,
+            proxy_url: Some("socks5://localhost:1080".into()),
+            ..cluster
+        });
+        plan.regions.push(us);
+        plan.bastion = Some(Bastion {
+            name: "jump".into(),
+            zone: "us-central1-c".into(),
+            machine_type: "e2-micro".into(),
+            tags: vec!["jump".into()],
+            image: "projects/debian-cloud/global/images/family/debian-12".into(),
+        });
         let text = toml::to_string(&plan).unwrap();
-        assert_eq!(parse(Path::new("roundtrip.toml"), &text).unwrap(), plan);
+        assert_eq!(
+            parse(Path::new("roundtrip.toml"), &text).unwrap_or_else(|e| panic!("{e}\n{text}")),
+            plan
+        );
 
         fn keys(fields: &[schema::Field], out: &mut Vec<&'static str>) {
             for f in fields {

@@ -81,6 +81,7 @@ pub(crate) const ROOT: &[Field] = &[
         },
         "[[firewall]]",
     ),
+    opt("bastion", Kind::Table(BASTION), "[bastion]"),
 ];
 
 /// `[network]`.
@@ -106,6 +107,7 @@ pub(crate) const REGION: &[Field] = &[
     req("name", Kind::Str, r#"name = "europe-west2""#),
     req("subnet", Kind::Table(SUBNET), "[region.subnet]"),
     opt("nat", Kind::Table(NAT), "[region.nat]"),
+    opt("cluster", Kind::Table(CLUSTER), "[region.cluster]"),
 ];
 
 /// `[region.subnet]`.
@@ -205,5 +207,98 @@ pub(crate) const FIREWALL: &[Field] = &[
         "description",
         Kind::Str,
         r#"description = "why this rule exists""#,
+    ),
+];
+
+/// `[region.cluster]`.
+pub(crate) const CLUSTER: &[Field] = &[
+    req("name", Kind::Str, r#"name = "istio-cluster1""#),
+    req("location", Kind::Str, r#"location = "europe-west2-a""#),
+    req(
+        "master_cidr",
+        Kind::Cidr,
+        r#"master_cidr = "172.16.0.32/28""#,
+    ),
+    opt(
+        "release_channel",
+        Kind::Enum(&["RAPID", "REGULAR", "STABLE"]),
+        r#"release_channel = "REGULAR""#,
+    ),
+    opt("private_endpoint", Kind::Bool, "private_endpoint = true"),
+    opt(
+        "access",
+        Kind::Enum(&["dns", "public", "proxy"]),
+        r#"access = "dns""#,
+    ),
+    opt(
+        "operator_cidr",
+        Kind::Cidr,
+        r#"operator_cidr = "203.0.113.7/32""#,
+    ),
+    opt(
+        "proxy_url",
+        Kind::Str,
+        r#"proxy_url = "socks5://localhost:1080""#,
+    ),
+    opt(
+        "authorized_networks",
+        Kind::ArrayOf(&Kind::Table(AUTHORIZED_NETWORK)),
+        r#"authorized_networks = [{ name = "office", cidr = "203.0.113.0/24" }]"#,
+    ),
+    opt(
+        "node_pool",
+        Kind::Table(NODE_POOL),
+        "[region.cluster.node_pool]",
+    ),
+];
+
+/// One entry of `authorized_networks`.
+pub(crate) const AUTHORIZED_NETWORK: &[Field] = &[
+    req("name", Kind::Str, r#"name = "office""#),
+    req("cidr", Kind::Cidr, r#"cidr = "203.0.113.0/24""#),
+];
+
+/// Node image types GKE offers (case-sensitive).
+pub(crate) const IMAGE_TYPES: &[&str] = &[
+    "COS_CONTAINERD",
+    "UBUNTU_CONTAINERD",
+    "COS",
+    "UBUNTU",
+    "WINDOWS_LTSC_CONTAINERD",
+];
+
+/// `[region.cluster.node_pool]`.
+pub(crate) const NODE_POOL: &[Field] = &[
+    opt(
+        "machine_type",
+        Kind::Str,
+        r#"machine_type = "e2-standard-4""#,
+    ),
+    opt("count", Kind::Int { min: 1, max: 1000 }, "count = 3"),
+    opt(
+        "disk_size_gb",
+        Kind::Int {
+            min: 10,
+            max: U32_MAX,
+        },
+        "disk_size_gb = 100",
+    ),
+    opt(
+        "image_type",
+        Kind::Enum(IMAGE_TYPES),
+        r#"image_type = "COS_CONTAINERD""#,
+    ),
+];
+
+/// `[bastion]`.
+pub(crate) const BASTION: &[Field] = &[
+    req("name", Kind::Str, r#"name = "bastion""#),
+    req("zone", Kind::Str, r#"zone = "europe-west2-a""#),
+    opt("machine_type", Kind::Str, r#"machine_type = "e2-small""#),
+    opt("tags", Kind::ArrayOf(&Kind::Str), r#"tags = ["bastion"]"#),
+    opt(
+        "image",
+        Kind::Str,
+        r#"image = "projects/debian-cloud/global/images/family/debian-12""#,
     ),
 ];

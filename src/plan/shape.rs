@@ -49,11 +49,17 @@ impl<'s> Shape<'s> {
 
     /// Whether the value at `path` and everything inside it has the right shape.
     pub(crate) fn is_intact(&self, path: &str) -> bool {
-        !self.broken.iter().any(|b| {
-            b == path
-                || b.strip_prefix(path)
-                    .is_some_and(|rest| rest.starts_with(['.', '[']))
-        })
+        !self.broken.iter().any(|b| is_within(b, path))
+    }
+
+    /// Whether everything at `path` has the right shape apart from what is
+    /// inside `part` (a path within `path`), so that `path` can be read
+    /// without `part`.
+    pub(crate) fn is_intact_apart_from(&self, path: &str, part: &str) -> bool {
+        self.broken
+            .iter()
+            .filter(|b| is_within(b, path))
+            .all(|b| is_within(b, part))
     }
 
     fn error(&mut self, path: &str, span: Range<usize>, message: String, help: String) {
@@ -202,6 +208,14 @@ impl<'s> Shape<'s> {
             }
         }
     }
+}
+
+/// Whether key path `inner` is `outer` or a path inside it.
+fn is_within(inner: &str, outer: &str) -> bool {
+    inner == outer
+        || inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with(['.', '[']))
 }
 
 /// Why `s`, which does not parse as an [`Ipv4Net`], is not one.

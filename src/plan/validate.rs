@@ -9,10 +9,13 @@
 use ipnet::Ipv4Net;
 
 use super::firewall_spec::parse_spec;
-use super::model::{Direction, FirewallRule, Network, Region};
+use super::model::{Bastion, Direction, FirewallRule, Network, Region};
 use super::names::MAX_NAME_LEN;
 use super::names::{gcp_name_problem, looks_like_region, project_id_problem, suggest_name};
 use super::spans::SpanIndex;
+
+mod bastion;
+mod cluster;
 
 /// The sections of a plan that deserialized, with their index in the file.
 #[derive(Debug, Default)]
@@ -21,6 +24,10 @@ pub(crate) struct Parts {
     pub network: Option<Network>,
     pub regions: Vec<(usize, Region)>,
     pub firewalls: Vec<(usize, FirewallRule)>,
+    /// Whether every `[[firewall]]` of the file is in `firewalls` (checks that
+    /// look for a rule are skipped when one could not be read).
+    pub all_firewalls: bool,
+    pub bastion: Option<Bastion>,
 }
 
 /// One semantic problem, located by key path.
@@ -134,8 +141,10 @@ pub(crate) fn check(parts: &Parts, spans: &SpanIndex) -> Vec<Finding> {
         c.name("network.name".into(), "network name", &network.name);
     }
     regions(&mut c, parts);
+    cluster::clusters(&mut c, parts);
     overlaps(&mut c, &parts.regions);
     firewalls(&mut c, &parts.firewalls);
+    bastion::bastion(&mut c, parts);
     c.findings
 }
 
@@ -234,7 +243,10 @@ struct Range {
     net: Ipv4Net,
 }
 
-fn overlaps(c: &mut Checker<'_>, regions: &[(usize, Region)]) {
+/// Every range of the plan that must not overlap another: each region's
+/// subnet, pod and service ranges and each cluster's control plane /28 (other
+/// control plane ranges are reported as not being a /28 instead).
+fn plan_ranges(regions: &[(usize, Region)]) -> Vec<Range> {
     let mut ranges = Vec::new();
     for (i, region) in regions {
         let s = &region.subnet;
@@ -249,7 +261,23 @@ fn overlaps(c: &mut Checker<'_>, regions: &[(usize, Region)]) {
                 net: net.trunc(),
             });
         }
+        if let Some(cluster) = region.cluster.as_ref() {
+            let net = cluster.master_cidr;
+            if net.prefix_len() == 28 {
+                ranges.push(Range {
+                    path: format!("region[{i}].cluster.master_cidr"),
+                    label: format!("control plane range {net} of cluster \"{}\"", cluster.name),
+                    net: net.trunc(),
+                });
+            }
+        }
     }
+    ranges
+}
+
+fn overlaps(c: &mut Checker<'_>, regions: &[(usize, Region)]) {
+    let ranges = plan_ranges(regions);
+    let taken: Vec<Ipv4Net> = ranges.iter().map(|r| r.net).collect();
     for (j, b) in ranges.iter().enumerate() {
         for a in &ranges[..j] {
             if !(a.net.contains(&b.net.network()) || b.net.contains(&a.net.network())) {
@@ -260,12 +288,16 @@ fn overlaps(c: &mut Checker<'_>, regions: &[(usize, Region)]) {
             } else {
                 (b, a)
             };
+            let mut help = "give each range its own block of addresses; ranges must not \
+                            overlap anywhere in the plan"
+                .to_owned();
+            if later.path.ends_with("master_cidr") {
+                help.push_str(&cluster::free_master_hint(&taken));
+            }
             c.push_related(
                 later.path.clone(),
                 format!("{} overlaps {}", later.label, earlier.label),
-                "give each range its own block of addresses; ranges must not overlap \
-                 anywhere in the plan"
-                    .into(),
+                help,
                 (earlier.path.clone(), "defined at"),
             );
         }
