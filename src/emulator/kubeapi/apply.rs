@@ -49,8 +49,10 @@ pub fn leaf_paths(object: &Value) -> FieldSet {
             "metadata" => {
                 if let Some(m) = v.as_object() {
                     for (mk, mv) in m {
-                        if matches!(mk.as_str(), "labels" | "annotations" | "finalizers" | "ownerReferences")
-                        {
+                        if matches!(
+                            mk.as_str(),
+                            "labels" | "annotations" | "finalizers" | "ownerReferences"
+                        ) {
                             collect(mv, vec!["metadata".into(), mk.clone()], &mut out);
                         }
                     }
@@ -268,7 +270,8 @@ pub fn apply(
     let new_fields = leaf_paths(applied);
     let mut object = existing.cloned().unwrap_or_else(|| json!({}));
     let mut managers = read_managers(&object);
-    let is_me = |m: &Manager| m.manager == manager && m.operation == "Apply" && m.subresource.is_none();
+    let is_me =
+        |m: &Manager| m.manager == manager && m.operation == "Apply" && m.subresource.is_none();
 
     let mut conflicts = Vec::new();
     let mut taken: Vec<(usize, FieldPath)> = Vec::new();
@@ -359,8 +362,7 @@ pub fn record_update(
     };
     if !changed.is_empty() {
         for m in managers.iter_mut().filter(|m| !is_me(m)) {
-            m.fields
-                .retain(|q| !changed.iter().any(|p| overlaps(p, q)));
+            m.fields.retain(|q| !changed.iter().any(|p| overlaps(p, q)));
         }
         match managers.iter_mut().find(|m| is_me(m)) {
             Some(m) => {
@@ -397,7 +399,10 @@ mod tests {
         assert_eq!(second["data"], json!({"a": "1"}));
         let managers = read_managers(&second);
         assert_eq!(managers.len(), 1);
-        assert_eq!(managers[0].fields, FieldSet::from([vec!["data".into(), "a".into()]]));
+        assert_eq!(
+            managers[0].fields,
+            FieldSet::from([vec!["data".into(), "a".into()]])
+        );
     }
 
     #[test]

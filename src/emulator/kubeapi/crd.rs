@@ -33,12 +33,20 @@ pub fn types_of(crd: &Value) -> Vec<ResourceType> {
     };
     let short_names: Vec<String> = names["shortNames"]
         .as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     let namespaced = spec["scope"].as_str() != Some("Cluster");
     let mut versions: Vec<&Value> = spec["versions"]
         .as_array()
-        .map(|a| a.iter().filter(|v| v["served"].as_bool() != Some(false)).collect())
+        .map(|a| {
+            a.iter()
+                .filter(|v| v["served"].as_bool() != Some(false))
+                .collect()
+        })
         .unwrap_or_default();
     versions.sort_by_key(|v| v["storage"].as_bool() != Some(true));
     versions

@@ -60,7 +60,9 @@ pub fn group_list(types: &[ResourceType]) -> Value {
 
 /// `/apis/{group}`.
 pub fn group(types: &[ResourceType], name: &str) -> Option<Value> {
-    let (g, vs) = resources::groups(types).into_iter().find(|(g, _)| g == name)?;
+    let (g, vs) = resources::groups(types)
+        .into_iter()
+        .find(|(g, _)| g == name)?;
     let mut doc = group_doc(&g, &vs);
     doc["kind"] = json!("APIGroup");
     doc["apiVersion"] = json!("v1");
@@ -136,7 +138,10 @@ pub fn openapi_root(types: &[ResourceType]) -> Value {
 pub fn openapi_group_version(types: &[ResourceType], group: &str, version: &str) -> Value {
     let mut paths = serde_json::Map::new();
     let mut schemas = serde_json::Map::new();
-    for t in types.iter().filter(|t| t.group == group && t.version == version) {
+    for t in types
+        .iter()
+        .filter(|t| t.group == group && t.version == version)
+    {
         let ns = if t.namespaced {
             "namespaces/{namespace}/"
         } else {
@@ -144,9 +149,7 @@ pub fn openapi_group_version(types: &[ResourceType], group: &str, version: &str)
         };
         let path = format!("/{}/{ns}{}/{{name}}", gv_path(group, version), t.plural);
         let gvk = json!({"group": group, "version": version, "kind": t.kind});
-        let param = |name: &str, place: &str| {
-            json!({"name": name, "in": place, "schema": {"type": "string", "uniqueItems": true}})
-        };
+        let param = |name: &str, place: &str| json!({"name": name, "in": place, "schema": {"type": "string", "uniqueItems": true}});
         paths.insert(
             path,
             json!({
@@ -160,7 +163,11 @@ pub fn openapi_group_version(types: &[ResourceType], group: &str, version: &str)
                 }
             }),
         );
-        let schema_name = format!("{}.{}", if group.is_empty() { "core" } else { group }, t.kind);
+        let schema_name = format!(
+            "{}.{}",
+            if group.is_empty() { "core" } else { group },
+            t.kind
+        );
         schemas.insert(
             schema_name,
             json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true,

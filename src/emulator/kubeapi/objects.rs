@@ -145,7 +145,9 @@ impl Op<'_, '_> {
             ))
         })?;
         if !value.is_object() {
-            return Err(Failure::bad_request("the request body must be a JSON object"));
+            return Err(Failure::bad_request(
+                "the request body must be a JSON object",
+            ));
         }
         Ok(value)
     }
@@ -207,7 +209,10 @@ impl Op<'_, '_> {
     }
 
     fn get(&self, name: &str) -> Result<Value, Failure> {
-        let entry = self.store.get(&self.key(name)).ok_or_else(|| self.not_found(name))?;
+        let entry = self
+            .store
+            .get(&self.key(name))
+            .ok_or_else(|| self.not_found(name))?;
         Ok(self.present(entry))
     }
 
@@ -233,7 +238,11 @@ impl Op<'_, '_> {
                 "watch is not supported by the emulated API server",
             ));
         }
-        let items: Vec<Value> = self.selected()?.into_iter().map(|e| self.present(e)).collect();
+        let items: Vec<Value> = self
+            .selected()?
+            .into_iter()
+            .map(|e| self.present(e))
+            .collect();
         Ok(json!({
             "kind": format!("{}List", self.rt.kind),
             "apiVersion": self.rt.api_version(),
@@ -249,16 +258,20 @@ impl Op<'_, '_> {
             (_, Some(g)) if !g.is_empty() => format!("{g}{}", meta::name_suffix()),
             _ => {
                 return Err(Failure::invalid(format!(
-                    "{} is invalid: metadata.name: Required value: name or generateName is required",
-                    self.rt.kind
-                )))
+                "{} is invalid: metadata.name: Required value: name or generateName is required",
+                self.rt.kind
+            )))
             }
         };
         self.check_identity(&mut object, &name)?;
         self.require_namespace()?;
         let key = self.key(&name);
         if self.store.get(&key).is_some() {
-            return Err(Failure::already_exists(&self.rt.group, &self.rt.plural, &name));
+            return Err(Failure::already_exists(
+                &self.rt.group,
+                &self.rt.plural,
+                &name,
+            ));
         }
         if self.rt.status_subresource {
             if let Some(map) = object.as_object_mut() {
@@ -271,7 +284,11 @@ impl Op<'_, '_> {
 
     fn replace(&mut self, name: &str, status_only: bool) -> Result<Value, Failure> {
         let key = self.key(name);
-        let old = self.store.get(&key).cloned().ok_or_else(|| self.not_found(name))?;
+        let old = self
+            .store
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))?;
         let mut body = self.body_json()?;
         self.check_identity(&mut body, name)?;
         self.check_resource_version(&body, &old, name)?;
@@ -311,7 +328,13 @@ impl Op<'_, '_> {
         status_only: bool,
     ) -> Result<Value, Failure> {
         let sub = status_only.then_some("status");
-        apply::record_update(Some(&old.object), &mut new, &self.manager(), sub, &self.now_str());
+        apply::record_update(
+            Some(&old.object),
+            &mut new,
+            &self.manager(),
+            sub,
+            &self.now_str(),
+        );
         self.commit(key, Some(old), new)
     }
 
@@ -320,7 +343,11 @@ impl Op<'_, '_> {
             "application/apply-patch+yaml" => self.server_side_apply(name, status_only),
             "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
                 let key = self.key(name);
-                let old = self.store.get(&key).cloned().ok_or_else(|| self.not_found(name))?;
+                let old = self
+                    .store
+                    .get(&key)
+                    .cloned()
+                    .ok_or_else(|| self.not_found(name))?;
                 let patch = self.body_json()?;
                 self.check_resource_version(&patch, &old, name)?;
                 let mut new = old.object.clone();
@@ -337,13 +364,20 @@ impl Op<'_, '_> {
                         set_status(&mut new, old.object.get("status").cloned());
                     }
                 }
-                Ok((StatusCode::OK, self.finish_update(key, old, new, status_only)?))
+                Ok((
+                    StatusCode::OK,
+                    self.finish_update(key, old, new, status_only)?,
+                ))
             }
             other => Err(Failure::unsupported_media_type(other)),
         }
     }
 
-    fn server_side_apply(&mut self, name: &str, status_only: bool) -> Result<(StatusCode, Value), Failure> {
+    fn server_side_apply(
+        &mut self,
+        name: &str,
+        status_only: bool,
+    ) -> Result<(StatusCode, Value), Failure> {
         let manager = match self.req.query.get("fieldManager") {
             Some(m) if !m.is_empty() => m.clone(),
             _ => {
@@ -355,7 +389,11 @@ impl Op<'_, '_> {
         let force = self.req.query.get("force").is_some_and(|f| f == "true");
         let mut applied = self.body_json()?;
         for field in ["apiVersion", "kind"] {
-            if applied.get(field).and_then(Value::as_str).is_none_or(str::is_empty) {
+            if applied
+                .get(field)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
                 return Err(Failure::bad_request(format!(
                     "{field} must be set in an applied configuration"
                 )));
@@ -403,7 +441,12 @@ impl Op<'_, '_> {
 
     /// Stamps server-set metadata and status, stores (unless dry run) and
     /// returns the object as clients see it.
-    fn commit(&mut self, key: String, old: Option<Entry>, mut object: Value) -> Result<Value, Failure> {
+    fn commit(
+        &mut self,
+        key: String,
+        old: Option<Entry>,
+        mut object: Value,
+    ) -> Result<Value, Failure> {
         object["apiVersion"] = json!(self.rt.api_version());
         object["kind"] = json!(self.rt.kind);
         let rv = self.store.next_resource_version();
@@ -412,7 +455,8 @@ impl Op<'_, '_> {
             Some(old) => {
                 let old_meta = &old.object["metadata"];
                 let generation = old_meta["generation"].as_i64().unwrap_or(1);
-                let changed = meta::generation_relevant(&old.object) != meta::generation_relevant(&object);
+                let changed =
+                    meta::generation_relevant(&old.object) != meta::generation_relevant(&object);
                 if !changed {
                     spec_changed_ms = old.spec_changed_ms;
                 }
@@ -453,10 +497,8 @@ impl Op<'_, '_> {
                     object["status"] = json!({"phase": "Active"});
                 }
             }
-            ("", "services") => {
-                if object.get("status").is_none() {
-                    object["status"] = json!({"loadBalancer": {}});
-                }
+            ("", "services") if object.get("status").is_none() => {
+                object["status"] = json!({"loadBalancer": {}});
             }
             ("apiextensions.k8s.io", "customresourcedefinitions") => {
                 if object.get("status").is_none() {
@@ -487,7 +529,11 @@ impl Op<'_, '_> {
 
     fn delete(&mut self, name: &str) -> Result<Value, Failure> {
         let key = self.key(name);
-        let entry = self.store.get(&key).cloned().ok_or_else(|| self.not_found(name))?;
+        let entry = self
+            .store
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))?;
         let out = self.present(&entry);
         if !self.dry_run {
             self.remove(&key, &entry);

@@ -49,9 +49,8 @@ pub fn parse(path: &str) -> Option<Route> {
         return Some(Route::Watch);
     }
     let owned = |s: Option<&&str>| s.map(|s| s.to_string());
-    let namespaced = rest[0] == "namespaces"
-        && rest.len() >= 3
-        && !matches!(rest[2], "status" | "finalize");
+    let namespaced =
+        rest[0] == "namespaces" && rest.len() >= 3 && !matches!(rest[2], "status" | "finalize");
     let (namespace, rest) = if namespaced {
         (Some(rest[1].to_string()), &rest[2..])
     } else {
@@ -85,11 +84,19 @@ mod tests {
     fn parses_core_group_namespaced_and_subresources() {
         let t = target("/api/v1/namespaces/demo/configmaps/c");
         assert_eq!(
-            (t.group.as_str(), t.plural.as_str(), t.namespace.as_deref(), t.name.as_deref()),
+            (
+                t.group.as_str(),
+                t.plural.as_str(),
+                t.namespace.as_deref(),
+                t.name.as_deref()
+            ),
             ("", "configmaps", Some("demo"), Some("c"))
         );
         let t = target("/api/v1/namespaces/demo");
-        assert_eq!((t.plural.as_str(), t.name.as_deref()), ("namespaces", Some("demo")));
+        assert_eq!(
+            (t.plural.as_str(), t.name.as_deref()),
+            ("namespaces", Some("demo"))
+        );
         let t = target("/api/v1/namespaces/demo/status");
         assert_eq!(t.subresource.as_deref(), Some("status"));
         assert_eq!(t.namespace, None);
@@ -99,7 +106,10 @@ mod tests {
         assert_eq!(t.name, None);
         assert_eq!(
             parse("/apis/apps/v1"),
-            Some(Route::GroupVersion { group: "apps".into(), version: "v1".into() })
+            Some(Route::GroupVersion {
+                group: "apps".into(),
+                version: "v1".into()
+            })
         );
         assert_eq!(parse("/api/v1/watch/namespaces"), Some(Route::Watch));
         assert_eq!(parse("/healthz"), None);

@@ -35,7 +35,11 @@ async fn handle(
     match respond(&cluster, &method, &uri, &headers, &body) {
         Ok(response) => response,
         Err(failure) => {
-            tracing::debug!(code = failure.code, reason = failure.reason, "request failed");
+            tracing::debug!(
+                code = failure.code,
+                reason = failure.reason,
+                "request failed"
+            );
             failure.into_response()
         }
     }
@@ -55,12 +59,16 @@ fn respond(
         if m == Method::GET {
             Ok(())
         } else {
-            Err(Failure::method_not_allowed(format!("{m} is not supported on {path}")))
+            Err(Failure::method_not_allowed(format!(
+                "{m} is not supported on {path}"
+            )))
         }
     };
     match path {
         "/healthz" | "/readyz" | "/livez" => {
-            return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "ok").into_response())
+            return Ok(
+                (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "ok").into_response(),
+            )
         }
         "/version" => {
             read_only(method)?;
@@ -119,7 +127,12 @@ fn respond(
                     .to_string()
             };
             let content_type = header_str(header::CONTENT_TYPE);
-            let content_type = content_type.split(';').next().unwrap_or("").trim().to_string();
+            let content_type = content_type
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
             let user_agent = header_str(header::USER_AGENT);
             let request = ObjectRequest {
                 method,

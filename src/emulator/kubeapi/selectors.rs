@@ -67,7 +67,10 @@ impl Selector {
                 Requirement::In(k.trim().into(), set(v).ok_or_else(bad)?)
             } else if let Some(k) = part.strip_prefix('!') {
                 Requirement::NotExists(k.trim().into())
-            } else if part.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+            } else if part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+            {
                 Requirement::Exists(part.clone())
             } else {
                 return Err(bad());
@@ -111,7 +114,9 @@ impl FieldSelector {
             } else if let Some((k, v)) = part.split_once('=') {
                 (k, true, v)
             } else {
-                return Err(Failure::bad_request(format!("invalid field selector: {s:?}")));
+                return Err(Failure::bad_request(format!(
+                    "invalid field selector: {s:?}"
+                )));
             };
             let field = field.trim();
             if !matches!(field, "metadata.name" | "metadata.namespace") {

@@ -86,7 +86,11 @@ impl Failure {
         let mut failure = Failure::new(
             409,
             "Conflict",
-            format!("Apply failed with {} conflict(s): {}", lines.len(), lines.join(", ")),
+            format!(
+                "Apply failed with {} conflict(s): {}",
+                lines.len(),
+                lines.join(", ")
+            ),
         );
         failure.details = Some(json!({ "causes": causes }));
         failure

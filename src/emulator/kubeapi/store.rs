@@ -150,7 +150,11 @@ impl Store {
                      "sessionAffinity": "None"},
             "status": {"loadBalancer": {}},
         });
-        store.seed(key("/services", Some("default"), "kubernetes"), service, now);
+        store.seed(
+            key("/services", Some("default"), "kubernetes"),
+            service,
+            now,
+        );
         store
     }
 
@@ -175,7 +179,9 @@ mod tests {
     fn fresh_store_has_system_namespaces_and_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::load(dir.path()).unwrap();
-        assert!(store.get(&key("/namespaces", None, "kube-system")).is_some());
+        assert!(store
+            .get(&key("/namespaces", None, "kube-system"))
+            .is_some());
         assert!(store
             .get(&key("/services", Some("default"), "kubernetes"))
             .is_some());

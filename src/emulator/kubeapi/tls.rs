@@ -172,7 +172,10 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             for name in ["ca-key.pem", "server-key.pem"] {
-                let mode = fs::metadata(dir.path().join(name)).unwrap().permissions().mode();
+                let mode = fs::metadata(dir.path().join(name))
+                    .unwrap()
+                    .permissions()
+                    .mode();
                 assert_eq!(mode & 0o777, 0o600, "{name}");
             }
         }
