@@ -512,5 +512,36 @@ async fn kubectl_gets_and_applies_server_side() {
     let cm: Value = serde_json::from_str(&json_out).expect("kubectl prints JSON");
     assert_eq!(cm["data"]["network"], "network1");
     assert_eq!(cm["metadata"]["managedFields"][0]["manager"], "kubectl");
+
+    // Labels and annotations go through merge/strategic patches.
+    run(&["label", "configmap", "mesh-settings", "team=mesh"]).await;
+    run(&["annotate", "configmap", "mesh-settings", "note=hi"]).await;
+    let labelled = run(&["get", "configmap", "-l", "team=mesh", "-o", "name"]).await;
+    assert_eq!(labelled.trim(), "configmap/mesh-settings");
+
+    // A CRD, then a custom resource of it, then kubectl finds it by short name.
+    let crd = dir.path().join("crd.yaml");
+    std::fs::write(
+        &crd,
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gateways.networking.istio.io\nspec:\n  group: networking.istio.io\n  scope: Namespaced\n  names:\n    plural: gateways\n    singular: gateway\n    kind: Gateway\n    shortNames: [gw]\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        x-kubernetes-preserve-unknown-fields: true\n",
+    )
+    .unwrap();
+    run(&["apply", "--server-side", "-f", crd.to_str().unwrap()]).await;
+    let gw = dir.path().join("gw.yaml");
+    std::fs::write(
+        &gw,
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: cross-network-gateway\n  namespace: default\nspec:\n  selector:\n    istio: eastwestgateway\n",
+    )
+    .unwrap();
+    run(&["apply", "--server-side", "-f", gw.to_str().unwrap()]).await;
+    let gateways = run(&["get", "gw", "-o", "name"]).await;
+    assert_eq!(
+        gateways.trim(),
+        "gateway.networking.istio.io/cross-network-gateway"
+    );
+
+    run(&["delete", "configmap", "mesh-settings"]).await;
+    let left = run(&["get", "configmaps", "-o", "name"]).await;
+    assert!(left.trim().is_empty(), "{left}");
     apis.stop_all().await;
 }
