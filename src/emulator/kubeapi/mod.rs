@@ -2,9 +2,54 @@
 //! cluster on loopback, with its own CA, whose address and CA certificate
 //! the emulated GKE API returns.
 //!
-//! (Interface skeleton; the implementation lands with the kubeapi work.)
+//! Map of this module:
+//! - [`KubeApis`]: start / stop the servers (this file).
+//! - `tls.rs`: the cluster CA and serving certificate (rcgen), persisted.
+//! - `server.rs`: TLS accept loop serving the axum router.
+//! - `router.rs`: request dispatch; `auth.rs`: bearer tokens;
+//!   `discovery.rs`: `/version`, `/api`, `/apis`, OpenAPI v3.
+//! - `paths.rs`: resource paths; `selectors.rs`: label/field selectors.
+//! - `objects.rs`: get/list/create/replace/patch/delete of objects.
+//! - `apply.rs`: server-side apply, merge patches, `managedFields`.
+//! - `resources.rs`: built-in resource table; `crd.rs`: custom resources.
+//! - `deployments.rs`: Deployment status from emulated time.
+//! - `store.rs`: objects persisted in `objects.json`; `meta.rs`: uid,
+//!   timestamps, resource versions; `cluster.rs`: per-server state;
+//!   `status.rs`: Kubernetes `Status` errors.
+//!
+//! Data of a cluster lives in `data_dir/<sanitized key>/`: `ca.pem`,
+//! `ca-key.pem`, `server.pem`, `server-key.pem`, `endpoint.json` (the
+//! port) and `objects.json`.
 
-use std::path::PathBuf;
+mod apply;
+mod auth;
+mod cluster;
+mod crd;
+mod deployments;
+mod discovery;
+mod meta;
+mod objects;
+mod paths;
+mod resources;
+mod router;
+mod selectors;
+mod server;
+mod status;
+mod store;
+mod tls;
+
+use std::collections::HashMap;
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use deployments::{rollout_time, ROLLOUT};
+pub use discovery::GIT_VERSION;
 
 /// Where a cluster's API server listens and how to trust it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,21 +60,107 @@ pub struct KubeEndpoint {
     pub ca_pem: String,
 }
 
+impl KubeEndpoint {
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.address)
+    }
+
+    /// The CA certificate as DER (what `kube::Config::root_cert` takes).
+    pub fn ca_der(&self) -> Option<Vec<u8>> {
+        tls::pem_to_der(&self.ca_pem)
+    }
+}
+
 /// An API server could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum KubeApiError {
-    /// Not implemented yet.
+    /// The API server cannot be provided (for example during shutdown).
     #[error("the emulated Kubernetes API is not available: {0}")]
     Unavailable(String),
+    /// Reading or writing a file of the cluster failed.
+    #[error("emulated Kubernetes API I/O on {path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A persisted file does not parse.
+    #[error("emulated Kubernetes API file {path} is corrupt: {message}; delete the cluster's folder to start afresh")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Making or loading the certificates failed.
+    #[error("emulated Kubernetes API certificates: {0}")]
+    Tls(String),
+    /// The port could not be bound (after a restart: another process took it).
+    #[error("emulated Kubernetes API cannot listen on {address}: {source}")]
+    Bind {
+        /// `127.0.0.1:PORT`.
+        address: String,
+        /// The bind error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+struct Running {
+    endpoint: KubeEndpoint,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The API servers of all emulated clusters of one emulator.
 #[derive(Debug)]
 pub struct KubeApis {
-    #[allow(dead_code)]
     data_dir: PathBuf,
-    #[allow(dead_code)]
     latency_scale: f64,
+    running: tokio::sync::Mutex<HashMap<String, Running>>,
+}
+
+/// The folder name of a cluster key: characters other than ASCII
+/// alphanumerics and `-` become `_` (so no key can escape `data_dir`).
+pub fn sanitize_key(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EndpointFile {
+    port: u16,
+}
+
+fn read_port(dir: &Path) -> Option<u16> {
+    let bytes = fs::read(dir.join("endpoint.json")).ok()?;
+    serde_json::from_slice::<EndpointFile>(&bytes)
+        .ok()
+        .map(|e| e.port)
+}
+
+fn write_port(dir: &Path, port: u16) -> Result<(), KubeApiError> {
+    let path = dir.join("endpoint.json");
+    let body = serde_json::to_vec(&EndpointFile { port }).expect("serializable");
+    fs::write(&path, body).map_err(|source| KubeApiError::Io { path, source })
 }
 
 impl KubeApis {
@@ -38,7 +169,13 @@ impl KubeApis {
         KubeApis {
             data_dir: data_dir.into(),
             latency_scale,
+            running: tokio::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The folder holding the data of cluster `key`.
+    pub fn cluster_dir(&self, key: &str) -> PathBuf {
+        self.data_dir.join(sanitize_key(key))
     }
 
     /// Starts the API server of the cluster `key` (e.g.
@@ -46,15 +183,117 @@ impl KubeApis {
     /// runs. On the first call it makes the cluster's CA and serving
     /// certificate and picks a free port; later calls (also after a restart of
     /// the emulator) reuse both.
+    ///
+    /// # Errors
+    /// I/O or certificate failures, a corrupt `objects.json`, or the
+    /// persisted port being taken by another process ([`KubeApiError::Bind`]).
     pub async fn start(&self, key: &str) -> Result<KubeEndpoint, KubeApiError> {
-        Err(KubeApiError::Unavailable(key.to_string()))
+        let mut running = self.running.lock().await;
+        if let Some(r) = running.get(key) {
+            if !r.task.is_finished() {
+                return Ok(r.endpoint.clone());
+            }
+        }
+        let dir = self.cluster_dir(key);
+        fs::create_dir_all(&dir).map_err(|source| KubeApiError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let certs = tls::load_or_create(&dir)?;
+        let config = tls::server_config(&certs)?;
+        let store = store::Store::load(&dir)?;
+        let wanted = read_port(&dir).unwrap_or(0);
+        let bind_at = SocketAddr::from(([127, 0, 0, 1], wanted));
+        let listener = TcpListener::bind(bind_at)
+            .await
+            .map_err(|source| KubeApiError::Bind {
+                address: bind_at.to_string(),
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| KubeApiError::Bind {
+            address: bind_at.to_string(),
+            source,
+        })?;
+        if wanted != local.port() {
+            write_port(&dir, local.port())?;
+        }
+        store.save(&dir)?;
+        let address = local.to_string();
+        let cluster = Arc::new(cluster::Cluster {
+            dir,
+            address: address.clone(),
+            latency_scale: self.latency_scale,
+            store: Mutex::new(store),
+        });
+        let (tx, rx) = oneshot::channel();
+        let task = server::spawn(listener, config, router::router(cluster), rx);
+        let endpoint = KubeEndpoint {
+            address,
+            ca_pem: certs.ca_pem,
+        };
+        tracing::info!(cluster = key, address = %endpoint.address, "emulated Kubernetes API started");
+        running.insert(
+            key.to_string(),
+            Running {
+                endpoint: endpoint.clone(),
+                shutdown: tx,
+                task,
+            },
+        );
+        Ok(endpoint)
     }
 
-    /// Stops the server of `key`; with `forget` its CA, port and objects are deleted too.
+    /// The endpoint of `key` when its server runs.
+    pub async fn endpoint(&self, key: &str) -> Option<KubeEndpoint> {
+        self.running
+            .lock()
+            .await
+            .get(key)
+            .map(|r| r.endpoint.clone())
+    }
+
+    /// Stops the server of `key`; with `forget` its CA, port and objects are
+    /// deleted too. Idempotent: stopping a stopped or unknown cluster is a
+    /// no-op (with `forget`, its folder is still removed).
     pub async fn stop(&self, key: &str, forget: bool) {
-        let _ = (key, forget);
+        let stopped = self.running.lock().await.remove(key);
+        if let Some(r) = stopped {
+            Self::halt(r).await;
+        }
+        if forget {
+            let dir = self.cluster_dir(key);
+            if let Err(e) = fs::remove_dir_all(&dir) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(dir = %dir.display(), error = %e, "could not delete cluster data");
+                }
+            }
+        }
     }
 
     /// Stops every server (emulator shutdown); data stays.
-    pub async fn stop_all(&self) {}
+    pub async fn stop_all(&self) {
+        let all: Vec<Running> = self.running.lock().await.drain().map(|(_, r)| r).collect();
+        for r in all {
+            Self::halt(r).await;
+        }
+    }
+
+    async fn halt(r: Running) {
+        let _ = r.shutdown.send(());
+        let _ = r.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_become_safe_folder_names() {
+        assert_eq!(
+            sanitize_key("projects/p/locations/europe-west2-a/clusters/c1"),
+            "projects_p_locations_europe-west2-a_clusters_c1"
+        );
+        assert_eq!(sanitize_key("../x"), "___x");
+    }
 }

@@ -1,0 +1,55 @@
+//! The state of one cluster's API server: its folder, address, latency
+//! scale and object store.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use super::crd;
+use super::resources::{self, ResourceType};
+use super::status::Failure;
+use super::store::Store;
+
+/// One cluster's API server state, shared by its requests.
+#[derive(Debug)]
+pub struct Cluster {
+    /// The cluster's folder (`objects.json` lives here).
+    pub dir: PathBuf,
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+    /// Latency multiplier (rollouts take `latency_scale × 30 s`).
+    pub latency_scale: f64,
+    /// The objects; locked briefly by each request, never across an await.
+    pub store: Mutex<Store>,
+}
+
+impl Cluster {
+    /// Locks the store.
+    pub fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Persists `store`.
+    ///
+    /// # Errors
+    /// 500 when `objects.json` cannot be written.
+    pub fn persist(&self, store: &Store) -> Result<(), Failure> {
+        store.save(&self.dir).map_err(|e| {
+            tracing::error!(error = %e, dir = %self.dir.display(), "kubeapi could not persist objects");
+            Failure::internal(format!("could not persist objects: {e}"))
+        })
+    }
+}
+
+/// Built-in resource types plus those of every stored CRD.
+pub fn all_types(store: &Store) -> Vec<ResourceType> {
+    let mut types = resources::built_in();
+    for t in crd::types(store) {
+        if !types
+            .iter()
+            .any(|b| b.group == t.group && b.version == t.version && b.plural == t.plural)
+        {
+            types.push(t);
+        }
+    }
+    types
+}

@@ -1,0 +1,150 @@
+//! The axum router of one cluster's API server: authentication first, then
+//! health, discovery, OpenAPI, and object requests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+use super::auth;
+use super::cluster::{all_types, Cluster};
+use super::discovery;
+use super::objects::{self, ObjectRequest};
+use super::paths::{self, Route};
+use super::status::{json_response, Failure};
+
+/// The router serving `cluster`.
+pub fn router(cluster: Arc<Cluster>) -> Router {
+    Router::new().fallback(handle).with_state(cluster)
+}
+
+async fn handle(
+    State(cluster): State<Arc<Cluster>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let span = tracing::debug_span!("kubeapi", address = %cluster.address, %method, %path);
+    let _enter = span.enter();
+    match respond(&cluster, &method, &uri, &headers, &body) {
+        Ok(response) => response,
+        Err(failure) => {
+            tracing::debug!(
+                code = failure.code,
+                reason = failure.reason,
+                "request failed"
+            );
+            failure.into_response()
+        }
+    }
+}
+
+fn respond(
+    cluster: &Cluster,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, Failure> {
+    auth::check(headers)?;
+    let path = uri.path().trim_end_matches('/');
+    let ok = |v: serde_json::Value| Ok(json_response(StatusCode::OK, &v));
+    let read_only = |m: &Method| {
+        if m == Method::GET {
+            Ok(())
+        } else {
+            Err(Failure::method_not_allowed(format!(
+                "{m} is not supported on {path}"
+            )))
+        }
+    };
+    match path {
+        "/healthz" | "/readyz" | "/livez" => {
+            return Ok(
+                (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "ok").into_response(),
+            )
+        }
+        "/version" => {
+            read_only(method)?;
+            return ok(discovery::version());
+        }
+        "/api" => {
+            read_only(method)?;
+            return ok(discovery::core_versions(&cluster.address));
+        }
+        _ => {}
+    }
+    let types = all_types(&cluster.lock());
+    if path == "/apis" {
+        read_only(method)?;
+        return ok(discovery::group_list(&types));
+    }
+    if path == "/openapi/v3" {
+        read_only(method)?;
+        return ok(discovery::openapi_root(&types));
+    }
+    if let Some(gv) = path.strip_prefix("/openapi/v3/") {
+        read_only(method)?;
+        let parts: Vec<&str> = gv.split('/').collect();
+        let (group, version) = match parts.as_slice() {
+            ["api", v] => ("", *v),
+            ["apis", g, v] => (*g, *v),
+            _ => return Err(Failure::no_route(path)),
+        };
+        return ok(discovery::openapi_group_version(&types, group, version));
+    }
+    if let Some(group) = path.strip_prefix("/apis/").filter(|g| !g.contains('/')) {
+        read_only(method)?;
+        return discovery::group(&types, group)
+            .map(|g| json_response(StatusCode::OK, &g))
+            .ok_or_else(|| Failure::no_route(path));
+    }
+    match paths::parse(path) {
+        Some(Route::GroupVersion { group, version }) => {
+            read_only(method)?;
+            discovery::resource_list(&types, &group, &version)
+                .map(|l| json_response(StatusCode::OK, &l))
+                .ok_or_else(|| Failure::no_route(path))
+        }
+        Some(Route::Watch) => Err(Failure::method_not_allowed(
+            "watch is not supported by the emulated API server",
+        )),
+        Some(Route::Resource(target)) => {
+            let query: HashMap<String, String> = Query::try_from_uri(uri)
+                .map(|Query(q)| q)
+                .map_err(|e| Failure::bad_request(e.to_string()))?;
+            let header_str = |name: header::HeaderName| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let content_type = header_str(header::CONTENT_TYPE);
+            let content_type = content_type
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            let user_agent = header_str(header::USER_AGENT);
+            let request = ObjectRequest {
+                method,
+                target: &target,
+                query: &query,
+                content_type: &content_type,
+                user_agent: &user_agent,
+                body,
+            };
+            let (code, value) = objects::handle(cluster, &request)?;
+            Ok(json_response(code, &value))
+        }
+        None => Err(Failure::no_route(path)),
+    }
+}

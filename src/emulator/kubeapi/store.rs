@@ -1,0 +1,209 @@
+//! A cluster's objects and its resource-version counter, persisted in
+//! `objects.json` (atomic write: temp file, fsync, rename).
+//!
+//! Objects are keyed `group/plural/namespace/name` (namespace empty for
+//! cluster-scoped objects); every version of a resource shares one key space.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::meta;
+use super::KubeApiError;
+
+const FILE: &str = "objects.json";
+
+/// One stored object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// The object as last written (without server-computed status).
+    pub object: Value,
+    /// Wall-clock ms of the last change that bumped `metadata.generation`.
+    pub spec_changed_ms: u64,
+}
+
+/// All objects of one cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Store {
+    /// The last resource version handed out.
+    pub resource_version: u64,
+    /// Objects by key.
+    pub objects: BTreeMap<String, Entry>,
+}
+
+/// The store key of an object.
+pub fn key(prefix: &str, namespace: Option<&str>, name: &str) -> String {
+    format!("{prefix}/{}/{name}", namespace.unwrap_or(""))
+}
+
+impl Store {
+    /// Loads `dir/objects.json`, or a fresh store holding what a new cluster
+    /// has (namespaces `default`, `kube-system`, `kube-public`,
+    /// `kube-node-lease`, and the `kubernetes` Service) when it is absent.
+    ///
+    /// # Errors
+    /// The file exists but cannot be read or parsed.
+    pub fn load(dir: &Path) -> Result<Store, KubeApiError> {
+        let path = dir.join(FILE);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| KubeApiError::Corrupt {
+                path,
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Store::seeded()),
+            Err(source) => Err(KubeApiError::Io { path, source }),
+        }
+    }
+
+    /// Writes `dir/objects.json` atomically.
+    ///
+    /// # Errors
+    /// Any I/O error.
+    pub fn save(&self, dir: &Path) -> Result<(), KubeApiError> {
+        let path = dir.join(FILE);
+        let tmp: PathBuf = dir.join(format!("{FILE}.tmp"));
+        let io = |source| KubeApiError::Io {
+            path: path.clone(),
+            source,
+        };
+        let bytes = serde_json::to_vec(self).map_err(|e| KubeApiError::Corrupt {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let mut file = fs::File::create(&tmp).map_err(io)?;
+        file.write_all(&bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        fs::rename(&tmp, &path).map_err(io)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// The next resource version (the counter is global to the cluster).
+    pub fn next_resource_version(&mut self) -> String {
+        self.resource_version += 1;
+        self.resource_version.to_string()
+    }
+
+    /// The object at `key`.
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        self.objects.get(key)
+    }
+
+    /// Objects under `prefix` (`group/plural`), in `namespace` when given.
+    pub fn list(&self, prefix: &str, namespace: Option<&str>) -> Vec<&Entry> {
+        let start = match namespace {
+            Some(ns) => format!("{prefix}/{ns}/"),
+            None => format!("{prefix}/"),
+        };
+        self.objects
+            .range(start.clone()..)
+            .take_while(|(k, _)| k.starts_with(&start))
+            .map(|(_, e)| e)
+            .collect()
+    }
+
+    /// Removes every object of `namespace` (all resources); returns how many.
+    pub fn remove_namespace_contents(&mut self, namespace: &str) -> usize {
+        let before = self.objects.len();
+        self.objects.retain(|k, _| {
+            let mut parts = k.splitn(4, '/');
+            let (_, _, ns) = (parts.next(), parts.next(), parts.next());
+            ns != Some(namespace)
+        });
+        before - self.objects.len()
+    }
+
+    /// Removes every object under `prefix` (used when a CRD is deleted).
+    pub fn remove_prefix(&mut self, prefix: &str) {
+        let start = format!("{prefix}/");
+        self.objects.retain(|k, _| !k.starts_with(&start));
+    }
+
+    fn seeded() -> Store {
+        let mut store = Store::default();
+        let now = meta::now_ms();
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            let object = json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+                "spec": {"finalizers": ["kubernetes"]},
+                "status": {"phase": "Active"},
+            });
+            store.seed(key("/namespaces", None, ns), object, now);
+        }
+        let service = json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"],
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}],
+                     "sessionAffinity": "None"},
+            "status": {"loadBalancer": {}},
+        });
+        store.seed(
+            key("/services", Some("default"), "kubernetes"),
+            service,
+            now,
+        );
+        store
+    }
+
+    fn seed(&mut self, key: String, mut object: Value, now: u64) {
+        let rv = self.next_resource_version();
+        meta::stamp_new(&mut object, &rv, now);
+        self.objects.insert(
+            key,
+            Entry {
+                object,
+                spec_changed_ms: now,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_store_has_system_namespaces_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::load(dir.path()).unwrap();
+        assert!(store
+            .get(&key("/namespaces", None, "kube-system"))
+            .is_some());
+        assert!(store
+            .get(&key("/services", Some("default"), "kubernetes"))
+            .is_some());
+        store.save(dir.path()).unwrap();
+        assert_eq!(Store::load(dir.path()).unwrap(), store);
+    }
+
+    #[test]
+    fn list_and_namespace_removal_stay_within_bounds() {
+        let mut store = Store::default();
+        for (ns, name) in [("a", "x"), ("ab", "y"), ("a", "z")] {
+            store.objects.insert(
+                key("/configmaps", Some(ns), name),
+                Entry {
+                    object: json!({}),
+                    spec_changed_ms: 0,
+                },
+            );
+        }
+        assert_eq!(store.list("/configmaps", Some("a")).len(), 2);
+        assert_eq!(store.list("/configmaps", None).len(), 3);
+        assert_eq!(store.remove_namespace_contents("a"), 2);
+        assert_eq!(store.list("/configmaps", None).len(), 1);
+    }
+}
