@@ -214,6 +214,16 @@ pub fn pem_to_der(pem: &str) -> Vec<Vec<u8>> {
     out
 }
 
+/// Makes ring the process-wide rustls crypto provider, once. Both ring
+/// (kube) and aws-lc-rs (Google's clients) are compiled in, so rustls cannot
+/// pick one by itself; a provider installed earlier is kept.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// A `kube` client for one cluster: TLS verified against the cluster CA,
 /// through `proxy_url` if given, with a bearer token from `tokens` on every
 /// request.
@@ -230,6 +240,7 @@ pub fn build_client(
         cluster: cluster.to_string(),
         message,
     };
+    install_crypto_provider();
     let uri = endpoint
         .server
         .parse()
