@@ -79,9 +79,18 @@ impl Cloud {
             // Server-side apply creates or adopts by itself.
             return Ok(self.kube.apply(address, attrs).await?);
         }
+        self.forget_clients(address, attrs).await;
         match self.gcp.create(address, attrs).await {
             Err(e) if e.is_already_exists() => self.adopt(address, attrs).await,
             other => Ok(other?),
+        }
+    }
+
+    /// A cluster that is created or deleted gets a new address and CA.
+    async fn forget_clients(&self, address: &Address, attrs: &Attrs) {
+        if address.kind == ResourceKind::Cluster {
+            let s = |k: &str| attrs.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+            self.kube.forget_cluster(s("location"), s("name")).await;
         }
     }
 
@@ -136,6 +145,7 @@ impl Cloud {
         if is_kube(address.kind) {
             Ok(self.kube.delete(address, attrs).await?)
         } else {
+            self.forget_clients(address, attrs).await;
             Ok(self.gcp.delete(address, attrs).await?)
         }
     }

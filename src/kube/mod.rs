@@ -126,6 +126,16 @@ impl Kube {
         Ok(client)
     }
 
+    /// Drops the cached clients of cluster `name`: after it is created or
+    /// deleted its address and CA are new.
+    pub async fn forget_cluster(&self, location: &str, name: &str) {
+        let prefix = format!("{location}/{name}/");
+        self.clients
+            .lock()
+            .await
+            .retain(|k, _| !k.starts_with(&prefix));
+    }
+
     async fn client_for(&self, attrs: &Attrs) -> Result<kube::Client, KubeError> {
         let s = |k: &str| {
             attrs

@@ -143,7 +143,7 @@ fn allows_iap_ssh(rule: &FirewallRule, tags: &[String]) -> bool {
 mod tests {
     use std::path::Path;
 
-    use crate::plan::parse::tests::{errors, errors_with_base, BASE};
+    use crate::plan::parse::tests::{errors, BASE};
 
     /// The whole rendered output, for checking help texts.
     fn rendered(text: &str) -> String {
