@@ -248,3 +248,55 @@ fn which_kubectl() -> std::path::PathBuf {
     );
     path
 }
+
+/// A minimal HTTP CONNECT proxy on loopback that counts the tunnels it opened.
+async fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let tunnels = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = tunnels.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head);
+                let target = head.split_whitespace().nth(1).unwrap_or_default().to_string();
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (url, tunnels)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_access_reaches_the_control_planes_through_the_proxy() {
+    let w = World::new("tutorial.toml").await;
+    let (url, tunnels) = connect_proxy().await;
+    let text = std::fs::read_to_string(&w.plan).unwrap();
+    std::fs::write(
+        &w.plan,
+        text.replace("access = \"dns\"", &format!("access = \"proxy\"\nproxy_url = \"{url}\"")),
+    )
+    .unwrap();
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    assert!(
+        tunnels.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "each cluster's API must be reached through the proxy"
+    );
+    w.run(&["plan", "--detailed-exitcode"]).await.expect(0);
+}
