@@ -269,13 +269,19 @@ async fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsi
                     head.push(byte[0]);
                 }
                 let head = String::from_utf8_lossy(&head);
-                let target = head.split_whitespace().nth(1).unwrap_or_default().to_string();
+                let target = head
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
                 let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
                     let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
                     return;
                 };
                 count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
+                let _ = client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await;
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
             });
         }
@@ -290,7 +296,10 @@ async fn proxy_access_reaches_the_control_planes_through_the_proxy() {
     let text = std::fs::read_to_string(&w.plan).unwrap();
     std::fs::write(
         &w.plan,
-        text.replace("access = \"dns\"", &format!("access = \"proxy\"\nproxy_url = \"{url}\"")),
+        text.replace(
+            "access = \"dns\"",
+            &format!("access = \"proxy\"\nproxy_url = \"{url}\""),
+        ),
     )
     .unwrap();
     w.run(&["apply", "--auto-approve"]).await.expect(0);
