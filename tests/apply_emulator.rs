@@ -156,7 +156,14 @@ async fn second_concurrent_apply_fails_at_once_naming_the_lock_holder() {
         .spawn()
         .unwrap();
     let first_pid = first.id().unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Wait until the first apply holds the lock (its holder is written then).
+    let lock = w.dir.path().join("state.json.lock");
+    for _ in 0..500 {
+        if std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&first_pid.to_string())) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let second = w.run(&["apply", "--auto-approve"]).await.expect(1);
     let err = second.stderr();
     assert!(err.contains("state is locked"), "{err}");
