@@ -250,13 +250,17 @@ fn which_kubectl() -> std::path::PathBuf {
 }
 
 /// A minimal HTTP CONNECT proxy on loopback that counts the tunnels it opened.
-async fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+async fn connect_proxy() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let tunnels = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let count = tunnels.clone();
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         while let Ok((mut client, _)) = listener.accept().await {
             let count = count.clone();
             tokio::spawn(async move {
@@ -286,13 +290,13 @@ async fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsi
             });
         }
     });
-    (url, tunnels)
+    (url, tunnels, server)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_access_reaches_the_control_planes_through_the_proxy() {
     let w = World::new("tutorial.toml").await;
-    let (url, tunnels) = connect_proxy().await;
+    let (url, tunnels, proxy) = connect_proxy().await;
     let text = std::fs::read_to_string(&w.plan).unwrap();
     std::fs::write(
         &w.plan,
@@ -308,4 +312,17 @@ async fn proxy_access_reaches_the_control_planes_through_the_proxy() {
         "each cluster's API must be reached through the proxy"
     );
     w.run(&["plan", "--detailed-exitcode"]).await.expect(0);
+
+    // The tunnel closes: destroy still works, since the namespaces go away
+    // with their clusters and need no call to an unreachable API.
+    proxy.abort();
+    let _ = proxy.await;
+    let run = w.run(&["destroy", "--auto-approve"]).await.expect(0);
+    assert!(
+        run.stdout()
+            .contains("namespace.europe-west2.istio-system deleted with cluster.europe-west2"),
+        "{}",
+        run.stdout()
+    );
+    assert!(w.cloud().is_empty(), "left behind: {:?}", w.cloud());
 }

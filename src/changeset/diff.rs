@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, Change};
 use crate::address::Address;
-use crate::resource::{DesiredResource, FieldRule, Live};
+use crate::resource::{DesiredResource, FieldRule, Live, ResourceKind};
 use crate::state::State;
 
 /// Decides one action per resource.
@@ -83,6 +83,27 @@ pub fn diff(
     let wanted: BTreeSet<&Address> = desired.iter().map(|d| &d.address).collect();
     for old in state.resources.iter().rev() {
         if wanted.contains(&old.address) {
+            continue;
+        }
+        // An object inside a cluster that goes away goes with it: no call to
+        // a Kubernetes API that may be unreachable or already gone.
+        let container = old.dependencies.iter().find(|d| {
+            d.kind == ResourceKind::Cluster
+                && old.attributes.contains_key("cluster")
+                && (replaced.contains(*d) || !wanted.contains(d))
+        });
+        if let Some(cluster) = container {
+            changes.push(Change {
+                address: old.address.clone(),
+                action: Action::NoOp,
+                reason: Some(format!("deleted with {cluster}: dropped from state")),
+                before: None,
+                after: None,
+                ids: old.ids.clone(),
+                dependencies: vec![],
+                prior_dependencies: old.dependencies.clone(),
+                notes: Default::default(),
+            });
             continue;
         }
         let (action, reason, before, ids) = match live.get(&old.address) {
@@ -334,6 +355,27 @@ mod tests {
             n.reason.as_deref(),
             Some("forces replacement: cluster (cluster.eu is replaced)")
         );
+    }
+
+    #[test]
+    fn objects_of_a_destroyed_cluster_are_dropped_without_calling_it() {
+        let state = state_of(&[
+            ("cluster.eu", object(json!({"name": "c1"})), &[]),
+            (
+                "namespace.eu.istio-system",
+                object(json!({"name": "istio-system", "cluster": "c1"})),
+                &["cluster.eu"],
+            ),
+        ]);
+        let changes = destroy_all(&state, &BTreeMap::new());
+        assert_eq!(only(&changes, "cluster.eu").action, Action::Delete);
+        let n = only(&changes, "namespace.eu.istio-system");
+        assert_eq!(n.action, Action::NoOp);
+        assert_eq!(
+            n.reason.as_deref(),
+            Some("deleted with cluster.eu: dropped from state")
+        );
+        assert!(n.after.is_none());
     }
 
     #[test]

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use crate::address::Address;
 use crate::cloud::{Cloud, CloudError};
-use crate::resource::Live;
+use crate::resource::{Live, ResourceKind};
 use crate::state::State;
 
 /// Reads each resource of `state`, at most `parallelism` at once.
-/// `None` in the result means the resource no longer exists.
+/// `None` in the result means the resource no longer exists; a Kubernetes
+/// object whose API cannot be reached is left out (not refreshed).
 ///
 /// # Errors
 /// The first read that fails (after the client's retries).
@@ -20,10 +21,20 @@ pub async fn refresh(
 ) -> Result<BTreeMap<Address, Option<Live>>, CloudError> {
     stream::iter(state.resources.iter())
         .map(|r| async move {
-            let live = cloud.read(&r.address, &r.attributes).await?;
-            Ok::<_, CloudError>((r.address.clone(), live))
+            match cloud.read(&r.address, &r.attributes).await {
+                Ok(live) => Ok(Some((r.address.clone(), live))),
+                // A Kubernetes API that cannot be reached (a closed tunnel, a
+                // cluster being deleted) must not block planning: the state's
+                // copy stands in, and planning says so.
+                Err(CloudError::Kube(e)) if r.address.kind == ResourceKind::Namespace => {
+                    tracing::warn!(address = %r.address, error = %e, "not refreshed: using the state's copy");
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
         })
         .buffer_unordered(parallelism.max(1))
+        .try_filter_map(|x| async move { Ok(x) })
         .try_collect()
         .await
 }
