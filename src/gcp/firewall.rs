@@ -7,7 +7,7 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use serde_json::json;
 
 use super::operation::Scope;
-use super::{api, found, ids, last_segment, request_id, str_attr, GcpError, Provider};
+use super::{found, ids, last_segment, request_id, str_attr, GcpError, Provider};
 use crate::resource::desired::object;
 use crate::resource::{Attrs, Ids, Live};
 
@@ -112,23 +112,21 @@ pub(super) async fn read(p: &Provider, name: &str) -> Result<Option<Live>, GcpEr
 pub(super) async fn create(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError> {
     let name = str_attr(attrs, "name");
     let ctx = format!("creating firewall rule {name}");
-    let op = p
+    let sent = p
         .firewalls
         .insert()
         .set_project(&p.project)
         .set_request_id(request_id())
         .set_body(body(p, attrs))
         .with_idempotency(true)
-        .send()
-        .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Global, op, &ctx).await
+        .send();
+    p.finish(Scope::Global, &ctx, sent).await
 }
 
 pub(super) async fn update(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError> {
     let name = str_attr(attrs, "name");
     let ctx = format!("updating firewall rule {name}");
-    let op = p
+    let sent = p
         .firewalls
         .patch()
         .set_project(&p.project)
@@ -136,23 +134,19 @@ pub(super) async fn update(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
         .set_request_id(request_id())
         .set_body(body(p, attrs))
         .with_idempotency(true)
-        .send()
-        .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Global, op, &ctx).await
+        .send();
+    p.finish(Scope::Global, &ctx, sent).await
 }
 
 pub(super) async fn delete(p: &Provider, name: &str) -> Result<(), GcpError> {
     let ctx = format!("deleting firewall rule {name}");
-    let op = p
+    let sent = p
         .firewalls
         .delete()
         .set_project(&p.project)
         .set_firewall(name)
         .set_request_id(request_id())
         .with_idempotency(true)
-        .send()
-        .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Global, op, &ctx).await.map(|_| ())
+        .send();
+    p.finish(Scope::Global, &ctx, sent).await.map(|_| ())
 }

@@ -9,7 +9,7 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use serde_json::json;
 
 use super::operation::Scope;
-use super::{api, found, ids, last_segment, request_id, str_attr, GcpError, Provider};
+use super::{found, ids, last_segment, request_id, str_attr, GcpError, Provider};
 use crate::resource::desired::object;
 use crate::resource::{Attrs, Ids, Live};
 
@@ -87,7 +87,7 @@ pub(super) async fn create(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
             Metadata::new().set_items([Items::new().set_key("enable-oslogin").set_value("TRUE")]),
         );
     let ctx = format!("creating instance {name} in {zone}");
-    let op = p
+    let sent = p
         .instances
         .insert()
         .set_project(&p.project)
@@ -95,15 +95,13 @@ pub(super) async fn create(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
         .set_request_id(request_id())
         .set_body(body)
         .with_idempotency(true)
-        .send()
-        .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Zone(zone), op, &ctx).await
+        .send();
+    p.finish(Scope::Zone(zone), &ctx, sent).await
 }
 
 pub(super) async fn delete(p: &Provider, zone: &str, name: &str) -> Result<(), GcpError> {
     let ctx = format!("deleting instance {name} in {zone}");
-    let op = p
+    let sent = p
         .instances
         .delete()
         .set_project(&p.project)
@@ -111,8 +109,6 @@ pub(super) async fn delete(p: &Provider, zone: &str, name: &str) -> Result<(), G
         .set_instance(name)
         .set_request_id(request_id())
         .with_idempotency(true)
-        .send()
-        .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Zone(zone), op, &ctx).await.map(|_| ())
+        .send();
+    p.finish(Scope::Zone(zone), &ctx, sent).await.map(|_| ())
 }

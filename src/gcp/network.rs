@@ -6,7 +6,7 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use serde_json::json;
 
 use super::operation::Scope;
-use super::{api, found, ids, request_id, str_attr, GcpError, Provider};
+use super::{found, ids, request_id, str_attr, GcpError, Provider};
 use crate::resource::desired::object;
 use crate::resource::{Attrs, Ids, Live};
 
@@ -51,23 +51,21 @@ pub(super) async fn create(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
         .set_mtu(attrs["mtu"].as_i64().unwrap_or(1460) as i32)
         .set_routing_config(routing(attrs));
     let ctx = format!("creating network {name}");
-    let op = p
+    let sent = p
         .networks
         .insert()
         .set_project(&p.project)
         .set_request_id(request_id())
         .set_body(body)
         .with_idempotency(true)
-        .send()
-        .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Global, op, &ctx).await
+        .send();
+    p.finish(Scope::Global, &ctx, sent).await
 }
 
 pub(super) async fn update(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError> {
     let name = str_attr(attrs, "name");
     let ctx = format!("updating network {name}");
-    let op = p
+    let sent = p
         .networks
         .patch()
         .set_project(&p.project)
@@ -79,23 +77,19 @@ pub(super) async fn update(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
                 .set_mtu(attrs["mtu"].as_i64().unwrap_or(1460) as i32),
         )
         .with_idempotency(true)
-        .send()
-        .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Global, op, &ctx).await
+        .send();
+    p.finish(Scope::Global, &ctx, sent).await
 }
 
 pub(super) async fn delete(p: &Provider, name: &str) -> Result<(), GcpError> {
     let ctx = format!("deleting network {name}");
-    let op = p
+    let sent = p
         .networks
         .delete()
         .set_project(&p.project)
         .set_network(name)
         .set_request_id(request_id())
         .with_idempotency(true)
-        .send()
-        .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Global, op, &ctx).await.map(|_| ())
+        .send();
+    p.finish(Scope::Global, &ctx, sent).await.map(|_| ())
 }

@@ -16,6 +16,21 @@ pub(crate) enum Scope<'a> {
 }
 
 impl Provider {
+    /// Sends a mutation and waits for its operation; the request error or
+    /// the operation's error is reported with `context`.
+    ///
+    /// # Errors
+    /// The API refused the request, or the operation failed.
+    pub(crate) async fn finish(
+        &self,
+        scope: Scope<'_>,
+        context: &str,
+        sent: impl std::future::Future<Output = Result<Operation, google_cloud_gax::error::Error>>,
+    ) -> Result<Ids, GcpError> {
+        let op = sent.await.map_err(api(context))?;
+        self.wait(scope, op, context).await
+    }
+
     /// Waits until `op` is DONE; returns the target's ids.
     ///
     /// # Errors

@@ -10,7 +10,7 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use serde_json::json;
 
 use super::operation::Scope;
-use super::{api, found, ids, last_segment, request_id, str_attr, GcpError, Provider};
+use super::{found, ids, last_segment, request_id, str_attr, GcpError, Provider};
 use crate::resource::desired::object;
 use crate::resource::{Attrs, Ids, Live};
 
@@ -88,7 +88,7 @@ pub(super) async fn create(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
         .set_network(p.network_path(str_attr(attrs, "network")))
         .set_nats([nat(attrs)]);
     let ctx = format!("creating router {name} in {region}");
-    let op = p
+    let sent = p
         .routers
         .insert()
         .set_project(&p.project)
@@ -96,16 +96,14 @@ pub(super) async fn create(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
         .set_request_id(request_id())
         .set_body(body)
         .with_idempotency(true)
-        .send()
-        .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Region(region), op, &ctx).await
+        .send();
+    p.finish(Scope::Region(region), &ctx, sent).await
 }
 
 pub(super) async fn update(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError> {
     let (name, region) = (str_attr(attrs, "name"), str_attr(attrs, "region"));
     let ctx = format!("updating router {name} in {region}");
-    let op = p
+    let sent = p
         .routers
         .patch()
         .set_project(&p.project)
@@ -114,15 +112,13 @@ pub(super) async fn update(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
         .set_request_id(request_id())
         .set_body(Router::new().set_nats([nat(attrs)]))
         .with_idempotency(true)
-        .send()
-        .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Region(region), op, &ctx).await
+        .send();
+    p.finish(Scope::Region(region), &ctx, sent).await
 }
 
 pub(super) async fn delete(p: &Provider, region: &str, name: &str) -> Result<(), GcpError> {
     let ctx = format!("deleting router {name} in {region}");
-    let op = p
+    let sent = p
         .routers
         .delete()
         .set_project(&p.project)
@@ -130,8 +126,8 @@ pub(super) async fn delete(p: &Provider, region: &str, name: &str) -> Result<(),
         .set_router(name)
         .set_request_id(request_id())
         .with_idempotency(true)
-        .send()
+        .send();
+    p.finish(Scope::Region(region), &ctx, sent)
         .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Region(region), op, &ctx).await.map(|_| ())
+        .map(|_| ())
 }

@@ -74,7 +74,7 @@ pub(super) async fn create(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
         .set_secondary_ip_ranges(secondary(attrs))
         .set_private_ip_google_access(pga(attrs));
     let ctx = format!("creating subnet {name} in {region}");
-    let op = p
+    let sent = p
         .subnetworks
         .insert()
         .set_project(&p.project)
@@ -82,10 +82,8 @@ pub(super) async fn create(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
         .set_request_id(request_id())
         .set_body(body)
         .with_idempotency(true)
-        .send()
-        .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Region(region), op, &ctx).await
+        .send();
+    p.finish(Scope::Region(region), &ctx, sent).await
 }
 
 pub(super) async fn update(p: &Provider, before: &Attrs, after: &Attrs) -> Result<Ids, GcpError> {
@@ -105,7 +103,7 @@ pub(super) async fn update(p: &Provider, before: &Attrs, after: &Attrs) -> Resul
             .map_err(api(&ctx))?;
         let mut body = Subnetwork::new().set_secondary_ip_ranges(secondary(after));
         body.fingerprint = current.fingerprint;
-        let op = p
+        let sent = p
             .subnetworks
             .patch()
             .set_project(&p.project)
@@ -114,13 +112,11 @@ pub(super) async fn update(p: &Provider, before: &Attrs, after: &Attrs) -> Resul
             .set_request_id(request_id())
             .set_body(body)
             .with_idempotency(true)
-            .send()
-            .await
-            .map_err(api(&ctx))?;
-        result = Some(p.wait(Scope::Region(region), op, &ctx).await?);
+            .send();
+        result = Some(p.finish(Scope::Region(region), &ctx, sent).await?);
     }
     if before.get("private_ip_google_access") != after.get("private_ip_google_access") {
-        let op = p
+        let sent = p
             .subnetworks
             .set_private_ip_google_access()
             .set_project(&p.project)
@@ -132,17 +128,15 @@ pub(super) async fn update(p: &Provider, before: &Attrs, after: &Attrs) -> Resul
                     .set_private_ip_google_access(pga(after)),
             )
             .with_idempotency(true)
-            .send()
-            .await
-            .map_err(api(&ctx))?;
-        result = Some(p.wait(Scope::Region(region), op, &ctx).await?);
+            .send();
+        result = Some(p.finish(Scope::Region(region), &ctx, sent).await?);
     }
     Ok(result.unwrap_or_default())
 }
 
 pub(super) async fn delete(p: &Provider, region: &str, name: &str) -> Result<(), GcpError> {
     let ctx = format!("deleting subnet {name} in {region}");
-    let op = p
+    let sent = p
         .subnetworks
         .delete()
         .set_project(&p.project)
@@ -150,8 +144,8 @@ pub(super) async fn delete(p: &Provider, region: &str, name: &str) -> Result<(),
         .set_subnetwork(name)
         .set_request_id(request_id())
         .with_idempotency(true)
-        .send()
+        .send();
+    p.finish(Scope::Region(region), &ctx, sent)
         .await
-        .map_err(api(&ctx))?;
-    p.wait(Scope::Region(region), op, &ctx).await.map(|_| ())
+        .map(|_| ())
 }
