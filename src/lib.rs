@@ -22,7 +22,8 @@
 //! - [`exec`]: the ready-queue executor: steps, ordering, bounded parallel walk.
 //! - [`cloud`]: one face for all kinds; idempotent creates (adopt or conflict).
 //! - [`gcp`]: Google's compute and container clients per resource kind, retries, operation waits.
-//! - [`kube`]: Kubernetes clients per cluster (CA from GKE, Google bearer tokens), namespaces, kubeconfig.
+//! - [`kube`]: Kubernetes clients per cluster (CA from GKE, Google bearer tokens), objects rendered
+//!   from `templates/` and applied server-side, kubeconfig.
 //! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh).
 //! - [`cli`]: argument parsing, the printer, exit codes.
 //! - [`emulator`]: the embedded, persisted imitation of the compute API (axum on loopback).

@@ -6,6 +6,7 @@
 mod bearer;
 pub mod kubeconfig;
 mod namespace;
+pub mod templates;
 mod token;
 
 pub use bearer::{Bearer, BearerLayer};
@@ -30,6 +31,9 @@ pub enum KubeError {
     /// The token source failed.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// A Kubernetes object could not be rendered.
+    #[error(transparent)]
+    Template(#[from] templates::TemplateError),
     /// The client could not be configured.
     #[error("cannot configure the Kubernetes client for cluster {cluster}: {message}")]
     Config {

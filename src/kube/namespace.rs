@@ -54,11 +54,10 @@ pub(super) async fn read(client: &kube::Client, given: &Attrs) -> Result<Option<
 pub(super) async fn apply(client: &kube::Client, attrs: &Attrs) -> Result<Ids, KubeError> {
     let api: Api<Namespace> = Api::all(client.clone());
     let name = name(attrs);
-    let object = json!({
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": name, "labels": attrs.get("labels").cloned().unwrap_or(json!({}))},
-    });
+    let object = super::templates::render(
+        "namespace.json",
+        &json!({"name": name, "labels": attrs.get("labels").cloned().unwrap_or(json!({}))}),
+    )?;
     let ns = api
         .patch(
             name,
