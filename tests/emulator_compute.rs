@@ -37,44 +37,25 @@ struct Clients {
     region_ops: RegionOperations,
 }
 
+macro_rules! client {
+    ($t:ty, $url:expr) => {
+        <$t>::builder()
+            .with_endpoint($url)
+            .with_credentials(creds())
+            .build()
+            .await
+            .expect("client")
+    };
+}
+
 async fn clients(url: &str) -> Clients {
     Clients {
-        networks: Networks::builder()
-            .with_endpoint(url)
-            .with_credentials(creds())
-            .build()
-            .await
-            .expect("client"),
-        subnets: Subnetworks::builder()
-            .with_endpoint(url)
-            .with_credentials(creds())
-            .build()
-            .await
-            .expect("client"),
-        routers: Routers::builder()
-            .with_endpoint(url)
-            .with_credentials(creds())
-            .build()
-            .await
-            .expect("client"),
-        firewalls: Firewalls::builder()
-            .with_endpoint(url)
-            .with_credentials(creds())
-            .build()
-            .await
-            .expect("client"),
-        global_ops: GlobalOperations::builder()
-            .with_endpoint(url)
-            .with_credentials(creds())
-            .build()
-            .await
-            .expect("client"),
-        region_ops: RegionOperations::builder()
-            .with_endpoint(url)
-            .with_credentials(creds())
-            .build()
-            .await
-            .expect("client"),
+        networks: client!(Networks, url),
+        subnets: client!(Subnetworks, url),
+        routers: client!(Routers, url),
+        firewalls: client!(Firewalls, url),
+        global_ops: client!(GlobalOperations, url),
+        region_ops: client!(RegionOperations, url),
     }
 }
 
