@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::address::Address;
 use crate::gcp::{GcpError, Provider};
 use crate::kube::{Kube, KubeError};
-use crate::resource::{Attrs, Ids, Live, ResourceKind};
+use crate::resource::{attr, Attrs, Ids, Live, ResourceKind};
 
 /// A cloud call failed.
 #[derive(Debug, thiserror::Error)]
@@ -89,8 +89,10 @@ impl Cloud {
     /// A cluster that is created or deleted gets a new address and CA.
     async fn forget_clients(&self, address: &Address, attrs: &Attrs) {
         if address.kind == ResourceKind::Cluster {
-            let s = |k: &str| attrs.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-            self.kube.forget_cluster(s("location"), s("name")).await;
+            let location = attr::str(attrs, "location");
+            self.kube
+                .forget_cluster(location, attr::str(attrs, "name"))
+                .await;
         }
     }
 

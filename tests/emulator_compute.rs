@@ -1,6 +1,9 @@
 //! The emulator as the official `google-cloud-compute-v1` client (and raw HTTP) sees it.
 
-use std::net::SocketAddr;
+#[macro_use]
+mod common;
+
+use common::listen;
 
 use google_cloud_compute_v1::client::{
     Firewalls, GlobalOperations, Networks, RegionOperations, Routers, Subnetworks,
@@ -12,20 +15,12 @@ use serde_json::{json, Value};
 
 const PROJECT: &str = "demo-project";
 
-fn listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 0))
-}
-
 async fn start(dir: &tempfile::TempDir) -> Emulator {
     let mut config = EmulatorConfig::new(dir.path());
     config.latency_scale = 0.001;
     Emulator::start(config, listen())
         .await
         .expect("emulator starts")
-}
-
-fn creds() -> google_cloud_auth::credentials::Credentials {
-    google_cloud_auth::credentials::anonymous::Builder::new().build()
 }
 
 struct Clients {
@@ -37,25 +32,14 @@ struct Clients {
     region_ops: RegionOperations,
 }
 
-macro_rules! client {
-    ($t:ty, $url:expr) => {
-        <$t>::builder()
-            .with_endpoint($url)
-            .with_credentials(creds())
-            .build()
-            .await
-            .expect("client")
-    };
-}
-
 async fn clients(url: &str) -> Clients {
     Clients {
-        networks: client!(Networks, url),
-        subnets: client!(Subnetworks, url),
-        routers: client!(Routers, url),
-        firewalls: client!(Firewalls, url),
-        global_ops: client!(GlobalOperations, url),
-        region_ops: client!(RegionOperations, url),
+        networks: official_client!(Networks, url),
+        subnets: official_client!(Subnetworks, url),
+        routers: official_client!(Routers, url),
+        firewalls: official_client!(Firewalls, url),
+        global_ops: official_client!(GlobalOperations, url),
+        region_ops: official_client!(RegionOperations, url),
     }
 }
 

@@ -5,7 +5,10 @@
 // client, but GKE still returns them and meshform's users read them.
 #![allow(deprecated)]
 
-use std::net::SocketAddr;
+#[macro_use]
+mod common;
+
+use common::listen;
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,10 +26,6 @@ const PROJECT: &str = "demo-project";
 const NET: &str = "mesh-vpc";
 const SUBNET: &str = "eu-subnet";
 
-fn listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 0))
-}
-
 async fn start(dir: &Path, faults: FaultConfig) -> Emulator {
     let mut config = EmulatorConfig::new(dir);
     config.latency_scale = 0.001; // cluster create 360 ms, delete 240 ms, update 60 ms
@@ -34,10 +33,6 @@ async fn start(dir: &Path, faults: FaultConfig) -> Emulator {
     Emulator::start(config, listen())
         .await
         .expect("emulator starts")
-}
-
-fn creds() -> google_cloud_auth::credentials::Credentials {
-    google_cloud_auth::credentials::anonymous::Builder::new().build()
 }
 
 struct Clients {
@@ -49,25 +44,14 @@ struct Clients {
     region_ops: RegionOperations,
 }
 
-macro_rules! client {
-    ($t:ty, $url:expr) => {
-        <$t>::builder()
-            .with_endpoint($url)
-            .with_credentials(creds())
-            .build()
-            .await
-            .expect("client")
-    };
-}
-
 async fn clients(url: &str) -> Clients {
     Clients {
-        gke: client!(ClusterManager, url),
-        networks: client!(Networks, url),
-        subnets: client!(Subnetworks, url),
-        firewalls: client!(Firewalls, url),
-        global_ops: client!(GlobalOperations, url),
-        region_ops: client!(RegionOperations, url),
+        gke: official_client!(ClusterManager, url),
+        networks: official_client!(Networks, url),
+        subnets: official_client!(Subnetworks, url),
+        firewalls: official_client!(Firewalls, url),
+        global_ops: official_client!(GlobalOperations, url),
+        region_ops: official_client!(RegionOperations, url),
     }
 }
 

@@ -25,7 +25,8 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-use super::{api, found, last_segment, str_attr, GcpError, Provider};
+use super::{api, found, last_segment, GcpError, Provider};
+use crate::resource::attr::{flag, int, str as str_attr, strings};
 use crate::resource::desired::{object, sort_authorized_networks};
 use crate::resource::{Attrs, Ids, Live};
 
@@ -37,24 +38,6 @@ fn path(p: &Provider, location: &str, name: &str) -> String {
         "projects/{}/locations/{location}/clusters/{name}",
         p.project
     )
-}
-
-fn int(attrs: &Attrs, key: &str) -> i32 {
-    attrs.get(key).and_then(Value::as_i64).unwrap_or_default() as i32
-}
-
-fn flag(attrs: &Attrs, key: &str) -> bool {
-    attrs.get(key).and_then(Value::as_bool).unwrap_or_default()
-}
-
-fn strings(attrs: &Attrs, key: &str) -> Vec<String> {
-    attrs
-        .get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
 }
 
 fn authorized(attrs: &Attrs) -> MasterAuthorizedNetworksConfig {

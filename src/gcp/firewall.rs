@@ -7,19 +7,10 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use serde_json::json;
 
 use super::operation::Scope;
-use super::{found, ids, last_segment, request_id, str_attr, GcpError, Provider};
+use super::{found, ids, last_segment, request_id, GcpError, Provider};
+use crate::resource::attr::{str as str_attr, strings};
 use crate::resource::desired::object;
 use crate::resource::{Attrs, Ids, Live};
-
-fn strings(attrs: &Attrs, key: &str) -> Vec<String> {
-    attrs
-        .get(key)
-        .and_then(|v| v.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
-}
 
 /// `tcp:80,443` → (`tcp`, [`80`, `443`]).
 fn split_spec(spec: &str) -> (String, Vec<String>) {

@@ -9,7 +9,8 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use serde_json::json;
 
 use super::operation::Scope;
-use super::{found, ids, last_segment, request_id, str_attr, GcpError, Provider};
+use super::{found, ids, last_segment, request_id, GcpError, Provider};
+use crate::resource::attr::{str as str_attr, strings};
 use crate::resource::desired::object;
 use crate::resource::{Attrs, Ids, Live};
 
@@ -58,12 +59,7 @@ pub(super) async fn read(
 pub(super) async fn create(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError> {
     let (name, zone) = (str_attr(attrs, "name"), str_attr(attrs, "zone"));
     let region = str_attr(attrs, "region");
-    let tags: Vec<String> = attrs["tags"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t.as_str().map(str::to_string))
-        .collect();
+    let tags = strings(attrs, "tags");
     let body = Instance::new()
         .set_name(name)
         .set_machine_type(format!(

@@ -23,6 +23,7 @@ use google_cloud_compute_v1::client::{
 use google_cloud_container_v1::client::ClusterManager;
 
 use crate::address::Address;
+use crate::resource::attr::str as str_attr;
 use crate::resource::{Attrs, Ids, Live, ResourceKind};
 
 /// Where the compute API is and who we are to it.
@@ -195,10 +196,6 @@ fn not_gcp(address: &Address) -> GcpError {
         service: "compute",
         message: format!("{address} is not a Google Cloud resource"),
     }
-}
-
-fn str_attr<'a>(attrs: &'a Attrs, key: &str) -> &'a str {
-    attrs.get(key).and_then(|v| v.as_str()).unwrap_or_default()
 }
 
 /// The last path segment of a resource URL (`…/networks/vpc` → `vpc`).

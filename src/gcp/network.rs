@@ -6,7 +6,8 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use serde_json::json;
 
 use super::operation::Scope;
-use super::{found, ids, request_id, str_attr, GcpError, Provider};
+use super::{found, ids, request_id, GcpError, Provider};
+use crate::resource::attr::str as str_attr;
 use crate::resource::desired::object;
 use crate::resource::{Attrs, Ids, Live};
 

@@ -10,13 +10,10 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use serde_json::json;
 
 use super::operation::Scope;
-use super::{found, ids, last_segment, request_id, str_attr, GcpError, Provider};
+use super::{found, ids, last_segment, request_id, GcpError, Provider};
+use crate::resource::attr::{int, str as str_attr};
 use crate::resource::desired::object;
 use crate::resource::{Attrs, Ids, Live};
-
-fn int(attrs: &Attrs, key: &str) -> i32 {
-    attrs.get(key).and_then(|v| v.as_i64()).unwrap_or_default() as i32
-}
 
 fn nat(attrs: &Attrs) -> RouterNat {
     let log = str_attr(attrs, "nat_log");

@@ -9,7 +9,8 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use serde_json::{json, Value};
 
 use super::operation::Scope;
-use super::{api, found, ids, last_segment, request_id, str_attr, GcpError, Provider};
+use super::{api, found, ids, last_segment, request_id, GcpError, Provider};
+use crate::resource::attr::str as str_attr;
 use crate::resource::desired::{object, sort_secondary_ranges};
 use crate::resource::{Attrs, Ids, Live};
 

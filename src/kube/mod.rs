@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 
 use crate::address::Address;
 use crate::gcp::{ClusterEndpoint, GcpError, Provider, Target};
-use crate::resource::{Attrs, Ids, Live, ResourceKind};
+use crate::resource::{attr, Attrs, Ids, Live, ResourceKind};
 
 /// The field manager of meshform's server-side applies.
 pub const FIELD_MANAGER: &str = "meshform";
@@ -141,13 +141,7 @@ impl Kube {
     }
 
     async fn client_for(&self, attrs: &Attrs) -> Result<kube::Client, KubeError> {
-        let s = |k: &str| {
-            attrs
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
+        let s = |k: &str| attr::str(attrs, k).to_string();
         let proxy = attrs.get("proxy_url").and_then(|v| v.as_str());
         self.client(&s("location"), &s("cluster"), &s("access"), proxy)
             .await

@@ -6,14 +6,7 @@ use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
 
 use super::{KubeError, FIELD_MANAGER};
-use crate::resource::{Attrs, Ids, Live};
-
-fn name(attrs: &Attrs) -> &str {
-    attrs
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
+use crate::resource::{attr, Attrs, Ids, Live};
 
 fn api_err(context: String) -> impl FnOnce(kube::Error) -> KubeError {
     move |source| KubeError::Api { context, source }
@@ -21,7 +14,7 @@ fn api_err(context: String) -> impl FnOnce(kube::Error) -> KubeError {
 
 pub(super) async fn read(client: &kube::Client, given: &Attrs) -> Result<Option<Live>, KubeError> {
     let api: Api<Namespace> = Api::all(client.clone());
-    let name = name(given);
+    let name = attr::str(given, "name");
     let Some(ns) = api
         .get_opt(name)
         .await
@@ -53,7 +46,7 @@ pub(super) async fn read(client: &kube::Client, given: &Attrs) -> Result<Option<
 
 pub(super) async fn apply(client: &kube::Client, attrs: &Attrs) -> Result<Ids, KubeError> {
     let api: Api<Namespace> = Api::all(client.clone());
-    let name = name(attrs);
+    let name = attr::str(attrs, "name");
     let object = super::templates::render(
         "namespace.json",
         &json!({"name": name, "labels": attrs.get("labels").cloned().unwrap_or(json!({}))}),
@@ -74,7 +67,7 @@ pub(super) async fn apply(client: &kube::Client, attrs: &Attrs) -> Result<Ids, K
 
 pub(super) async fn delete(client: &kube::Client, attrs: &Attrs) -> Result<(), KubeError> {
     let api: Api<Namespace> = Api::all(client.clone());
-    let name = name(attrs);
+    let name = attr::str(attrs, "name");
     let ctx = format!("deleting namespace {name}");
     match api.delete(name, &DeleteParams::default()).await {
         Ok(_) => {}

@@ -158,15 +158,21 @@ async fn run_step(p: &Cloud, step: &Step, c: &Change) -> Result<Option<Ids>, Clo
 
 /// Writes the step's result into `state`; true when state changed.
 fn record(state: &mut State, step: &Step, c: &Change, ids: Option<Ids>) -> bool {
-    let before = state.clone();
-    match (step.kind, &c.after, ids) {
-        (StepKind::Apply, Some(after), Some(ids)) => state.put(StateResource {
+    let entry = match (step.kind, &c.after, ids) {
+        (StepKind::Apply, Some(after), Some(ids)) => Some(StateResource {
             address: c.address.clone(),
             ids,
             attributes: after.clone(),
             dependencies: c.dependencies.clone(),
         }),
-        _ => state.remove(&c.address),
+        _ => None,
+    };
+    if state.get(&c.address) == entry.as_ref() {
+        return false;
     }
-    *state != before
+    match entry {
+        Some(resource) => state.put(resource),
+        None => state.remove(&c.address),
+    }
+    true
 }

@@ -1,6 +1,7 @@
 //! Resources: the kinds meshform manages, their attributes, and which
 //! attribute changes the API can apply in place.
 
+pub mod attr;
 pub mod desired;
 mod kind;
 

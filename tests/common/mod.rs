@@ -7,6 +7,28 @@ use meshform::emulator::{Emulator, EmulatorConfig, FaultConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
+/// Loopback on a port the system picks.
+pub fn listen() -> std::net::SocketAddr {
+    ([127, 0, 0, 1], 0).into()
+}
+
+/// Credentials for Google's clients against the emulator (none).
+pub fn anonymous() -> google_cloud_auth::credentials::Credentials {
+    google_cloud_auth::credentials::anonymous::Builder::new().build()
+}
+
+/// One of Google's official clients, of type `$t`, pointed at the emulator at `$url`.
+macro_rules! official_client {
+    ($t:ty, $url:expr) => {
+        <$t>::builder()
+            .with_endpoint($url)
+            .with_credentials($crate::common::anonymous())
+            .build()
+            .await
+            .expect("client")
+    };
+}
+
 /// A test world: emulator + temp dir with a copy of a plan file.
 pub struct World {
     pub dir: tempfile::TempDir,
