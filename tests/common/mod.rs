@@ -1,7 +1,7 @@
 //! Shared set-up for the integration tests: an emulator on loopback, a
 //! temporary folder for plan and state, and the `meshform` binary.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use meshform::emulator::{Emulator, EmulatorConfig, FaultConfig};
 use std::path::{Path, PathBuf};
