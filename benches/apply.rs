@@ -55,6 +55,7 @@ async fn bench(name: &str, plan_text: &str) {
         |_| {},
         &plan.project,
         &target,
+        plan.regions.iter().any(|r| r.cluster.is_some()),
     )
     .await
     .expect("workspace");
@@ -74,7 +75,7 @@ async fn bench(name: &str, plan_text: &str) {
     assert!(!again.has_changes(), "second plan must be empty");
     let plan_calls = calls(&emulator);
 
-    let destroy = ops::plan_destroy(&ws, &plan_file, &plan.project, PARALLELISM)
+    let destroy = ops::plan_destroy(&ws, &plan_file, &plan, PARALLELISM)
         .await
         .expect("plan destroy");
     emulator.reset_request_counts();
@@ -110,7 +111,7 @@ async fn bench(name: &str, plan_text: &str) {
 
 async fn timed_apply(ws: &mut Workspace, set: &ChangeSet) -> (Duration, Duration) {
     let start = Instant::now();
-    let report = ops::apply(ws, set, PARALLELISM, Duration::from_secs(3600), |_| {})
+    let report = ops::apply(ws, set, &meshform::exec::WalkOptions::new(PARALLELISM, Duration::from_secs(3600)), |_| {})
         .await
         .expect("apply");
     let wall = start.elapsed();

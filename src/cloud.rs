@@ -30,7 +30,17 @@ pub enum CloudError {
     /// The resource did not become readable after an "already exists" answer.
     #[error("{0} already exists but could not be read back")]
     NotReadable(String),
+    /// Other operations kept the resource busy through every join.
+    #[error("{0} stayed busy with other operations; something else is changing it\n  help: wait for the other changes to finish, then run the same command again")]
+    StillBusy(String),
+    /// The resource went away while meshform was updating it.
+    #[error("{0} was deleted while meshform was updating it\n  help: run `meshform plan` again: it will be created")]
+    Gone(String),
 }
+
+/// How often a call refused because the resource is busy is retried after
+/// joining what keeps it busy.
+const JOIN_ATTEMPTS: usize = 3;
 
 impl CloudError {
     /// Whether retrying the whole step may succeed.
@@ -80,10 +90,22 @@ impl Cloud {
             return Ok(self.kube.apply(address, attrs).await?);
         }
         self.forget_clients(address, attrs).await;
-        match self.gcp.create(address, attrs).await {
-            Err(e) if e.is_already_exists() => self.adopt(address, attrs).await,
-            other => Ok(other?),
+        for _ in 0..JOIN_ATTEMPTS {
+            match self.gcp.create(address, attrs).await {
+                // An earlier run's create (or delete) of this name may still
+                // be running: join it, then adopt what exists, or create
+                // again when it turned out to be a delete.
+                Err(e) if e.is_already_exists() || e.is_busy() => {
+                    let joined = self.gcp.join(address, attrs).await?;
+                    if joined > 0 && self.read(address, attrs).await?.is_none() {
+                        continue;
+                    }
+                    return self.adopt(address, attrs).await;
+                }
+                other => return Ok(other?),
+            }
         }
+        Err(CloudError::StillBusy(address.to_string()))
     }
 
     /// A cluster that is created or deleted gets a new address and CA.
@@ -133,10 +155,24 @@ impl Cloud {
         after: &Attrs,
     ) -> Result<Ids, CloudError> {
         if is_kube(address.kind) {
-            Ok(self.kube.apply(address, after).await?)
-        } else {
-            Ok(self.gcp.update(address, before, after).await?)
+            return Ok(self.kube.apply(address, after).await?);
         }
+        let mut before = before.clone();
+        for _ in 0..JOIN_ATTEMPTS {
+            match self.gcp.update(address, &before, after).await {
+                // Another operation on it is running: join it, read it again
+                // and change what is still different.
+                Err(e) if e.is_busy() => {
+                    self.gcp.join(address, after).await?;
+                    match self.read(address, after).await? {
+                        Some(live) => before = live.attrs,
+                        None => return Err(CloudError::Gone(address.to_string())),
+                    }
+                }
+                other => return Ok(other?),
+            }
+        }
+        Err(CloudError::StillBusy(address.to_string()))
     }
 
     /// Deletes the resource and waits until it is gone; gone already is fine.
@@ -145,10 +181,19 @@ impl Cloud {
     /// API errors.
     pub async fn delete(&self, address: &Address, attrs: &Attrs) -> Result<(), CloudError> {
         if is_kube(address.kind) {
-            Ok(self.kube.delete(address, attrs).await?)
-        } else {
-            self.forget_clients(address, attrs).await;
-            Ok(self.gcp.delete(address, attrs).await?)
+            return Ok(self.kube.delete(address, attrs).await?);
         }
+        self.forget_clients(address, attrs).await;
+        for _ in 0..JOIN_ATTEMPTS {
+            match self.gcp.delete(address, attrs).await {
+                // An earlier run's delete (or create, or update) is running:
+                // join it, then delete what is left ("not found" is done).
+                Err(e) if e.is_busy() => {
+                    self.gcp.join(address, attrs).await?;
+                }
+                other => return Ok(other?),
+            }
+        }
+        Err(CloudError::StillBusy(address.to_string()))
     }
 }

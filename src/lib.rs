@@ -39,6 +39,7 @@ pub mod graph;
 pub mod kube;
 pub mod ops;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod resource;
 pub mod state;

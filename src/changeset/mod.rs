@@ -97,6 +97,9 @@ pub struct ChangeSet {
     pub destroy: bool,
     /// Every resource's change, dependencies before dependants.
     pub changes: Vec<Change>,
+    /// How long each step may take (defaults and the plan file's `[timeouts]`).
+    #[serde(default)]
+    pub timeouts: crate::resource::Timeouts,
 }
 
 /// Counts for the summary line.

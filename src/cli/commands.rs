@@ -9,7 +9,10 @@ use super::args::{Command, EmulatorCommand, StateCommand, Target};
 use super::{Printer, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
 use crate::changeset::ChangeSet;
 use crate::emulator::{Emulator, EmulatorConfig, FaultConfig};
+use crate::exec::WalkOptions;
+use crate::resource::ResourceKind;
 use crate::ops::{self, TargetChoice, Workspace};
+use crate::progress::{Interrupt, InterruptHandle};
 use crate::render::{render_json, render_text};
 use crate::state::StateStore;
 
@@ -107,6 +110,10 @@ pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
     }
 }
 
+fn has_clusters(plan: &crate::plan::Plan) -> bool {
+    plan.regions.iter().any(|r| r.cluster.is_some())
+}
+
 fn validate(plan: &Path, p: &Printer) -> Result<i32> {
     ops::load_desired(plan)?;
     p.line("Success! The plan file is valid.");
@@ -136,10 +143,12 @@ fn choice(state_path: &Path, target: &Target) -> TargetChoice {
     }
 }
 
+/// Opens the workspace; `needs_container`: the plan has GKE clusters.
 async fn open(
     state_path: &Path,
     operation: &str,
     project: &str,
+    needs_container: bool,
     target: &Target,
     p: &Printer,
 ) -> Result<Workspace> {
@@ -150,6 +159,7 @@ async fn open(
         |holder| p.line(&format!("Waiting for the state lock held by {holder}...")),
         project,
         &choice(state_path, target),
+        needs_container,
     )
     .await?;
     Ok(ws)
@@ -166,10 +176,10 @@ async fn plan_cmd(
 ) -> Result<i32> {
     let (plan, desired, _) = ops::load_desired(plan_file)?;
     let state_path = state_path(plan_file, target);
-    let ws = open(&state_path, "plan", &plan.project, target, p).await?;
+    let ws = open(&state_path, "plan", &plan.project, has_clusters(&plan), target, p).await?;
     let parallelism = target.parallelism as usize;
     let set = if destroy {
-        ops::plan_destroy(&ws, plan_file, &plan.project, parallelism).await?
+        ops::plan_destroy(&ws, plan_file, &plan, parallelism).await?
     } else {
         ops::plan(&ws, plan_file, &plan, &desired, parallelism).await?
     };
@@ -212,13 +222,14 @@ async fn apply_cmd(file: &Path, auto_approve: bool, target: &Target, p: &Printer
     let (set, ws, saved) = match saved_plan(file) {
         Some(set) => {
             let state_path = state_path(&set.plan_file, target);
-            let ws = open(&state_path, "apply", &set.project, target, p).await?;
+            let clusters = set.changes.iter().any(|c| c.address.kind == ResourceKind::Cluster);
+            let ws = open(&state_path, "apply", &set.project, clusters, target, p).await?;
             (set, ws, true)
         }
         None => {
             let (plan, desired, _) = ops::load_desired(file)?;
             let state_path = state_path(file, target);
-            let ws = open(&state_path, "apply", &plan.project, target, p).await?;
+            let ws = open(&state_path, "apply", &plan.project, has_clusters(&plan), target, p).await?;
             let set = ops::plan(&ws, file, &plan, &desired, parallelism).await?;
             (set, ws, false)
         }
@@ -252,8 +263,8 @@ async fn destroy_cmd(
 ) -> Result<i32> {
     let (plan, _, _) = ops::load_desired(plan_file)?;
     let state_path = state_path(plan_file, target);
-    let ws = open(&state_path, "destroy", &plan.project, target, p).await?;
-    let set = ops::plan_destroy(&ws, plan_file, &plan.project, target.parallelism as usize).await?;
+    let ws = open(&state_path, "destroy", &plan.project, false, target, p).await?;
+    let set = ops::plan_destroy(&ws, plan_file, &plan, target.parallelism as usize).await?;
     p.out(&render_text(&set));
     if !set.has_changes() && set.changes.is_empty() {
         ws.close().await;
@@ -281,11 +292,43 @@ async fn run_apply(
     p: &Printer,
 ) -> Result<i32> {
     p.line("");
-    let report = ops::apply(&mut ws, set, parallelism, PROGRESS_TICK, |e| p.progress(e)).await;
+    let (handle, interrupt) = Interrupt::new();
+    let signals = tokio::spawn(interrupt_on_signals(handle));
+    let options = WalkOptions {
+        parallelism,
+        tick: PROGRESS_TICK,
+        interrupt,
+    };
+    let report = ops::apply(&mut ws, set, &options, |e| p.progress(e)).await;
+    signals.abort();
     ws.close().await;
     let report = report?;
     p.apply_summary(&report, set.destroy);
     Ok(if report.failed() { EXIT_ERROR } else { EXIT_OK })
+}
+
+/// As in Terraform: the first SIGINT or SIGTERM fires `handle` (no new step
+/// starts; running ones finish or stop where the next run can join them, and
+/// state is saved); a second one exits at once.
+async fn interrupt_on_signals(handle: InterruptHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+    handle.fire();
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!("\nTwo interrupts received. Exiting immediately. Note that data loss may have occurred; run the same command again.");
+    std::process::exit(EXIT_ERROR);
 }
 
 /// Asks on the terminal; only "yes" approves. Refuses without a terminal.
@@ -344,7 +387,7 @@ async fn kubeconfig_cmd(
 ) -> Result<i32> {
     let (plan, _, _) = ops::load_desired(plan_file)?;
     let state_path = state_path(plan_file, target);
-    let ws = open(&state_path, "kubeconfig", &plan.project, target, p).await?;
+    let ws = open(&state_path, "kubeconfig", &plan.project, true, target, p).await?;
     let config = ops::kubeconfig(&ws, &plan).await;
     let embedded = ws.connection.emulator().is_some();
     ws.close().await;

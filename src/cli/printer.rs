@@ -61,6 +61,12 @@ impl Printer {
             WalkEvent::Skipped(s, by) => {
                 format!("{}: Not run: it depends on {by}, which failed", s.address)
             }
+            WalkEvent::Note(s, note) => format!("{}: {note}", s.address),
+            WalkEvent::Interrupted { running } => format!(
+                "\nInterrupt received.\nPlease wait for meshform to exit or data loss may occur.\n\
+                 Gracefully shutting down: no new step starts; {running} running step(s) finish or stop \
+                 where the next run can join them. Press Ctrl-C again to exit at once.\n"
+            ),
         };
         self.line(&line);
     }
@@ -95,12 +101,24 @@ impl Printer {
             .iter()
             .filter(|r| matches!(r.outcome, Outcome::NotRun { .. }))
             .collect();
-        let done = report.results.len() - failed.len() - not_run.len();
+        // A step that would have done nothing is not worth listing.
+        let not_started: Vec<_> = report
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Interrupted && verb(r.step.kind, r.step.action).is_some())
+            .collect();
+        let done = report
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Done)
+            .count();
         let what = if destroy { "Destroy" } else { "Apply" };
+        let how = if report.interrupted() { "interrupted" } else { "failed" };
         eprintln!(
-            "\n{what} failed: {done} done ({added} added, {changed} changed, {destroyed} destroyed), {} failed, {} not run.",
+            "\n{what} {how}: {done} done ({added} added, {changed} changed, {destroyed} destroyed), {} failed, {} not run, {} not started.",
             failed.len(),
-            not_run.len()
+            not_run.len(),
+            not_started.len()
         );
         for r in failed {
             eprintln!("  failed:  {}", r.step.address);
@@ -110,7 +128,14 @@ impl Printer {
                 eprintln!("  not run: {} (depends on {blocked_by})", r.step.address);
             }
         }
-        eprintln!("State was saved after every finished resource; fix the cause and run the same command again.");
+        for r in not_started {
+            eprintln!("  not started: {}", r.step.address);
+        }
+        if report.interrupted() {
+            eprintln!("State was saved after every finished resource; run the same command again to finish the job (operations still running are joined).");
+        } else {
+            eprintln!("State was saved after every finished resource; fix the cause and run the same command again.");
+        }
     }
 }
 

@@ -7,4 +7,4 @@ mod walk;
 
 pub use queue::DependencyQueue;
 pub use steps::{Step, StepKind, StepPlan};
-pub use walk::{walk, Outcome, StepResult, WalkEvent};
+pub use walk::{walk, Outcome, StepResult, WalkEvent, WalkOptions};

@@ -73,6 +73,18 @@ impl StepPlan {
                     }
                 }
             }
+            // A resource dropped from state because its container goes away
+            // (an object in a destroyed cluster) leaves state only once the
+            // container is gone.
+            if c.action == Action::NoOp && c.after.is_none() {
+                if let Some(&a) = apply_of.get(&c.address) {
+                    for dep in &c.prior_dependencies {
+                        if let Some(&dd) = delete_of.get(dep) {
+                            edges.push((dd, a));
+                        }
+                    }
+                }
+            }
         }
         StepPlan { steps, edges }
     }
@@ -132,6 +144,19 @@ mod tests {
             &p,
             ("subnet.eu", StepKind::Apply),
             ("router.eu", StepKind::Apply)
+        ));
+    }
+
+    #[test]
+    fn an_object_dropped_with_its_cluster_leaves_state_after_the_cluster_is_deleted() {
+        let p = StepPlan::new(&[
+            change("cluster.eu", Action::Delete, &[], &[]),
+            change("namespace.eu.istio-system", Action::NoOp, &[], &["cluster.eu"]),
+        ]);
+        assert!(edge(
+            &p,
+            ("cluster.eu", StepKind::Delete),
+            ("namespace.eu.istio-system", StepKind::Apply)
         ));
     }
 

@@ -1,14 +1,17 @@
 //! The parallel walk: start every step as soon as its dependencies are done,
-//! at most `parallelism` at once; a failure stops only what depends on it.
+//! at most `parallelism` at once; a failure stops only what depends on it,
+//! and an interrupt stops starting new steps.
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::future::Future;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 use super::{DependencyQueue, Step, StepPlan};
 use crate::address::Address;
+use crate::progress::{Interrupt, StepContext};
 
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +25,8 @@ pub enum Outcome {
         /// The failed step's resource.
         blocked_by: Address,
     },
+    /// It never started because the run was interrupted.
+    Interrupted,
 }
 
 /// A step and how it ended.
@@ -42,25 +47,55 @@ pub enum WalkEvent<'a> {
     Started(&'a Step),
     /// A step is still running after this long.
     StillRunning(&'a Step, Duration),
+    /// A running step says something (see [`crate::progress::note`]).
+    Note(&'a Step, &'a str),
     /// A step succeeded after this long.
     Finished(&'a Step, Duration),
     /// A step failed after this long.
     Failed(&'a Step, Duration, &'a str),
     /// A step will not run because `blocked_by` failed.
     Skipped(&'a Step, &'a Address),
+    /// The run was interrupted: no new step starts; `running` steps are
+    /// left to finish or to stop at a point the next run can join.
+    Interrupted {
+        /// Steps still running.
+        running: usize,
+    },
 }
 
-/// Runs every step of `plan` with `run`, dependencies first, at most
-/// `parallelism` at once, reporting progress to `on_event` (with a
-/// `StillRunning` event for each running step every `tick`).
+/// How to walk.
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    /// Steps run at once at most (at least 1).
+    pub parallelism: usize,
+    /// How often running steps report that they still run.
+    pub tick: Duration,
+    /// Stops starting new steps when it fires.
+    pub interrupt: Interrupt,
+}
+
+impl WalkOptions {
+    /// `parallelism` steps at once, a still-running event every `tick`, never interrupted.
+    pub fn new(parallelism: usize, tick: Duration) -> WalkOptions {
+        WalkOptions {
+            parallelism,
+            tick,
+            interrupt: Interrupt::never(),
+        }
+    }
+}
+
+/// Runs every step of `plan` with `run`, dependencies first, reporting
+/// progress to `on_event`. Each step runs inside its own
+/// [`StepContext`] (so it can report notes and see the interrupt) and its
+/// own tracing span carrying the resource address.
 ///
-/// Returns one result per step, in the order they ended. Cancel-safe in the
-/// sense that dropping the future stops starting new steps; steps already
-/// sent to the cloud finish there and are adopted by the next run.
+/// Returns one result per step, in the order they ended. Once
+/// `options.interrupt` fires, no step starts any more: steps that had not
+/// started end as [`Outcome::Interrupted`]; running ones end as they end.
 pub async fn walk<F, Fut, E>(
     plan: &StepPlan,
-    parallelism: usize,
-    tick: Duration,
+    options: &WalkOptions,
     run: F,
     mut on_event: impl FnMut(WalkEvent<'_>),
 ) -> Vec<StepResult>
@@ -69,7 +104,9 @@ where
     Fut: Future<Output = Result<(), E>>,
     E: Display,
 {
-    let parallelism = parallelism.max(1);
+    use tracing::Instrument;
+    let parallelism = options.parallelism.max(1);
+    let tick = options.tick;
     let mut queue = DependencyQueue::new(plan.steps.len(), plan.edges.iter().copied());
     let mut ready: VecDeque<usize> = VecDeque::new();
     let mut running = FuturesUnordered::new();
@@ -77,14 +114,27 @@ where
     let mut ended = vec![false; plan.steps.len()];
     let mut results = Vec::with_capacity(plan.steps.len());
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
+    let (notes_tx, mut notes_rx) = mpsc::unbounded_channel::<(usize, String)>();
+    let interrupt = options.interrupt.clone();
+    let mut stopping = interrupt.is_set();
     loop {
-        ready.extend(queue.dequeue_ready());
-        while running.len() < parallelism {
+        if !stopping && interrupt.is_set() {
+            stopping = true;
+            on_event(WalkEvent::Interrupted {
+                running: running.len(),
+            });
+        }
+        if !stopping {
+            ready.extend(queue.dequeue_ready());
+        }
+        while !stopping && running.len() < parallelism {
             let Some(i) = ready.pop_front() else { break };
             let step = &plan.steps[i];
             on_event(WalkEvent::Started(step));
             started_at[i] = Some(Instant::now());
-            let fut = run(step.clone());
+            let context = StepContext::new(i, notes_tx.clone(), interrupt.clone());
+            let span = tracing::info_span!("step", address = %step.address, kind = ?step.kind);
+            let fut = context.scope(run(step.clone())).instrument(span);
             running.push(async move { (i, fut.await) });
         }
         if running.is_empty() {
@@ -92,6 +142,9 @@ where
         }
         tokio::select! {
             Some((i, result)) = running.next() => {
+                while let Ok((n, note)) = notes_rx.try_recv() {
+                    on_event(WalkEvent::Note(&plan.steps[n], &note));
+                }
                 let step = &plan.steps[i];
                 let elapsed = started_at[i].map(|t| t.elapsed()).unwrap_or_default();
                 ended[i] = true;
@@ -117,6 +170,13 @@ where
                     }
                 }
             }
+            Some((n, note)) = notes_rx.recv() => {
+                on_event(WalkEvent::Note(&plan.steps[n], &note));
+            }
+            _ = interrupt.fired(), if !stopping => {
+                stopping = true;
+                on_event(WalkEvent::Interrupted { running: running.len() });
+            }
             _ = ticker.tick() => {
                 for (i, t) in started_at.iter().enumerate() {
                     if let (Some(t), false) = (t, ended[i]) {
@@ -126,7 +186,25 @@ where
             }
         }
     }
+    let reported: std::collections::BTreeSet<usize> =
+        results.iter().map(|r| step_index(plan, &r.step)).collect();
+    for (i, step) in plan.steps.iter().enumerate() {
+        if !reported.contains(&i) {
+            results.push(StepResult {
+                step: step.clone(),
+                outcome: Outcome::Interrupted,
+                elapsed: Duration::ZERO,
+            });
+        }
+    }
     results
+}
+
+fn step_index(plan: &StepPlan, step: &Step) -> usize {
+    plan.steps
+        .iter()
+        .position(|s| s == step)
+        .expect("results hold the plan's steps")
 }
 
 #[cfg(test)]
@@ -158,8 +236,7 @@ mod tests {
         let log = Mutex::new(Vec::new());
         let results = walk(
             &p,
-            8,
-            Duration::from_secs(60),
+            &WalkOptions::new(8, Duration::from_secs(60)),
             |s: Step| {
                 let log = &log;
                 async move {
@@ -185,8 +262,7 @@ mod tests {
         let (now, max) = (AtomicUsize::new(0), AtomicUsize::new(0));
         walk(
             &p,
-            2,
-            Duration::from_secs(60),
+            &WalkOptions::new(2, Duration::from_secs(60)),
             |_s: Step| {
                 let (now, max) = (&now, &max);
                 async move {
@@ -210,8 +286,7 @@ mod tests {
         let mut skipped = Vec::new();
         let results = walk(
             &p,
-            4,
-            Duration::from_secs(60),
+            &WalkOptions::new(4, Duration::from_secs(60)),
             |s: Step| async move {
                 if s.change == 0 {
                     Err("quota exceeded".to_string())
@@ -250,8 +325,7 @@ mod tests {
         let mut ticks = 0;
         walk(
             &p,
-            1,
-            Duration::from_secs(10),
+            &WalkOptions::new(1, Duration::from_secs(10)),
             |_s: Step| async move {
                 tokio::time::sleep(Duration::from_secs(25)).await;
                 Ok::<_, String>(())
@@ -264,5 +338,57 @@ mod tests {
         )
         .await;
         assert_eq!(ticks, 2);
+    }
+
+    #[tokio::test]
+    async fn an_interrupt_lets_running_steps_end_and_starts_nothing_new() {
+        // 0 -> 1, and 2 independent; parallelism 1: 0 runs, 2 waits its turn.
+        let p = plan(3, &[(0, 1)]);
+        let (handle, interrupt) = crate::progress::Interrupt::new();
+        let options = WalkOptions {
+            interrupt,
+            ..WalkOptions::new(1, Duration::from_secs(60))
+        };
+        let handle = &handle;
+        let mut interrupted = None;
+        let mut notes = Vec::new();
+        let results = walk(
+            &p,
+            &options,
+            |s: Step| async move {
+                if s.change == 0 {
+                    crate::progress::note("waiting for operation-1");
+                    handle.fire();
+                    crate::progress::interrupted().await;
+                    return Err("interrupted while waiting for operation-1".to_string());
+                }
+                Ok(())
+            },
+            |e| match e {
+                WalkEvent::Interrupted { running } => interrupted = Some(running),
+                WalkEvent::Note(s, n) => notes.push((s.change, n.to_string())),
+                _ => {}
+            },
+        )
+        .await;
+        let outcome = |i: usize| {
+            results
+                .iter()
+                .find(|r| r.step.change == i)
+                .unwrap()
+                .outcome
+                .clone()
+        };
+        assert!(matches!(outcome(0), Outcome::Failed(m) if m.contains("operation-1")));
+        assert_eq!(
+            outcome(1),
+            Outcome::NotRun {
+                blocked_by: "firewall.r0".parse().unwrap()
+            }
+        );
+        assert_eq!(outcome(2), Outcome::Interrupted);
+        assert!(interrupted.is_some());
+        assert_eq!(notes, [(0, "waiting for operation-1".to_string())]);
+        assert_eq!(results.len(), 3);
     }
 }

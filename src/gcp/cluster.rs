@@ -11,7 +11,6 @@
 //! terms, so meshform uses them until the emulator models the newer ones.
 #![allow(deprecated)]
 
-use google_cloud_container_v1::model::cluster::Status as ClusterStatus;
 use google_cloud_container_v1::model::control_plane_endpoints_config::DNSEndpointConfig;
 use google_cloud_container_v1::model::master_authorized_networks_config::CidrBlock;
 use google_cloud_container_v1::model::operation::Status as OpStatus;
@@ -28,6 +27,7 @@ use std::time::{Duration, Instant};
 use super::{api, found, last_segment, GcpError, Provider};
 use crate::resource::attr::{flag, int, str as str_attr, strings};
 use crate::resource::desired::{object, sort_authorized_networks};
+use crate::progress;
 use crate::resource::{Attrs, Ids, Live};
 
 /// The node pool meshform creates in every cluster.
@@ -194,16 +194,9 @@ pub(super) async fn create(p: &Provider, attrs: &Attrs) -> Result<Ids, GcpError>
         .with_idempotency(true)
         .send()
         .await;
-    let op = match sent {
-        Ok(op) => op,
-        Err(e) if super::error::is_http(&e, 409) => {
-            // Made by an earlier, interrupted run: wait for it to finish
-            // provisioning, then let the caller compare and adopt it.
-            wait_running(p, location, name, &ctx).await?;
-            return Err(api(&ctx)(e));
-        }
-        Err(e) => return Err(api(&ctx)(e)),
-    };
+    // "Already exists" (made by an earlier, interrupted run) goes back to the
+    // caller, which joins what is still running and adopts the cluster.
+    let op = sent.map_err(api(&ctx))?;
     poll(p, location, op, &ctx).await?;
     let c = get(p, location, name)
         .await?
@@ -274,6 +267,38 @@ pub(super) async fn delete(p: &Provider, location: &str, name: &str) -> Result<(
     poll(p, location, op, &ctx).await
 }
 
+/// Waits for every GKE operation still running on cluster `name` (found
+/// with `operations.list` of its location); returns how many there were.
+pub(super) async fn join(p: &Provider, location: &str, name: &str) -> Result<usize, GcpError> {
+    let parent = format!("projects/{}/locations/{location}", p.project);
+    let list = p
+        .clusters
+        .list_operations()
+        .set_parent(&parent)
+        .send()
+        .await
+        .map_err(api(format!("listing the operations in {location}")))?;
+    let suffix = format!("/clusters/{name}");
+    let running: Vec<Operation> = list
+        .operations
+        .into_iter()
+        .filter(|op| op.status != OpStatus::Done && op.target_link.ends_with(&suffix))
+        .collect();
+    for op in &running {
+        let verb = super::join::verb_of(op.operation_type.name().unwrap_or_default());
+        let short = last_segment(&op.name);
+        progress::note(format!("waiting for an earlier {verb} ({short}) to finish"));
+        let ctx = format!("waiting for the earlier {verb} of cluster {name}");
+        if let Err(e) = poll(p, location, op.clone(), &ctx).await {
+            if matches!(e, GcpError::Interrupted { .. }) {
+                return Err(e);
+            }
+            progress::note(format!("the earlier {verb} ({short}) failed: {e}"));
+        }
+    }
+    Ok(running.len())
+}
+
 /// The next pause between polls: a twentieth of the time waited so far,
 /// between 50 ms and 10 s, so a six-minute create is seen done within a few
 /// seconds without hammering the API.
@@ -289,16 +314,24 @@ async fn poll(p: &Provider, location: &str, mut op: Operation, ctx: &str) -> Res
         p.project,
         last_segment(&op.name)
     );
+    let short = last_segment(&name);
+    progress::waiting_for(Some(&short));
     while op.status != OpStatus::Done {
-        tokio::time::sleep(poll_interval(start.elapsed())).await;
+        tokio::select! {
+            _ = tokio::time::sleep(poll_interval(start.elapsed())) => {}
+            _ = progress::interrupted() => {
+                return Err(GcpError::Interrupted { context: ctx.to_string(), operation: short });
+            }
+        }
         op = p
             .clusters
             .get_operation()
             .set_name(&name)
             .send()
             .await
-            .map_err(api(format!("{ctx}: polling {}", last_segment(&name))))?;
+            .map_err(api(format!("{ctx}: polling {short}")))?;
     }
+    progress::waiting_for(None);
     match op
         .error
         .as_ref()
@@ -318,21 +351,6 @@ async fn poll(p: &Provider, location: &str, mut op: Operation, ctx: &str) -> Res
             },
         }),
     }
-}
-
-/// Polls the cluster until it is no longer provisioning.
-async fn wait_running(p: &Provider, location: &str, name: &str, ctx: &str) -> Result<(), GcpError> {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(45 * 60) {
-        match get(p, location, name).await? {
-            Some(c) if c.status == ClusterStatus::Provisioning => {}
-            _ => return Ok(()),
-        }
-        tokio::time::sleep(poll_interval(start.elapsed())).await;
-    }
-    Err(GcpError::NotReadable(format!(
-        "{ctx}: still provisioning after 45 minutes"
-    )))
 }
 
 /// How to reach a cluster's Kubernetes API.

@@ -27,6 +27,17 @@ pub enum GcpError {
     /// The credentials could not be set up.
     #[error("cannot load Google credentials: {0}\n  help: run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file")]
     Credentials(String),
+    /// An API the plan needs is not enabled in the project.
+    #[error("the {service} API is not enabled in project {project}\n  help: run `gcloud services enable {service} --project {project}`, wait a minute, and run the same command again")]
+    ServiceDisabled {
+        /// The service, e.g. `compute.googleapis.com`.
+        service: &'static str,
+        /// The project.
+        project: String,
+    },
+    /// The project does not exist, or these credentials cannot see it.
+    #[error("project {0} does not exist, or these credentials cannot see it\n  help: check `project` in the plan file against `gcloud projects list`, and the account of `gcloud auth application-default login`")]
+    ProjectNotFound(String),
     /// A client could not be built.
     #[error("cannot create the {service} client: {message}")]
     Client {
@@ -38,12 +49,42 @@ pub enum GcpError {
     /// A resource could not be read (it is missing or incomplete).
     #[error("cannot read {0}")]
     NotReadable(String),
+    /// The run was interrupted while waiting for an operation, which goes on
+    /// in the cloud: the next run joins it.
+    #[error("{context}: interrupted while waiting for {operation}, which goes on in the cloud; run the same command again to join it")]
+    Interrupted {
+        /// What meshform was doing.
+        context: String,
+        /// The operation left running.
+        operation: String,
+    },
 }
 
 impl GcpError {
     /// Whether the API answered "already exists" (HTTP 409).
     pub fn is_already_exists(&self) -> bool {
         matches!(self, GcpError::Api { source, .. } if is_http(source, 409))
+    }
+
+    /// Whether the API refused the call because another operation on the
+    /// same resource is still running: compute's `resourceNotReady`, GKE's
+    /// `FAILED_PRECONDITION … is currently creating/updating/deleting …`.
+    pub fn is_busy(&self) -> bool {
+        use google_cloud_gax::error::rpc::Code;
+        let GcpError::Api { source, .. } = self else {
+            return false;
+        };
+        let payload = source
+            .http_payload()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        if payload.contains("resourceNotReady") {
+            return true;
+        }
+        source.status().is_some_and(|s| {
+            (s.code == Code::FailedPrecondition && s.message.contains(" is currently "))
+                || s.message.contains("is not ready")
+        })
     }
 
     /// Whether retrying the whole step may succeed (rate limits, backend errors).

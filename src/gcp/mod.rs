@@ -6,14 +6,17 @@ mod cluster;
 mod error;
 mod firewall;
 mod instance;
+mod join;
 mod network;
 mod operation;
+mod preflight;
 pub mod retry;
 mod router;
 mod subnet;
 
 pub use cluster::{poll_interval, ClusterEndpoint};
 pub use error::GcpError;
+pub use preflight::{COMPUTE_API, CONTAINER_API};
 
 use google_cloud_auth::credentials::{anonymous, Builder as CredentialsBuilder, Credentials};
 use google_cloud_compute_v1::client::{
@@ -48,6 +51,7 @@ pub struct Provider {
     zone_ops: ZoneOperations,
     instances: Instances,
     clusters: ClusterManager,
+    credentials: Credentials,
     target: Target,
 }
 
@@ -91,6 +95,7 @@ impl Provider {
             zone_ops: client!(ZoneOperations, "zoneOperations", target, creds),
             instances: client!(Instances, "instances", target, creds),
             clusters: client!(ClusterManager, "container", target, creds),
+            credentials: creds,
             target: target.clone(),
         })
     }

@@ -6,9 +6,11 @@ use google_cloud_compute_v1::model::operation::Status;
 use google_cloud_compute_v1::model::Operation;
 
 use super::{api, ids, GcpError, Provider};
+use crate::progress;
 use crate::resource::Ids;
 
 /// Where an operation lives.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Scope<'a> {
     Global,
     Region(&'a str),
@@ -42,8 +44,10 @@ impl Provider {
         context: &str,
     ) -> Result<Ids, GcpError> {
         let name = op.name.clone().unwrap_or_default();
+        progress::waiting_for(Some(&name));
         while op.status != Some(Status::Done) {
-            op = match scope {
+            let next = async {
+                match scope {
                 Scope::Global => self
                     .global_ops
                     .wait()
@@ -51,7 +55,7 @@ impl Provider {
                     .set_operation(&name)
                     .send()
                     .await
-                    .map_err(api(format!("{context}: waiting for {name}")))?,
+                    .map_err(api(format!("{context}: waiting for {name}"))),
                 Scope::Zone(zone) => self
                     .zone_ops
                     .wait()
@@ -60,7 +64,7 @@ impl Provider {
                     .set_operation(&name)
                     .send()
                     .await
-                    .map_err(api(format!("{context}: waiting for {name}")))?,
+                    .map_err(api(format!("{context}: waiting for {name}"))),
                 Scope::Region(region) => self
                     .region_ops
                     .wait()
@@ -69,9 +73,17 @@ impl Provider {
                     .set_operation(&name)
                     .send()
                     .await
-                    .map_err(api(format!("{context}: waiting for {name}")))?,
+                    .map_err(api(format!("{context}: waiting for {name}"))),
+                }
+            };
+            op = tokio::select! {
+                next = next => next?,
+                _ = progress::interrupted() => {
+                    return Err(GcpError::Interrupted { context: context.to_string(), operation: name });
+                }
             };
         }
+        progress::waiting_for(None);
         if let Some(err) = op.error.as_ref().filter(|e| !e.errors.is_empty()) {
             let message = err
                 .errors

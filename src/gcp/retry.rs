@@ -18,6 +18,7 @@ pub struct TransientErrors;
 impl RetryPolicy for TransientErrors {
     fn on_error(&self, _state: &RetryState, error: Error) -> RetryResult {
         if is_retryable(&error) {
+            crate::progress::transient_error(&error);
             RetryResult::Continue(error)
         } else {
             RetryResult::Permanent(error)

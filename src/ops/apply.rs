@@ -7,8 +7,9 @@ use std::time::Duration;
 use super::Workspace;
 use crate::changeset::{Action, Change, ChangeSet, StateRef};
 use crate::cloud::{Cloud, CloudError};
-use crate::exec::{walk, Outcome, Step, StepKind, StepPlan, StepResult, WalkEvent};
-use crate::resource::Ids;
+use crate::exec::{walk, Outcome, Step, StepKind, StepPlan, StepResult, WalkEvent, WalkOptions};
+use crate::progress;
+use crate::resource::{Ids, Timeouts, Verb};
 use crate::state::{State, StateError, StateResource};
 
 /// Apply could not start, or state could not be saved.
@@ -32,12 +33,19 @@ pub enum ApplyError {
 pub struct ApplyReport {
     /// Every step and how it ended, in the order they ended.
     pub results: Vec<StepResult>,
+    /// Whether an interrupt stopped the run early.
+    pub interrupted: bool,
 }
 
 impl ApplyReport {
     /// Whether any step failed or did not run.
     pub fn failed(&self) -> bool {
         self.results.iter().any(|r| r.outcome != Outcome::Done)
+    }
+
+    /// Whether an interrupt stopped the run early.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
     }
 
     /// (added, changed, destroyed) resources, counted from completed steps.
@@ -55,12 +63,13 @@ impl ApplyReport {
     }
 }
 
-/// Applies `set` in `ws`, at most `parallelism` resources at once, saving
-/// state after every resource. `on_event` sees progress, with a
-/// still-running event every `tick`.
+/// Applies `set` in `ws` as `options` say (parallelism, progress tick,
+/// interrupt), saving state after every resource. `on_event` sees progress.
 ///
 /// A failed resource stops only its dependants; independent branches go on.
-/// Re-running after a crash is safe: creates adopt what already exists.
+/// Every step is bounded by its time limit from the change set. Re-running
+/// after a crash, an interrupt or a timeout is safe: creates adopt what
+/// already exists and operations still running are joined.
 ///
 /// # Errors
 /// [`ApplyError::Stale`] before anything runs when the state moved on since
@@ -68,8 +77,7 @@ impl ApplyReport {
 pub async fn apply(
     ws: &mut Workspace,
     set: &ChangeSet,
-    parallelism: usize,
-    tick: Duration,
+    options: &WalkOptions,
     on_event: impl FnMut(WalkEvent<'_>),
 ) -> Result<ApplyReport, ApplyError> {
     let current = StateRef {
@@ -94,7 +102,7 @@ pub async fn apply(
         let change = &set.changes[step.change];
         let (shared, save_error) = (&shared, &save_error);
         async move {
-            let outcome = with_retries(|| run_step(cloud, &step, change)).await?;
+            let outcome = within_limit(&set.timeouts, &step, change, with_retries(|| run_step(cloud, &step, change))).await?;
             let mut state = shared.lock().expect("state lock poisoned");
             if record(&mut state, &step, change, outcome) {
                 if let Err(e) = store.save(&mut state) {
@@ -106,12 +114,58 @@ pub async fn apply(
             Ok(())
         }
     };
-    let results = walk(&steps, parallelism, tick, run, on_event).await;
+    let results = walk(&steps, options, run, on_event).await;
     ws.state = shared.into_inner().expect("state lock poisoned");
     if let Some(e) = save_error.into_inner().expect("poisoned") {
         return Err(e.into());
     }
-    Ok(ApplyReport { results })
+    Ok(ApplyReport {
+        results,
+        interrupted: options.interrupt.is_set(),
+    })
+}
+
+/// The verb a step performs, for its time limit.
+fn verb(step: &Step, c: &Change) -> Verb {
+    match (step.kind, c.action) {
+        (StepKind::Delete, _) => Verb::Delete,
+        (StepKind::Apply, Action::Update | Action::NoOp) => Verb::Update,
+        (StepKind::Apply, _) => Verb::Create,
+    }
+}
+
+/// Runs `work` within the step's time limit. A step that runs out fails
+/// with a message naming the limit, the last error its clients retried and
+/// the operation still running, which the next run joins.
+async fn within_limit<T>(
+    timeouts: &Timeouts,
+    step: &Step,
+    c: &Change,
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    let verb = verb(step, c);
+    let limit = timeouts.limit(c.address.kind, verb);
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => {
+            let context = progress::current();
+            let mut message = format!(
+                "{verb} of {} did not finish within {}",
+                c.address,
+                timeouts.describe(c.address.kind, verb)
+            );
+            if let Some(e) = context.as_ref().and_then(|c| c.last_error()) {
+                message.push_str(&format!("\n  last error: {e}"));
+            }
+            match context.as_ref().and_then(|c| c.operation()) {
+                Some(op) => message.push_str(&format!(
+                    "\n  operation {op} is still running in the cloud: run the same command again to join it"
+                )),
+                None => message.push_str("\n  help: run the same command again, or raise the limit in [timeouts]"),
+            }
+            Err(message)
+        }
+    }
 }
 
 /// Retries a step whose operation failed transiently (rate limit, backend

@@ -9,7 +9,7 @@ use crate::changeset::{destroy_all, diff, ChangeSet, StateRef, CHANGE_SET_VERSIO
 use crate::cloud::CloudError;
 use crate::graph::{GraphError, ResourceGraph};
 use crate::plan::Plan;
-use crate::resource::{desired_resources, DesiredResource};
+use crate::resource::{desired_resources, DesiredResource, Timeouts};
 use crate::state::{LockError, LockHolder, State, StateError, StateLock, StateStore};
 
 /// Why planning (or opening a workspace) failed.
@@ -58,10 +58,13 @@ pub struct Workspace {
 
 impl Workspace {
     /// Locks the state at `state_path` (waiting up to `lock_timeout`, calling
-    /// `on_wait` with the holder first), loads it and connects to `target`.
+    /// `on_wait` with the holder first), loads it, connects to `target`, and
+    /// checks before anything is planned that the credentials work, the
+    /// project exists and the APIs are enabled (the GKE API when
+    /// `needs_container` or when state holds a cluster).
     ///
     /// # Errors
-    /// Lock held, state unreadable, or no connection.
+    /// Lock held, state unreadable, no connection, or a failed check.
     pub async fn open(
         state_path: &Path,
         operation: &str,
@@ -69,11 +72,21 @@ impl Workspace {
         on_wait: impl FnMut(&LockHolder),
         project: &str,
         target: &TargetChoice,
+        needs_container: bool,
     ) -> Result<Workspace, PlanError> {
         let lock = StateLock::acquire(state_path, operation, lock_timeout, on_wait)?;
         let store = StateStore::new(state_path);
         let state = store.load()?;
         let connection = Connection::open(project, target).await?;
+        let needs_container = needs_container
+            || state
+                .resources
+                .iter()
+                .any(|r| r.address.kind == crate::resource::ResourceKind::Cluster);
+        if let Err(e) = connection.cloud.gcp.preflight(needs_container).await {
+            connection.close().await;
+            return Err(PlanError::Cloud(e.into()));
+        }
         Ok(Workspace {
             store,
             state,
@@ -115,6 +128,7 @@ pub async fn plan(
         state: ws.state_ref(),
         destroy: false,
         changes: diff(desired, &ws.state, &live),
+        timeouts: Timeouts::from_settings(&plan.timeouts),
     })
 }
 
@@ -125,16 +139,17 @@ pub async fn plan(
 pub async fn plan_destroy(
     ws: &Workspace,
     plan_file: &Path,
-    project: &str,
+    plan: &Plan,
     parallelism: usize,
 ) -> Result<ChangeSet, PlanError> {
     let live = refresh(&ws.connection.cloud, &ws.state, parallelism).await?;
     Ok(ChangeSet {
         format_version: CHANGE_SET_VERSION,
         plan_file: plan_file.to_path_buf(),
-        project: project.to_string(),
+        project: plan.project.clone(),
         state: ws.state_ref(),
         destroy: true,
         changes: destroy_all(&ws.state, &live),
+        timeouts: Timeouts::from_settings(&plan.timeouts),
     })
 }

@@ -26,6 +26,84 @@ pub struct Plan {
     /// private control planes can be reached.
     #[serde(default)]
     pub bastion: Option<Bastion>,
+    /// Time limits per kind of resource, in Terraform's manner (`[timeouts]`).
+    #[serde(default, skip_serializing_if = "TimeoutSettings::is_empty")]
+    pub timeouts: TimeoutSettings,
+}
+
+/// `[timeouts]`: how long a create, update or delete of each kind may take
+/// before meshform gives up on it (the operation may go on in the cloud;
+/// the next run joins it). Durations are written like `"45m"` or `"1h30m"`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutSettings {
+    /// Networks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<VerbTimeouts>,
+    /// Subnets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<VerbTimeouts>,
+    /// Routers with their NAT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router: Option<VerbTimeouts>,
+    /// Firewall rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<VerbTimeouts>,
+    /// GKE clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<VerbTimeouts>,
+    /// VM instances (the bastion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<VerbTimeouts>,
+    /// Kubernetes namespaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<VerbTimeouts>,
+}
+
+impl TimeoutSettings {
+    /// Whether no limit is set.
+    pub fn is_empty(&self) -> bool {
+        self == &TimeoutSettings::default()
+    }
+
+    /// The settings by kind name, as written in the plan file.
+    pub fn by_kind(&self) -> [(&'static str, Option<&VerbTimeouts>); 7] {
+        [
+            ("network", self.network.as_ref()),
+            ("subnet", self.subnet.as_ref()),
+            ("router", self.router.as_ref()),
+            ("firewall", self.firewall.as_ref()),
+            ("cluster", self.cluster.as_ref()),
+            ("instance", self.instance.as_ref()),
+            ("namespace", self.namespace.as_ref()),
+        ]
+    }
+}
+
+/// The limits of one kind; an absent one keeps meshform's default.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerbTimeouts {
+    /// Limit on a create (e.g. `"45m"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<String>,
+    /// Limit on an in-place update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<String>,
+    /// Limit on a delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<String>,
+}
+
+impl VerbTimeouts {
+    /// The settings by verb.
+    pub fn by_verb(&self) -> [(&'static str, Option<&str>); 3] {
+        [
+            ("create", self.create.as_deref()),
+            ("update", self.update.as_deref()),
+            ("delete", self.delete.as_deref()),
+        ]
+    }
 }
 
 /// The VPC network (`[network]`).

@@ -48,6 +48,9 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
     if let Some(v) = root.get("bastion").filter(|_| shape.is_intact("bastion")) {
         parts.bastion = typed(&src, v, &mut diagnostics);
     }
+    if let Some(v) = root.get("timeouts").filter(|_| shape.is_intact("timeouts")) {
+        parts.timeouts = typed(&src, v, &mut diagnostics);
+    }
 
     let findings = validate::check(&parts, &shape.spans);
     diagnostics.extend(shape.diagnostics.iter().cloned());
@@ -61,6 +64,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
                 regions: parts.regions.into_iter().map(|(_, r)| r).collect(),
                 firewalls: parts.firewalls.into_iter().map(|(_, f)| f).collect(),
                 bastion: parts.bastion,
+                timeouts: parts.timeouts.unwrap_or_default(),
             });
         }
     }
@@ -492,6 +496,20 @@ target_tag = ["bastion"]
             tags: vec!["jump".into()],
             image: "projects/debian-cloud/global/images/family/debian-12".into(),
         });
+        let every = crate::plan::VerbTimeouts {
+            create: Some("45m".into()),
+            update: Some("1h".into()),
+            delete: Some("30m".into()),
+        };
+        plan.timeouts = crate::plan::TimeoutSettings {
+            network: Some(every.clone()),
+            subnet: Some(every.clone()),
+            router: Some(every.clone()),
+            firewall: Some(every.clone()),
+            cluster: Some(every.clone()),
+            instance: Some(every.clone()),
+            namespace: Some(every),
+        };
         let text = toml::to_string(&plan).unwrap();
         assert_eq!(
             parse(Path::new("roundtrip.toml"), &text).unwrap_or_else(|e| panic!("{e}\n{text}")),
@@ -513,7 +531,9 @@ target_tag = ["bastion"]
         keys(schema::ROOT, &mut all);
         for key in all {
             assert!(
-                text.contains(&format!("{key} =")) || text.contains(&format!("{key}]")),
+                text.contains(&format!("{key} ="))
+                    || text.contains(&format!("{key}]"))
+                    || text.contains(&format!("[{key}.")),
                 "schema key {key} is not in the model:\n{text}"
             );
         }

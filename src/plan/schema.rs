@@ -82,6 +82,25 @@ pub(crate) const ROOT: &[Field] = &[
         "[[firewall]]",
     ),
     opt("bastion", Kind::Table(BASTION), "[bastion]"),
+    opt("timeouts", Kind::Table(TIMEOUTS), "[timeouts]"),
+];
+
+/// `[timeouts]`: one optional table per kind.
+pub(crate) const TIMEOUTS: &[Field] = &[
+    opt("network", Kind::Table(VERB_TIMEOUTS), "[timeouts.network]"),
+    opt("subnet", Kind::Table(VERB_TIMEOUTS), "[timeouts.subnet]"),
+    opt("router", Kind::Table(VERB_TIMEOUTS), "[timeouts.router]"),
+    opt("firewall", Kind::Table(VERB_TIMEOUTS), "[timeouts.firewall]"),
+    opt("cluster", Kind::Table(VERB_TIMEOUTS), "[timeouts.cluster]"),
+    opt("instance", Kind::Table(VERB_TIMEOUTS), "[timeouts.instance]"),
+    opt("namespace", Kind::Table(VERB_TIMEOUTS), "[timeouts.namespace]"),
+];
+
+/// `[timeouts.KIND]`.
+pub(crate) const VERB_TIMEOUTS: &[Field] = &[
+    opt("create", Kind::Str, r#"create = "45m""#),
+    opt("update", Kind::Str, r#"update = "1h""#),
+    opt("delete", Kind::Str, r#"delete = "45m""#),
 ];
 
 /// `[network]`.

@@ -9,7 +9,7 @@
 use ipnet::Ipv4Net;
 
 use super::firewall_spec::parse_spec;
-use super::model::{Bastion, Direction, FirewallRule, Network, Region};
+use super::model::{Bastion, Direction, FirewallRule, Network, Region, TimeoutSettings};
 use super::names::MAX_NAME_LEN;
 use super::names::{gcp_name_problem, looks_like_region, project_id_problem, suggest_name};
 use super::spans::SpanIndex;
@@ -28,6 +28,7 @@ pub(crate) struct Parts {
     /// look for a rule are skipped when one could not be read).
     pub all_firewalls: bool,
     pub bastion: Option<Bastion>,
+    pub timeouts: Option<TimeoutSettings>,
 }
 
 /// One semantic problem, located by key path.
@@ -145,7 +146,29 @@ pub(crate) fn check(parts: &Parts, spans: &SpanIndex) -> Vec<Finding> {
     overlaps(&mut c, &parts.regions);
     firewalls(&mut c, &parts.firewalls);
     bastion::bastion(&mut c, parts);
+    timeouts(&mut c, parts.timeouts.as_ref());
     c.findings
+}
+
+/// Every `[timeouts]` value is a positive duration such as "45m".
+fn timeouts(c: &mut Checker<'_>, settings: Option<&TimeoutSettings>) {
+    for (kind, verbs) in settings.into_iter().flat_map(TimeoutSettings::by_kind) {
+        for (verb, text) in verbs.into_iter().flat_map(|v| v.by_verb()) {
+            let Some(text) = text else { continue };
+            let problem = match humantime::parse_duration(text) {
+                Ok(d) if d.is_zero() => Some("is zero".to_string()),
+                Ok(_) => None,
+                Err(e) => Some(format!("is not a duration ({e})")),
+            };
+            if let Some(problem) = problem {
+                c.push(
+                    format!("timeouts.{kind}.{verb}"),
+                    format!("timeout \"{text}\" {problem}"),
+                    format!("write a duration such as {verb} = \"45m\", \"1h30m\" or \"90s\""),
+                );
+            }
+        }
+    }
 }
 
 fn regions(c: &mut Checker<'_>, parts: &Parts) {

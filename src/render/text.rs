@@ -158,6 +158,7 @@ mod tests {
             },
             destroy: false,
             changes,
+            timeouts: Default::default(),
         }
     }
 

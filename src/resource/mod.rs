@@ -4,9 +4,11 @@
 pub mod attr;
 pub mod desired;
 mod kind;
+pub mod timeouts;
 
 pub use desired::{desired_resources, DesiredResource};
 pub use kind::{FieldRule, ResourceKind};
+pub use timeouts::{Timeouts, Verb};
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,139 @@
+//! Joining what an earlier run left in flight. When the API refuses a call
+//! because another operation on the same resource is still running (GKE's
+//! `FAILED_PRECONDITION … is currently deleting …`, compute's
+//! `resourceNotReady`, or "already exists" while a create runs), meshform
+//! finds that operation — compute's `*Operations.list` filtered on the
+//! resource's link, GKE's `operations.list` of the location — and waits for
+//! it with the usual progress, instead of failing.
+
+use google_cloud_compute_v1::model::operation::Status;
+use google_cloud_compute_v1::model::Operation;
+
+use super::operation::Scope;
+use super::{api, GcpError, Provider};
+use crate::address::Address;
+use crate::progress;
+use crate::resource::attr::str as str_attr;
+use crate::resource::{Attrs, ResourceKind};
+
+/// The canonical link of a compute resource, as operations name their target.
+pub(crate) const COMPUTE_BASE: &str = "https://www.googleapis.com/compute/v1/";
+
+/// The verb of an operation type, as the user says it.
+pub(crate) fn verb_of(operation_type: &str) -> String {
+    match operation_type {
+        "insert" | "CREATE_CLUSTER" => "create".into(),
+        "delete" | "DELETE_CLUSTER" => "delete".into(),
+        "patch" | "UPDATE_CLUSTER" => "update".into(),
+        other => other.to_lowercase(),
+    }
+}
+
+impl Provider {
+    /// Waits for every operation still running on the resource at
+    /// `address` (named by `attrs`); returns how many there were. An earlier
+    /// operation's own failure is reported as a note, not as an error: the
+    /// caller reads the resource again and decides what is left to do.
+    ///
+    /// # Errors
+    /// The operations cannot be listed or polled, or the run was interrupted.
+    pub async fn join(&self, address: &Address, attrs: &Attrs) -> Result<usize, GcpError> {
+        let name = str_attr(attrs, "name");
+        let region = str_attr(attrs, "region");
+        let project = &self.project;
+        let (scope, rel) = match address.kind {
+            ResourceKind::Network => (
+                Scope::Global,
+                format!("projects/{project}/global/networks/{name}"),
+            ),
+            ResourceKind::Firewall => (
+                Scope::Global,
+                format!("projects/{project}/global/firewalls/{name}"),
+            ),
+            ResourceKind::Subnet => (
+                Scope::Region(region),
+                format!("projects/{project}/regions/{region}/subnetworks/{name}"),
+            ),
+            ResourceKind::Router => (
+                Scope::Region(region),
+                format!("projects/{project}/regions/{region}/routers/{name}"),
+            ),
+            ResourceKind::Instance => {
+                let zone = str_attr(attrs, "zone");
+                (
+                    Scope::Zone(zone),
+                    format!("projects/{project}/zones/{zone}/instances/{name}"),
+                )
+            }
+            ResourceKind::Cluster => {
+                return super::cluster::join(self, str_attr(attrs, "location"), name).await
+            }
+            ResourceKind::Namespace => return Ok(0),
+        };
+        let running = self.running_operations(&scope, &rel).await?;
+        for op in &running {
+            let op_name = op.name.clone().unwrap_or_default();
+            let verb = verb_of(op.operation_type.as_deref().unwrap_or_default());
+            progress::note(format!(
+                "waiting for an earlier {verb} ({op_name}) to finish"
+            ));
+            let ctx = format!("waiting for the earlier {verb} of {rel}");
+            if let Err(e) = self.wait(scope.clone(), op.clone(), &ctx).await {
+                if matches!(e, GcpError::Interrupted { .. }) {
+                    return Err(e);
+                }
+                progress::note(format!("the earlier {verb} ({op_name}) failed: {e}"));
+            }
+        }
+        Ok(running.len())
+    }
+
+    /// Operations on the compute resource `rel` that are not DONE.
+    async fn running_operations(
+        &self,
+        scope: &Scope<'_>,
+        rel: &str,
+    ) -> Result<Vec<Operation>, GcpError> {
+        let filter = format!("targetLink = \"{COMPUTE_BASE}{rel}\"");
+        let ctx = format!("listing the operations on {rel}");
+        let list = match scope {
+            Scope::Global => {
+                self.global_ops
+                    .list()
+                    .set_project(&self.project)
+                    .set_filter(filter)
+                    .send()
+                    .await
+            }
+            Scope::Region(region) => {
+                self.region_ops
+                    .list()
+                    .set_project(&self.project)
+                    .set_region(*region)
+                    .set_filter(filter)
+                    .send()
+                    .await
+            }
+            Scope::Zone(zone) => {
+                self.zone_ops
+                    .list()
+                    .set_project(&self.project)
+                    .set_zone(*zone)
+                    .set_filter(filter)
+                    .send()
+                    .await
+            }
+        }
+        .map_err(api(ctx))?;
+        Ok(list
+            .items
+            .into_iter()
+            .filter(|op| op.status != Some(Status::Done))
+            .filter(|op| {
+                op.target_link
+                    .as_deref()
+                    .is_some_and(|l| l.ends_with(&format!("/{rel}")))
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,98 @@
+//! Checks before anything is planned or sent, so that a first run that
+//! cannot work stops at once with what to do, as Terraform's Google provider
+//! does: credentials that yield a token, a project that exists, and the APIs
+//! the plan needs enabled.
+
+use std::time::Duration;
+
+use google_cloud_gax::error::rpc::StatusDetails;
+
+use super::{GcpError, Provider, Target};
+
+/// How long getting a first access token may take before meshform says the
+/// credentials do not work (off Google Cloud, the metadata server never answers).
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The service name of an API, for `gcloud services enable`.
+pub const COMPUTE_API: &str = "compute.googleapis.com";
+/// The GKE API's service name.
+pub const CONTAINER_API: &str = "container.googleapis.com";
+
+impl Provider {
+    /// Checks credentials (real cloud only), then that the project exists and
+    /// the compute API (and, when `needs_container`, the GKE API) is enabled,
+    /// with one cheap read each.
+    ///
+    /// # Errors
+    /// [`GcpError::Credentials`], [`GcpError::ProjectNotFound`],
+    /// [`GcpError::ServiceDisabled`], or the API's own error.
+    pub async fn preflight(&self, needs_container: bool) -> Result<(), GcpError> {
+        if self.target == Target::Cloud {
+            let token =
+                tokio::time::timeout(TOKEN_TIMEOUT, self.credentials.headers(Default::default()))
+                    .await;
+            match token {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(GcpError::Credentials(e.to_string())),
+                Err(_) => {
+                    return Err(GcpError::Credentials(format!(
+                        "no access token within {}s: there is no Application Default Credentials file, and no metadata server answered (this machine is not on Google Cloud)",
+                        TOKEN_TIMEOUT.as_secs()
+                    )))
+                }
+            }
+        }
+        let compute = self
+            .networks
+            .list()
+            .set_project(&self.project)
+            .set_max_results(1_u32)
+            .send()
+            .await;
+        if let Err(e) = compute {
+            return Err(self.explain(COMPUTE_API, e));
+        }
+        if needs_container {
+            let container = self
+                .clusters
+                .list_clusters()
+                .set_parent(format!("projects/{}/locations/-", self.project))
+                .send()
+                .await;
+            if let Err(e) = container {
+                return Err(self.explain(CONTAINER_API, e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns an error of the first call to `service` into what the user must do.
+    fn explain(&self, service: &'static str, e: google_cloud_gax::error::Error) -> GcpError {
+        let payload = e
+            .http_payload()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        let message = e.status().map(|s| s.message.clone()).unwrap_or_default();
+        let disabled = e.status().is_some_and(|s| {
+            s.details.iter().any(|d| {
+                matches!(d, StatusDetails::ErrorInfo(i) if i.reason == "SERVICE_DISABLED")
+            })
+        }) || payload.contains("SERVICE_DISABLED")
+            || message.contains("has not been used in project");
+        if disabled {
+            return GcpError::ServiceDisabled {
+                service,
+                project: self.project.clone(),
+            };
+        }
+        let project_gone = message.contains(&format!("'projects/{}' was not found", self.project))
+            || message.contains(&format!("on resource project {}", self.project));
+        if project_gone {
+            return GcpError::ProjectNotFound(self.project.clone());
+        }
+        GcpError::Api {
+            context: format!("checking access to {service} in project {}", self.project),
+            source: e,
+        }
+    }
+}
