@@ -1,0 +1,513 @@
+//! After a crash, a Ctrl-C or a time limit, the same command finishes the
+//! job: the crash matrix kills `meshform apply` and `meshform destroy` of
+//! the tutorial at many points (by time, by output event, and while an
+//! operation of each kind is in flight) and runs the same command again.
+
+mod common;
+
+use common::{Run, World};
+use meshform::emulator::{Emulator, FaultConfig};
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
+
+/// Emulated operations at 1/200 of real time: a cluster create takes 1.8 s.
+const SCALE: f64 = 0.005;
+
+/// The 13 resources of plans/tutorial.toml.
+const TUTORIAL_STATE: [&str; 13] = [
+    "cluster.europe-west2",
+    "cluster.us-central1",
+    "firewall.allow-iap-ssh",
+    "firewall.istio-cluster1-istio-webhook",
+    "firewall.istio-cluster2-istio-webhook",
+    "instance.bastion",
+    "namespace.europe-west2.istio-system",
+    "namespace.us-central1.istio-system",
+    "network.cross-region-vpc",
+    "router.europe-west2",
+    "router.us-central1",
+    "subnet.europe-west2",
+    "subnet.us-central1",
+];
+
+/// When to kill the process.
+#[derive(Debug, Clone)]
+enum KillPoint {
+    /// This long after it started.
+    After(Duration),
+    /// When the `n`th line (from 1) containing this text is printed.
+    Line(&'static str, usize),
+    /// While an operation of this type on a target containing this text is in flight.
+    During(&'static str, &'static str),
+}
+
+/// Starts `args` against `w`, kills it (SIGKILL) at `point`; returns whether
+/// the kill happened before the command ended by itself.
+async fn kill_at(w: &World, args: &[&str], point: &KillPoint) -> bool {
+    let mut full: Vec<&str> = args.to_vec();
+    full.push(w.plan.to_str().unwrap());
+    let mut child = w.command(&full).spawn().unwrap();
+    let killed = match point {
+        KillPoint::After(t) => {
+            tokio::select! {
+                _ = tokio::time::sleep(*t) => true,
+                _ = child.wait() => false,
+            }
+        }
+        KillPoint::Line(text, n) => wait_for_line(&mut child, text, *n).await,
+        KillPoint::During(op_type, target) => {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let hit = w
+                    .emulator
+                    .pending_operations()
+                    .iter()
+                    .any(|o| o.operation_type == *op_type && o.target.contains(target));
+                if hit {
+                    break true;
+                }
+                if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+                    break false;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+    };
+    let _ = child.kill().await;
+    let _ = child.wait().await;
+    killed
+}
+
+/// Reads the child's stdout until the `n`th line containing `text`; false
+/// when the output ends first.
+async fn wait_for_line(child: &mut Child, text: &str, n: usize) -> bool {
+    let out = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(out).lines();
+    let mut seen = 0;
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.contains(text) {
+            seen += 1;
+            if seen == n {
+                // Keep draining so that the child never blocks on a full pipe.
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// What a converged tutorial looks like: the state lists exactly the 13
+/// resources, a plan is empty, and the cloud holds what a clean apply makes.
+async fn assert_applied(w: &World, clean_cloud: &[String], case: &str) {
+    let mut state = w.state_list().await;
+    state.sort();
+    assert_eq!(state, TUTORIAL_STATE, "{case}: state");
+    let plan = w.run(&["plan", "--detailed-exitcode"]).await;
+    assert_eq!(plan.code(), 0, "{case}: plan is not empty\n{}", plan.stdout());
+    assert_eq!(w.cloud(), clean_cloud, "{case}: cloud differs from a clean apply");
+}
+
+/// What a destroyed tutorial looks like: nothing in the emulated project,
+/// nothing in state.
+async fn assert_destroyed(w: &World, case: &str) {
+    assert!(w.cloud().is_empty(), "{case}: left behind {:?}", w.cloud());
+    assert!(w.state_list().await.is_empty(), "{case}: state not empty");
+}
+
+/// The kind of resource an emulated resource name is (`None` for what GKE
+/// made by itself, such as its `gke-*` firewall rules).
+fn kind_of(name: &str) -> Option<&'static str> {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let kind = match name {
+        n if n.starts_with("networks/") => "network",
+        n if n.contains("/subnetworks/") => "subnet",
+        n if n.contains("/routers/") => "router",
+        n if n.starts_with("firewalls/") && !last.starts_with("gke-") => "firewall",
+        n if n.contains("/clusters/") => "cluster",
+        n if n.contains("/instances/") => "instance",
+        _ => return None,
+    };
+    Some(kind)
+}
+
+/// Every resource of the plan still in the cloud is still in state.
+fn assert_state_covers_cloud(w: &World, listed: &[String], case: &str) {
+    let mut in_cloud = std::collections::BTreeMap::<&str, usize>::new();
+    for name in w.cloud() {
+        if let Some(kind) = kind_of(&name) {
+            *in_cloud.entry(kind).or_default() += 1;
+        }
+    }
+    for (kind, count) in in_cloud {
+        let in_state = listed
+            .iter()
+            .filter(|a| a.starts_with(&format!("{kind}.")))
+            .count();
+        assert!(
+            in_state >= count,
+            "{case}: {count} {kind}(s) in the cloud but {in_state} in state: {listed:?} vs {:?}",
+            w.cloud()
+        );
+    }
+}
+
+/// A clean apply of the tutorial in a fresh world: what the cloud holds after it.
+async fn clean_cloud() -> Vec<String> {
+    let w = World::with("tutorial.toml", SCALE, FaultConfig::default()).await;
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    let names = w.cloud();
+    let unique: BTreeSet<&String> = names.iter().collect();
+    assert_eq!(unique.len(), names.len());
+    names
+}
+
+fn re_run_ok(run: Run, case: &str) -> Run {
+    assert_eq!(
+        run.code(),
+        0,
+        "{case}: the same command run again failed\n--- stdout\n{}\n--- stderr\n{}",
+        run.stdout(),
+        run.stderr()
+    );
+    run
+}
+
+fn time_points(count: u64, span_ms: u64) -> Vec<KillPoint> {
+    (0..count)
+        .map(|i| KillPoint::After(Duration::from_millis(50 + i * span_ms / count)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_killed_at_any_point_converges_when_run_again() {
+    let clean = clean_cloud().await;
+    let mut points = time_points(12, 3000);
+    for n in 1..=5 {
+        points.push(KillPoint::Line("Creating...", n * 2));
+    }
+    for n in 1..=5 {
+        points.push(KillPoint::Line("Creation complete", n * 2));
+    }
+    for (op, target) in [
+        ("insert", "networks/"),
+        ("insert", "subnetworks/"),
+        ("insert", "routers/"),
+        ("insert", "firewalls/"),
+        ("CREATE_CLUSTER", "clusters/"),
+        ("insert", "instances/"),
+    ] {
+        points.push(KillPoint::During(op, target));
+    }
+    let mut killed_early = 0;
+    for point in &points {
+        let case = format!("apply killed at {point:?}");
+        let w = World::with("tutorial.toml", SCALE, FaultConfig::default()).await;
+        if kill_at(&w, &["apply", "--auto-approve"], point).await {
+            killed_early += 1;
+        }
+        re_run_ok(w.run(&["apply", "--auto-approve"]).await, &case);
+        assert_applied(&w, &clean, &case).await;
+    }
+    println!(
+        "apply crash matrix: {} kill points, {killed_early} killed before the end, all converged",
+        points.len()
+    );
+    assert!(points.len() >= 20 + 6);
+    assert!(killed_early >= 20, "only {killed_early} kills landed mid-run");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
+    let mut points = time_points(12, 2000);
+    for n in 1..=5 {
+        points.push(KillPoint::Line("Destroying...", n * 2));
+    }
+    for n in 1..=5 {
+        points.push(KillPoint::Line("Destruction complete", n * 2));
+    }
+    for (op, target) in [
+        ("delete", "networks/"),
+        ("delete", "subnetworks/"),
+        ("delete", "routers/"),
+        ("delete", "firewalls/"),
+        ("DELETE_CLUSTER", "clusters/"),
+        ("delete", "instances/"),
+    ] {
+        points.push(KillPoint::During(op, target));
+    }
+    let mut killed_early = 0;
+    let mut joined = 0;
+    for point in &points {
+        let case = format!("destroy killed at {point:?}");
+        let w = World::with("tutorial.toml", SCALE, FaultConfig::default()).await;
+        w.run(&["apply", "--auto-approve"]).await.expect(0);
+        if kill_at(&w, &["destroy", "--auto-approve"], point).await {
+            killed_early += 1;
+        }
+        // State stays true to the world: a resource leaves state only once
+        // it is gone, and plan shows what state still lists.
+        let listed = w.state_list().await;
+        assert_state_covers_cloud(&w, &listed, &case);
+        let plan = w.run(&["plan", "--destroy"]).await.expect(0);
+        for address in &listed {
+            assert!(
+                plan.stdout().contains(address.as_str()),
+                "{case}: plan --destroy does not show {address}\n{}",
+                plan.stdout()
+            );
+        }
+        let again = re_run_ok(w.run(&["destroy", "--auto-approve"]).await, &case);
+        if again.stdout().contains("waiting for an earlier") {
+            joined += 1;
+        }
+        assert_destroyed(&w, &case).await;
+    }
+    println!(
+        "destroy crash matrix: {} kill points, {killed_early} killed before the end, {joined} re-runs joined an operation in flight, all emptied the project",
+        points.len()
+    );
+    assert!(killed_early >= 20, "only {killed_early} kills landed mid-run");
+    assert!(joined >= 6, "only {joined} re-runs joined an operation");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_rerun_joins_the_cluster_delete_already_under_way() {
+    let w = World::with("tutorial.toml", SCALE, FaultConfig::default()).await;
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    let point = KillPoint::During("DELETE_CLUSTER", "clusters/");
+    assert!(kill_at(&w, &["destroy", "--auto-approve"], &point).await);
+    let again = w.run(&["destroy", "--auto-approve"]).await.expect(0);
+    let out = again.stdout();
+    assert!(
+        out.lines().any(|l| l.starts_with("cluster.")
+            && l.contains(": waiting for an earlier delete (operation-")
+            && l.ends_with(") to finish")),
+        "{out}"
+    );
+    assert!(out.contains("Destroy complete!"), "{out}");
+    assert_destroyed(&w, "joined delete").await;
+}
+
+/// Sends SIGINT to a running child.
+fn interrupt(child: &Child) {
+    let pid = child.id().expect("running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_starting_steps_saves_state_and_the_next_apply_joins_and_finishes() {
+    let w = World::with("tutorial.toml", SCALE * 4.0, FaultConfig::default()).await;
+    let plan = w.plan.to_str().unwrap().to_string();
+    let mut child = w
+        .command(&["apply", "--auto-approve", &plan])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(out).lines();
+    let mut printed = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let cluster_started = line.starts_with("cluster.") && line.ends_with("Creating...");
+        printed.push(line);
+        if cluster_started {
+            break;
+        }
+    }
+    interrupt(&child);
+    while let Ok(Some(line)) = lines.next_line().await {
+        printed.push(line);
+    }
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("meshform exits soon after Ctrl-C")
+        .unwrap();
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
+        .await
+        .unwrap();
+    let stdout = printed.join("\n");
+    assert_eq!(status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Interrupt received."), "{stdout}");
+    assert!(stderr.contains("Apply interrupted:"), "{stderr}");
+    assert!(stderr.contains("run the same command again"), "{stderr}");
+    // Nothing started after the interrupt: namespaces wait for their clusters.
+    assert!(!stdout.contains("namespace."), "{stdout}");
+    // State parses and lists only what finished.
+    let listed = w.state_list().await;
+    assert!(!listed.iter().any(|a| a.starts_with("namespace.")));
+
+    let again = w.run(&["apply", "--auto-approve"]).await.expect(0);
+    assert!(
+        again
+            .stdout()
+            .contains(": waiting for an earlier create (operation-"),
+        "{}",
+        again.stdout()
+    );
+    let mut state = w.state_list().await;
+    state.sort();
+    assert_eq!(state, TUTORIAL_STATE);
+    w.run(&["plan", "--detailed-exitcode"]).await.expect(0);
+}
+
+/// plans/vpc.toml with `[timeouts]` appended.
+fn with_timeouts(w: &World, table: &str) {
+    let mut text = std::fs::read_to_string(&w.plan).unwrap();
+    text.push_str(table);
+    std::fs::write(&w.plan, text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_that_keeps_failing_transiently_stops_at_its_time_limit_naming_it_and_the_last_error(
+) {
+    let w = World::with(
+        "vpc.toml",
+        0.002,
+        FaultConfig {
+            seed: 1,
+            retryable_rate: 1.0,
+            operation_failure_rate: 0.0,
+        },
+    )
+    .await;
+    with_timeouts(&w, "\n[timeouts.network]\ncreate = \"3s\"\n");
+    let started = Instant::now();
+    let run = w.run(&["apply", "--auto-approve"]).await.expect(1);
+    let err = run.stderr();
+    assert!(
+        err.contains("create of network.cross-region-vpc did not finish within timeouts.network.create = \"3s\""),
+        "{err}"
+    );
+    assert!(err.contains("last error:"), "{err}");
+    assert!(
+        err.contains("429") || err.contains("503") || err.contains("Quota exceeded"),
+        "{err}"
+    );
+    // Bounded: nowhere near the 40 s and more it ran before.
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_over_its_limit_names_the_operation_still_running_and_the_next_run_joins_it() {
+    // At real-cloud speed a network takes 12 s: a 1 s limit runs out.
+    let w = World::with("vpc.toml", 0.25, FaultConfig::default()).await;
+    with_timeouts(&w, "\n[timeouts.network]\ncreate = \"1s\"\n");
+    let run = w.run(&["apply", "--auto-approve"]).await.expect(1);
+    let err = run.stderr();
+    assert!(err.contains("did not finish within timeouts.network.create = \"1s\""), "{err}");
+    assert!(err.contains("operation operation-"), "{err}");
+    assert!(err.contains("is still running in the cloud"), "{err}");
+    let text = std::fs::read_to_string(&w.plan).unwrap();
+    std::fs::write(&w.plan, text.replace("create = \"1s\"", "create = \"2m\"")).unwrap();
+    let again = w.run(&["apply", "--auto-approve"]).await.expect(0);
+    assert!(
+        again
+            .stdout()
+            .contains("network.cross-region-vpc: waiting for an earlier create (operation-"),
+        "{}",
+        again.stdout()
+    );
+    assert_eq!(w.cloud(), common::VPC_CLOUD);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_timeout_in_the_plan_file_is_reported_with_its_position() {
+    let w = World::new("vpc.toml").await;
+    with_timeouts(&w, "\n[timeouts.cluster]\ncreate = \"forever\"\n");
+    let run = w.run(&["validate"]).await.expect(1);
+    let err = run.stderr();
+    assert!(err.contains("vpc.toml:40:10: timeout \"forever\" is not a duration"), "{err}");
+    assert!(err.contains("help: write a duration such as create = \"45m\""), "{err}");
+}
+
+/// `meshform ARGS` against the real cloud's endpoints, with no credentials
+/// on this machine and the metadata server pointed at a closed loopback port.
+async fn without_credentials(args: &[&str]) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_meshform"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("CLOUDSDK_CONFIG", home.path())
+        .env("GCE_METADATA_HOST", "127.0.0.1:9")
+        .env("GCE_METADATA_IP", "127.0.0.1:9")
+        .current_dir(home.path())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    Run(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_credentials_apply_stops_at_once_saying_what_to_run() {
+    let plan = concat!(env!("CARGO_MANIFEST_DIR"), "/plans/vpc.toml");
+    let started = Instant::now();
+    let run = without_credentials(&["apply", plan, "--auto-approve"])
+        .await
+        .expect(1);
+    let (out, err) = (run.stdout(), run.stderr());
+    assert!(!out.contains("Creating..."), "{out}");
+    assert!(err.contains("gcloud auth application-default login"), "{err}");
+    assert!(err.contains("GOOGLE_APPLICATION_CREDENTIALS"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(!err.contains('\u{1b}'), "colour codes in piped stderr: {err:?}");
+}
+
+/// A world whose emulator is started with `edit` applied to its config.
+async fn world_with(plan: &str, edit: impl FnOnce(&mut meshform::emulator::EmulatorConfig)) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join(plan);
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans").join(plan),
+        &copy,
+    )
+    .unwrap();
+    let mut config = common::config(dir.path(), 0.002, FaultConfig::default());
+    edit(&mut config);
+    let emulator = Emulator::start(config, common::listen()).await.unwrap();
+    World {
+        dir,
+        plan: copy,
+        emulator,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_api_stops_the_plan_naming_the_command_that_enables_it() {
+    let w = world_with("tutorial.toml", |c| {
+        c.disabled_services = vec!["container.googleapis.com".into()]
+    })
+    .await;
+    let run = w.run(&["plan"]).await.expect(1);
+    let err = run.stderr();
+    assert!(
+        err.contains("gcloud services enable container.googleapis.com --project meshform-demo"),
+        "{err}"
+    );
+    // The network layer alone does not need GKE.
+    let vpc = world_with("vpc.toml", |c| {
+        c.disabled_services = vec!["container.googleapis.com".into()]
+    })
+    .await;
+    vpc.run(&["plan"]).await.expect(0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_that_does_not_exist_stops_the_plan_before_anything_is_sent() {
+    let w = world_with("vpc.toml", |c| c.missing_projects = vec!["meshform-demo".into()]).await;
+    let run = w.run(&["apply", "--auto-approve"]).await.expect(1);
+    let err = run.stderr();
+    assert!(err.contains("project meshform-demo does not exist"), "{err}");
+    assert!(err.contains("gcloud projects list"), "{err}");
+    assert!(!run.stdout().contains("Creating..."));
+}
