@@ -1,11 +1,14 @@
 //! Error bodies in the shape the real compute API returns them.
 //!
 //! `{"error":{"code":409,"message":"…","status":"ALREADY_EXISTS","errors":[{"reason":"alreadyExists","domain":"global","message":"…"}]}}`.
-//! Google's Rust clients take the error code from `status`.
+//! Google's Rust clients take the error code from `status`. Errors the API
+//! front end answers (a disabled service, a missing project) also carry
+//! `details` (`google.rpc.ErrorInfo`, `google.rpc.Help`), which the clients
+//! then show instead of `errors`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// An API error answered synchronously, with the HTTP status and the real reason string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,15 +21,25 @@ pub struct ApiError {
     pub reason: &'static str,
     /// Human message, as the real API words it.
     pub message: String,
+    /// The `errors[].domain`: `global` for most errors, `usageLimits` for a disabled service.
+    pub domain: &'static str,
+    /// The `errors[].extendedHelp`, when the real API sends one.
+    pub extended_help: Option<&'static str>,
+    /// The `details` (`google.rpc.*` messages with their `@type`); omitted when empty.
+    pub details: Vec<Value>,
 }
 
 impl ApiError {
-    fn new(code: u16, status: &'static str, reason: &'static str, message: String) -> Self {
+    /// An error with `errors[].domain` `global`, no extended help and no details.
+    pub fn new(code: u16, status: &'static str, reason: &'static str, message: String) -> Self {
         ApiError {
             code,
             status,
             reason,
             message,
+            domain: "global",
+            extended_help: None,
+            details: Vec::new(),
         }
     }
 
@@ -119,19 +132,27 @@ impl ApiError {
     }
 
     /// The JSON error body.
-    pub fn body(&self) -> serde_json::Value {
-        json!({
+    pub fn body(&self) -> Value {
+        let mut item = json!({
+            "reason": self.reason,
+            "domain": self.domain,
+            "message": self.message,
+        });
+        if let Some(help) = self.extended_help {
+            item["extendedHelp"] = json!(help);
+        }
+        let mut body = json!({
             "error": {
                 "code": self.code,
                 "message": self.message,
                 "status": self.status,
-                "errors": [{
-                    "reason": self.reason,
-                    "domain": "global",
-                    "message": self.message,
-                }],
+                "errors": [item],
             }
-        })
+        });
+        if !self.details.is_empty() {
+            body["error"]["details"] = Value::Array(self.details.clone());
+        }
+        body
     }
 }
 
