@@ -13,6 +13,7 @@
 //! - `operations.rs`: `compute#operation`s; `latency.rs`: how long they take.
 //! - `world.rs`: resources + operations, persisted in `DATA_DIR/world.json`.
 //! - `faults.rs`: seeded fault injection; `errors.rs`: error bodies.
+//! - `pending.rs`: the operations in flight, for tests.
 //!
 //! Operations complete lazily by wall-clock time: an operation's effect
 //! happens when it becomes DONE, even across a restart. Every mutation may
@@ -27,6 +28,7 @@ mod geography;
 pub mod kubeapi;
 mod latency;
 mod operations;
+mod pending;
 mod refs;
 mod schema;
 mod server;
@@ -44,6 +46,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::FaultConfig;
 pub use latency::base_duration;
+pub use pending::PendingOperation;
 
 use server::Shared;
 use world::World;
@@ -226,6 +229,16 @@ impl Emulator {
                 rest.strip_prefix("global/").unwrap_or(rest).to_string()
             })
             .collect()
+    }
+
+    /// The operations (compute and GKE) not DONE at the current wall clock,
+    /// oldest first, with their type, target and name. Tests poll it to act
+    /// while an operation of some kind is in flight.
+    pub fn pending_operations(&self) -> Vec<PendingOperation> {
+        match self.shared.world_now() {
+            Ok((world, now)) => pending::pending(&world, now),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Stops serving and waits for the server task, then stops every
