@@ -46,9 +46,9 @@ METHODS = {
     "firewalls": ["insert", "get", "patch", "delete", "list"],
     "forwardingRules": ["insert", "get", "patch", "delete", "list", "aggregatedList"],
     "instances": ["insert", "get", "delete", "list", "aggregatedList"],
-    "globalOperations": ["get", "wait"],
-    "regionOperations": ["get", "wait"],
-    "zoneOperations": ["get", "wait"],
+    "globalOperations": ["get", "wait", "list"],
+    "regionOperations": ["get", "wait", "list"],
+    "zoneOperations": ["get", "wait", "list"],
 }
 
 # Resource schemas; the request schemas of the emulated methods (e.g.

@@ -6,7 +6,7 @@ mod common;
 use common::listen;
 
 use google_cloud_compute_v1::client::{
-    Firewalls, GlobalOperations, Networks, RegionOperations, Routers, Subnetworks,
+    Firewalls, GlobalOperations, Networks, RegionOperations, Routers, Subnetworks, ZoneOperations,
 };
 use google_cloud_compute_v1::model::{self, operation::Status};
 use google_cloud_gax::error::rpc::Code;
@@ -1239,5 +1239,134 @@ async fn a_wait_stops_when_its_client_disconnects() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(emu.waits_in_flight(), 0, "the handler was dropped");
+    emu.shutdown().await;
+}
+
+/// A subnet made quickly, then deleted on an emulator restarted with real
+/// latencies (a subnet delete takes 14 s), so the delete is still in flight.
+#[tokio::test]
+async fn operations_list_with_a_target_link_filter_finds_the_running_delete() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emu = start(&dir).await;
+    let c = clients(&emu.url()).await;
+    create_network(&c, "vpc").await;
+    create_subnet(&c, "us-central1", subnet("s", "vpc", "10.0.0.0/20"))
+        .await
+        .expect("subnet");
+    emu.shutdown().await;
+    let mut config = EmulatorConfig::new(dir.path());
+    config.latency_scale = 1.0;
+    let emu = Emulator::start(config, listen()).await.expect("restart");
+    let c = clients(&emu.url()).await;
+    let zone_ops = official_client!(ZoneOperations, &emu.url());
+    let deleting = c
+        .subnets
+        .delete()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_subnetwork("s")
+        .send()
+        .await
+        .expect("delete");
+
+    let subnet_link = format!(
+        "https://www.googleapis.com/compute/v1/projects/{PROJECT}/regions/us-central1/subnetworks/s"
+    );
+    let list = |filter: String| {
+        c.region_ops
+            .list()
+            .set_project(PROJECT)
+            .set_region("us-central1")
+            .set_filter(filter)
+            .send()
+    };
+    let summary = |l: &model::OperationList| -> Vec<(Option<String>, bool)> {
+        l.items
+            .iter()
+            .map(|o| (o.operation_type.clone(), o.status == Some(Status::Done)))
+            .collect()
+    };
+    let on_subnet = list(format!("targetLink = \"{subnet_link}\""))
+        .await
+        .expect("list");
+    assert_eq!(on_subnet.kind.as_deref(), Some("compute#operationList"));
+    assert_eq!(
+        summary(&on_subnet),
+        [
+            (Some("insert".into()), true),
+            (Some("delete".into()), false)
+        ]
+    );
+    let running = list(format!("(targetLink = \"{subnet_link}\") (status != DONE)"))
+        .await
+        .expect("list");
+    assert_eq!(running.items.len(), 1);
+    assert_eq!(running.items[0].name, deleting.name);
+    assert_eq!(
+        running.items[0].self_link, deleting.self_link,
+        "rendered as operations.get renders it"
+    );
+    let deletes = list("operationType = delete".into()).await.expect("list");
+    assert_eq!(summary(&deletes), [(Some("delete".into()), false)]);
+
+    // Pages, and the other scopes.
+    let first = c
+        .region_ops
+        .list()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_max_results(1_u32)
+        .send()
+        .await
+        .expect("page 1");
+    assert_eq!(first.items.len(), 1);
+    let token = first.next_page_token.expect("a second page");
+    let second = c
+        .region_ops
+        .list()
+        .set_project(PROJECT)
+        .set_region("us-central1")
+        .set_max_results(1_u32)
+        .set_page_token(token)
+        .send()
+        .await
+        .expect("page 2");
+    assert_eq!(second.items[0].name, deleting.name);
+    assert!(second.next_page_token.is_none());
+    let global = c
+        .global_ops
+        .list()
+        .set_project(PROJECT)
+        .send()
+        .await
+        .expect("global list");
+    assert_eq!(summary(&global), [(Some("insert".into()), true)]);
+    let zonal = zone_ops
+        .list()
+        .set_project(PROJECT)
+        .set_zone("us-central1-a")
+        .send()
+        .await
+        .expect("zone list");
+    assert!(zonal.items.is_empty());
+    let unknown = zone_ops
+        .list()
+        .set_project(PROJECT)
+        .set_zone("mars-1a")
+        .send()
+        .await;
+    assert_eq!(unknown.err().as_ref().and_then(code), Some(Code::NotFound));
+
+    let pending = emu.pending_operations();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].operation_type, "delete");
+    assert_eq!(
+        pending[0].target,
+        format!("projects/{PROJECT}/regions/us-central1/subnetworks/s")
+    );
+    assert_eq!(Some(&pending[0].name), deleting.name.as_ref());
+    assert_eq!(pending[0].scope, "regions/us-central1");
+    let counts = emu.request_counts();
+    assert_eq!(counts.get("compute.regionOperations.list"), Some(&5));
     emu.shutdown().await;
 }

@@ -400,7 +400,9 @@ mod tests {
         assert_eq!(m.method_id, "compute.subnetworks.setPrivateIpGoogleAccess");
         assert_eq!(m.params["subnetwork"], "s");
         assert!(match_route("PUT", "projects/p/global/networks/n").is_none());
-        assert_eq!(discovery().methods.len(), 40);
+        let m = match_route("GET", "projects/p/zones/us-central1-a/operations").expect("route");
+        assert_eq!(m.method_id, "compute.zoneOperations.list");
+        assert_eq!(discovery().methods.len(), 43);
     }
 
     #[test]

@@ -196,6 +196,10 @@ async fn serve(
             ),
             _ => "global".to_string(),
         };
+        if verb == "list" {
+            let (world, now) = shared.world_now()?;
+            return compute::operation_list::list(&world, &project, &scope, query, now);
+        }
         let name = route.params.get("operation").cloned().unwrap_or_default();
         let key = format!("projects/{project}/{scope}/operations/{name}");
         return if verb == "wait" {

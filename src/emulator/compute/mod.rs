@@ -7,6 +7,8 @@ mod firewalls;
 mod forwarding_rules;
 mod instances;
 mod networks;
+pub mod operation_list;
+mod paging;
 mod routers;
 mod subnetworks;
 
@@ -552,19 +554,7 @@ fn list(
         .map(|(k, v)| decorate(world, collection, k, v.clone()))
         .filter(|v| filter.matches(v))
         .collect();
-    let max = query_value(query, "maxResults")
-        .and_then(|m| m.parse::<usize>().ok())
-        .filter(|m| *m > 0)
-        .unwrap_or(500);
-    let start = match query_value(query, "pageToken") {
-        Some(t) if !t.is_empty() => t.parse::<usize>().map_err(|_| {
-            ApiError::invalid(format!(
-                "Invalid value for field 'pageToken': '{t}'. Invalid page token."
-            ))
-        })?,
-        _ => 0,
-    };
-    let page: Vec<Value> = items.iter().skip(start).take(max).cloned().collect();
+    let (page, next) = paging::page(&items, query)?;
     let mut out = json!({
         "kind": format!("{}List", collection.kind),
         "id": prefix,
@@ -573,8 +563,8 @@ fn list(
     if !page.is_empty() {
         out["items"] = Value::Array(page);
     }
-    if start + max < items.len() {
-        out["nextPageToken"] = json!((start + max).to_string());
+    if let Some(next) = next {
+        out["nextPageToken"] = json!(next);
     }
     Ok(out)
 }
