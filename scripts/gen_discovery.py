@@ -59,11 +59,11 @@ ROOT_SCHEMAS = ["Network", "Subnetwork", "Router", "Firewall", "ForwardingRule",
 # sync with src/emulator/container/mod.rs.
 CONTAINER_METHODS = {
     ("projects", "locations", "clusters"): ["create", "get", "list", "delete", "update"],
-    ("projects", "locations", "operations"): ["get"],
+    ("projects", "locations", "operations"): ["get", "list"],
 }
 
 # Container response schemas, kept for the enum-number table and output checks.
-CONTAINER_ROOT_SCHEMAS = ["Cluster", "Operation", "ListClustersResponse"]
+CONTAINER_ROOT_SCHEMAS = ["Cluster", "Operation", "ListClustersResponse", "ListOperationsResponse"]
 
 PROPERTY_KEYS = ["type", "format", "$ref", "enum"]
 

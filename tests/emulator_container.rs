@@ -727,3 +727,121 @@ async fn request_bodies() {
     );
     emu.shutdown().await;
 }
+
+#[test]
+fn list_operations_finds_the_running_delete_of_a_busy_cluster() {
+    run(busy_cluster_operations());
+}
+
+/// A cluster made quickly, then deleted on an emulator restarted with real
+/// latencies (a cluster delete takes 240 s), so the delete is in flight.
+async fn busy_cluster_operations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emu = start(dir.path(), FaultConfig::default()).await;
+    let c = clients(&emu.url()).await;
+    network_and_subnet(&c).await;
+    let created = create(
+        &c,
+        "europe-west2-a",
+        private_cluster("busy", "pods", "172.16.0.32/28"),
+    )
+    .await
+    .expect("create");
+    poll(&c, "europe-west2-a", &created).await;
+    emu.shutdown().await;
+    let mut config = EmulatorConfig::new(dir.path());
+    config.latency_scale = 1.0;
+    let emu = Emulator::start(config, listen()).await.expect("restart");
+    let c = clients(&emu.url()).await;
+
+    let deleting = c
+        .gke
+        .delete_cluster()
+        .set_name(cluster_name("europe-west2-a", "busy"))
+        .send()
+        .await
+        .expect("delete");
+    let again = c
+        .gke
+        .delete_cluster()
+        .set_name(cluster_name("europe-west2-a", "busy"))
+        .send()
+        .await
+        .expect_err("a second delete is refused while the first runs");
+    assert_eq!(code(&again), Some(Code::FailedPrecondition));
+
+    let list = |location: &str| {
+        c.gke
+            .list_operations()
+            .set_parent(format!("projects/{PROJECT}/locations/{location}"))
+            .send()
+    };
+    let here = list("europe-west2-a").await.expect("list_operations");
+    let kinds: Vec<(operation::Type, bool)> = here
+        .operations
+        .iter()
+        .map(|o| {
+            (
+                o.operation_type.clone(),
+                o.status == operation::Status::Done,
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (operation::Type::CreateCluster, true),
+            (operation::Type::DeleteCluster, false)
+        ]
+    );
+    let running = &here.operations[1];
+    assert_eq!(running.name, deleting.name);
+    assert!(
+        running
+            .target_link
+            .ends_with("/projects/demo-project/zones/europe-west2-a/clusters/busy"),
+        "{}",
+        running.target_link
+    );
+    let status = again.status().expect("a service error");
+    assert!(
+        status.message.contains(&running.name),
+        "the refusal names the operation to join: {}",
+        status.message
+    );
+    let numbers: Value = reqwest::get(format!(
+        "{}/v1/projects/{PROJECT}/locations/europe-west2-a/operations?$alt=json;enum-encoding=int",
+        emu.url()
+    ))
+    .await
+    .expect("get")
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(
+        numbers["operations"][1]["operationType"], 2,
+        "DELETE_CLUSTER as a number: {numbers}"
+    );
+    let everywhere = list("-").await.expect("all locations");
+    assert_eq!(everywhere.operations.len(), 2);
+    assert!(list("us-central1-a")
+        .await
+        .expect("another zone")
+        .operations
+        .is_empty());
+    let bad = list("atlantis-1").await.expect_err("no such location");
+    assert_eq!(code(&bad), Some(Code::InvalidArgument));
+
+    let pending = emu.pending_operations();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].operation_type, "DELETE_CLUSTER");
+    assert_eq!(pending[0].target, cluster_name("europe-west2-a", "busy"));
+    assert_eq!(pending[0].name, deleting.name);
+    assert_eq!(pending[0].scope, "locations/europe-west2-a");
+    assert_eq!(
+        emu.request_counts()
+            .get("container.projects.locations.operations.list"),
+        Some(&5)
+    );
+    emu.shutdown().await;
+}

@@ -1,6 +1,6 @@
-//! `projects.locations.clusters` create / get / list / update / delete and
-//! `projects.locations.operations` get, plus the cluster record GKE returns
-//! and the link to each cluster's emulated Kubernetes API.
+//! `projects.locations.clusters` create / get / list / update / delete,
+//! plus the cluster record GKE returns and the link to each cluster's
+//! emulated Kubernetes API.
 //!
 //! A cluster exists from the create request on: PROVISIONING until its
 //! operation is DONE, then RUNNING; RECONCILING while an update runs;
@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::errors::{already_exists, busy, invalid, not_found};
 use super::lifecycle::{set_status, ClusterStep};
-use super::operations::{self, is_container};
+use super::operations;
 use super::validate::{self, Aliases, Network, Placement};
 use super::{cluster_path, link, update, Answer};
 use crate::emulator::errors::ApiError;
@@ -378,27 +378,6 @@ pub fn list(shared: &Shared, project: &str, location: &str) -> Result<Answer, Ap
         out["clusters"] = Value::Array(clusters);
     }
     Ok(("ListClustersResponse", out))
-}
-
-/// `operations.get`; location `-` finds the operation in any location.
-///
-/// # Errors
-/// 404 when there is no such operation (or it was pruned).
-pub fn get_operation(
-    shared: &Shared,
-    project: &str,
-    location: &str,
-    name: &str,
-) -> Result<Answer, ApiError> {
-    let (world, now) = shared.world_now()?;
-    let key = format!("projects/{project}/locations/{location}/operations/{name}");
-    let op = world
-        .operations
-        .values()
-        .filter(|op| is_container(op) && op.project == project && op.name == name)
-        .find(|op| location == "-" || op.scope == format!("locations/{location}"))
-        .ok_or_else(|| not_found(&key))?;
-    Ok(("Operation", operations::render(op, now)))
 }
 
 /// The 400 for a cluster another operation is still working on, if any.

@@ -1,13 +1,15 @@
 //! The emulated GKE API (container v1 subset) served under `/v1/`:
 //! `projects.locations.clusters` create / get / list / update / delete and
-//! `projects.locations.operations` get, in the world it shares with compute.
+//! `projects.locations.operations` get / list, in the world it shares with
+//! compute. (The legacy `projects.zones.*` paths are not emulated.)
 //!
 //! - `clusters.rs`: the handlers and the cluster record GKE returns.
 //! - `validate.rs`: the rules a create must pass (network, subnet, ranges, master /28).
 //! - `update.rs`: `ClusterUpdate` (exactly one `desired*` field) → a change.
 //! - `lifecycle.rs`: what happens when an operation is DONE (RUNNING, gone, ERROR).
 //! - `firewall_rules.rs`: the firewall rules a running cluster owns.
-//! - `operations.rs`: GKE `Operation`s; `enums.rs`: enum names ↔ numbers.
+//! - `operations.rs`: GKE `Operation`s; `operation_calls.rs`: their get / list.
+//! - `enums.rs`: enum names ↔ numbers.
 //! - `errors.rs`: error answers in GKE's words.
 //!
 //! Clusters are stored at `projects/{p}/locations/{loc}/clusters/{name}` as
@@ -21,6 +23,7 @@ mod enums;
 mod errors;
 mod firewall_rules;
 pub mod lifecycle;
+mod operation_calls;
 mod operations;
 mod update;
 mod validate;
@@ -99,6 +102,7 @@ pub async fn serve(
         .match_route(method, rest)
         .ok_or_else(|| ApiError::no_route(method, &format!("/v1/{rest}")))?;
     shared.count(route.method_id);
+    let p = |k: &str| route.params.get(k).cloned().unwrap_or_default();
     if let Some(fault) = shared.faults.retryable() {
         return Err(fault);
     }
@@ -121,13 +125,14 @@ pub async fn serve(
         d.validate_body(request, b, "")?;
         d.strip_output_only(request, b);
     }
-    let p = |k: &str| route.params.get(k).cloned().unwrap_or_default();
     let (project, location) = (p("projectsId"), p("locationsId"));
+    let on_operations = route.method_id.contains(".operations.");
     let (schema, mut value) = match route.method_id.rsplit('.').next().unwrap_or_default() {
         "create" => clusters::create(shared, &project, &location, body).await?,
+        "list" if on_operations => operation_calls::list(shared, &project, &location)?,
         "list" => clusters::list(shared, &project, &location)?,
-        "get" if route.method_id.contains(".operations.") => {
-            clusters::get_operation(shared, &project, &location, &p("operationsId"))?
+        "get" if on_operations => {
+            operation_calls::get(shared, &project, &location, &p("operationsId"))?
         }
         "get" => clusters::get(shared, &project, &location, &p("clustersId"))?,
         "update" => clusters::update(shared, &project, &location, &p("clustersId"), body)?,
