@@ -1370,3 +1370,90 @@ async fn operations_list_with_a_target_link_filter_finds_the_running_delete() {
     assert_eq!(counts.get("compute.regionOperations.list"), Some(&5));
     emu.shutdown().await;
 }
+
+/// The `google.rpc.ErrorInfo` of a service error: reason, domain and metadata.
+fn error_info(
+    err: &google_cloud_gax::error::Error,
+) -> Option<(String, String, std::collections::HashMap<String, String>)> {
+    err.status()?.details.iter().find_map(|d| match d {
+        google_cloud_gax::error::rpc::StatusDetails::ErrorInfo(i) => {
+            Some((i.reason.clone(), i.domain.clone(), i.metadata.clone()))
+        }
+        _ => None,
+    })
+}
+
+#[tokio::test]
+async fn a_disabled_compute_api_and_a_missing_project_answer_like_google() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = EmulatorConfig::new(dir.path());
+    config.disabled_services = vec!["compute.googleapis.com".into()];
+    config.missing_projects = vec!["ghost-project".into()];
+    let emu = Emulator::start(config, listen()).await.expect("start");
+    let c = clients(&emu.url()).await;
+
+    let err = c
+        .networks
+        .get()
+        .set_project(PROJECT)
+        .set_network("vpc")
+        .send()
+        .await
+        .expect_err("the API is disabled");
+    let status = err.status().expect("a service error");
+    assert_eq!(status.code, Code::PermissionDenied);
+    assert!(
+        status.message.starts_with(&format!(
+            "Compute Engine API has not been used in project {PROJECT} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/compute.googleapis.com/overview?project={PROJECT} then retry."
+        )),
+        "{}",
+        status.message
+    );
+    let (reason, domain, metadata) = error_info(&err).expect("ErrorInfo");
+    assert_eq!(
+        (reason.as_str(), domain.as_str()),
+        ("SERVICE_DISABLED", "googleapis.com")
+    );
+    assert_eq!(
+        metadata.get("service").map(String::as_str),
+        Some("compute.googleapis.com")
+    );
+    assert_eq!(
+        metadata.get("consumer"),
+        Some(&format!("projects/{PROJECT}"))
+    );
+
+    let (status, body) = raw(
+        &reqwest::Client::new(),
+        reqwest::Method::POST,
+        format!(
+            "{}/compute/v1/projects/{PROJECT}/global/networks",
+            emu.url()
+        ),
+        Some(json!({"name": "vpc"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let e = &body["error"];
+    assert_eq!(e["status"], "PERMISSION_DENIED");
+    assert_eq!(e["errors"][0]["reason"], "accessNotConfigured");
+    assert_eq!(e["errors"][0]["domain"], "usageLimits");
+    assert_eq!(e["errors"][0]["message"], e["message"]);
+    assert_eq!(e["details"][0]["reason"], "SERVICE_DISABLED");
+
+    let missing = c
+        .networks
+        .list()
+        .set_project("ghost-project")
+        .send()
+        .await
+        .expect_err("no such project");
+    let status = missing.status().expect("a service error");
+    assert_eq!(status.code, Code::NotFound);
+    assert_eq!(
+        status.message,
+        "The resource 'projects/ghost-project' was not found"
+    );
+    assert!(emu.resource_names().is_empty());
+    emu.shutdown().await;
+}

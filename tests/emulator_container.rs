@@ -845,3 +845,77 @@ async fn busy_cluster_operations() {
     );
     emu.shutdown().await;
 }
+
+#[test]
+fn a_disabled_gke_api_and_a_missing_project_answer_like_google() {
+    run(access_errors());
+}
+
+async fn access_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = EmulatorConfig::new(dir.path());
+    config.disabled_services = vec!["container.googleapis.com".into()];
+    config.missing_projects = vec!["ghost-project".into()];
+    let emu = Emulator::start(config, listen()).await.expect("start");
+    let c = clients(&emu.url()).await;
+    let list = |project: &str| {
+        c.gke
+            .list_clusters()
+            .set_parent(format!("projects/{project}/locations/-"))
+            .send()
+    };
+
+    let err = list(PROJECT).await.expect_err("the API is disabled");
+    let status = err.status().expect("a service error");
+    assert_eq!(status.code, Code::PermissionDenied);
+    assert!(
+        status.message.starts_with(&format!(
+            "Kubernetes Engine API has not been used in project {PROJECT} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/container.googleapis.com/overview?project={PROJECT} then retry."
+        )),
+        "{}",
+        status.message
+    );
+    let info = status
+        .details
+        .iter()
+        .find_map(|d| match d {
+            google_cloud_gax::error::rpc::StatusDetails::ErrorInfo(i) => Some(i),
+            _ => None,
+        })
+        .expect("ErrorInfo");
+    assert_eq!(info.reason, "SERVICE_DISABLED");
+    assert_eq!(
+        info.metadata.get("service").map(String::as_str),
+        Some("container.googleapis.com")
+    );
+
+    // Compute is still enabled: its answer is an ordinary 404.
+    let net = c
+        .networks
+        .get()
+        .set_project(PROJECT)
+        .set_network(NET)
+        .send()
+        .await
+        .expect_err("no network");
+    assert_eq!(code(&net), Some(Code::NotFound));
+
+    let missing = list("ghost-project").await.expect_err("no such project");
+    let status = missing.status().expect("a service error");
+    assert_eq!(status.code, Code::PermissionDenied);
+    assert_eq!(
+        status.message,
+        "Permission denied on resource project ghost-project."
+    );
+    let raw = reqwest::get(format!(
+        "{}/v1/projects/ghost-project/locations/-/operations",
+        emu.url()
+    ))
+    .await
+    .expect("get");
+    assert_eq!(raw.status().as_u16(), 403);
+    let body: Value = raw.json().await.expect("json");
+    assert_eq!(body["error"]["status"], "PERMISSION_DENIED");
+    assert_eq!(body["error"]["details"][0]["reason"], "CONSUMER_INVALID");
+    emu.shutdown().await;
+}

@@ -13,6 +13,7 @@
 //! - `operations.rs`: `compute#operation`s; `latency.rs`: how long they take.
 //! - `world.rs`: resources + operations, persisted in `DATA_DIR/world.json`.
 //! - `faults.rs`: seeded fault injection; `errors.rs`: error bodies.
+//! - `access.rs`: missing projects and disabled services (test knobs).
 //! - `pending.rs`: the operations in flight, for tests.
 //!
 //! Operations complete lazily by wall-clock time: an operation's effect
@@ -20,6 +21,7 @@
 //! carry a `requestId`; a repeated one returns the original operation. DONE
 //! operations are dropped after [`EmulatorConfig::operation_retention`].
 
+mod access;
 mod compute;
 mod container;
 mod errors;
@@ -51,6 +53,15 @@ pub use pending::PendingOperation;
 use server::Shared;
 use world::World;
 
+/// Environment variable read by [`EmulatorConfig::apply_env`]: services to
+/// treat as disabled, comma-separated (`compute.googleapis.com`, or `compute`
+/// for short).
+pub const ENV_DISABLED_SERVICES: &str = "MESHFORM_EMULATOR_DISABLED_SERVICES";
+
+/// Environment variable read by [`EmulatorConfig::apply_env`]: project ids to
+/// treat as nonexistent, comma-separated.
+pub const ENV_MISSING_PROJECTS: &str = "MESHFORM_EMULATOR_MISSING_PROJECTS";
+
 /// How to run an emulator.
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
@@ -65,6 +76,13 @@ pub struct EmulatorConfig {
     /// the world, so `world.json` does not grow without bound; a `get` of a
     /// dropped operation is 404 and a replay of its `requestId` is a new request.
     pub operation_retention: Duration,
+    /// Services whose every request answers Google's 403 `SERVICE_DISABLED`
+    /// error, e.g. `compute.googleapis.com`, `container.googleapis.com`.
+    pub disabled_services: Vec<String>,
+    /// Projects that do not exist: compute answers 404 `The resource
+    /// 'projects/{p}' was not found`, GKE 403 `Permission denied on resource
+    /// project {p}.`
+    pub missing_projects: Vec<String>,
 }
 
 impl EmulatorConfig {
@@ -75,6 +93,35 @@ impl EmulatorConfig {
             latency_scale: 0.01,
             faults: FaultConfig::default(),
             operation_retention: operations::RETENTION,
+            disabled_services: Vec::new(),
+            missing_projects: Vec::new(),
+        }
+    }
+
+    /// Adds the services of [`ENV_DISABLED_SERVICES`] and the projects of
+    /// [`ENV_MISSING_PROJECTS`] from the process environment, if set.
+    pub fn apply_env(&mut self) {
+        self.apply_vars(|name| std::env::var(name).ok());
+    }
+
+    /// [`EmulatorConfig::apply_env`] with the variables looked up by `var`.
+    pub fn apply_vars(&mut self, var: impl Fn(&str) -> Option<String>) {
+        let add = |list: &mut Vec<String>, entries: Vec<String>| {
+            for entry in entries {
+                if !list.contains(&entry) {
+                    list.push(entry);
+                }
+            }
+        };
+        if let Some(v) = var(ENV_DISABLED_SERVICES) {
+            let services = access::parse_list(&v)
+                .iter()
+                .map(|s| access::service_name(s))
+                .collect();
+            add(&mut self.disabled_services, services);
+        }
+        if let Some(v) = var(ENV_MISSING_PROJECTS) {
+            add(&mut self.missing_projects, access::parse_list(&v));
         }
     }
 }
@@ -163,6 +210,14 @@ impl Emulator {
             waits_in_flight: AtomicUsize::new(0),
             base_url: url.clone(),
             kube,
+            access: access::Access {
+                disabled_services: config
+                    .disabled_services
+                    .iter()
+                    .map(|s| access::service_name(s))
+                    .collect(),
+                missing_projects: config.missing_projects,
+            },
         });
         // Clusters in the world get their API servers back, on their old addresses.
         container::attach_all(&shared).await;
@@ -247,5 +302,29 @@ impl Emulator {
         let _ = self.stop.send(());
         let _ = self.task.await;
         self.shared.kube.stop_all().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_vars_adds_comma_separated_services_and_projects_once() {
+        let mut c = EmulatorConfig::new("/nonexistent");
+        c.disabled_services.push("compute.googleapis.com".into());
+        c.apply_vars(|name| match name {
+            ENV_DISABLED_SERVICES => Some("compute, container".into()),
+            ENV_MISSING_PROJECTS => Some("gone,,other ".into()),
+            _ => None,
+        });
+        assert_eq!(
+            c.disabled_services,
+            ["compute.googleapis.com", "container.googleapis.com"]
+        );
+        assert_eq!(c.missing_projects, ["gone", "other"]);
+        let mut unset = EmulatorConfig::new("/nonexistent");
+        unset.apply_vars(|_| None);
+        assert!(unset.disabled_services.is_empty() && unset.missing_projects.is_empty());
     }
 }

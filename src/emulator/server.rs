@@ -15,6 +15,7 @@ use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde_json::Value;
 
+use super::access::{Access, Api};
 use super::compute::{self, Env};
 use super::container;
 use super::errors::ApiError;
@@ -45,6 +46,8 @@ pub struct Shared {
     pub base_url: String,
     /// The Kubernetes API servers of the emulated clusters.
     pub kube: Arc<KubeApis>,
+    /// Missing projects and disabled services.
+    pub access: Access,
 }
 
 impl Shared {
@@ -166,6 +169,10 @@ async fn serve(
     let route = schema::match_route(method.as_str(), rest)
         .ok_or_else(|| ApiError::no_route(method.as_str(), &format!("/compute/v1/{rest}")))?;
     shared.count(route.method_id);
+    let project = route.params.get("project").map(String::as_str);
+    shared
+        .access
+        .check(Api::Compute, project.unwrap_or_default())?;
     if let Some(fault) = shared.faults.retryable() {
         return Err(fault);
     }
@@ -217,7 +224,6 @@ async fn serve(
         // operation in its current state; nothing is done a second time.
         // Requests that failed before an operation was created (faults,
         // validation) left no record and are processed normally.
-        let project = route.params.get("project").map(String::as_str);
         if let Some(op) = world.operation_for_request(project.unwrap_or_default(), id) {
             return Ok(operations::render(op, now));
         }

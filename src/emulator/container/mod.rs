@@ -30,6 +30,7 @@ mod validate;
 
 use serde_json::Value;
 
+use crate::emulator::access::Api;
 use crate::emulator::errors::ApiError;
 use crate::emulator::geography;
 use crate::emulator::schema;
@@ -103,6 +104,7 @@ pub async fn serve(
         .ok_or_else(|| ApiError::no_route(method, &format!("/v1/{rest}")))?;
     shared.count(route.method_id);
     let p = |k: &str| route.params.get(k).cloned().unwrap_or_default();
+    shared.access.check(Api::Container, &p("projectsId"))?;
     if let Some(fault) = shared.faults.retryable() {
         return Err(fault);
     }
