@@ -164,5 +164,12 @@ pub enum EmulatorCommand {
         /// Seed of the fault injection.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Answer this API as not enabled (403 SERVICE_DISABLED), e.g.
+        /// `container.googleapis.com`; repeatable.
+        #[arg(long = "disabled-service", value_name = "SERVICE")]
+        disabled_services: Vec<String>,
+        /// Answer this project as nonexistent; repeatable.
+        #[arg(long = "missing-project", value_name = "PROJECT")]
+        missing_projects: Vec<String>,
     },
 }

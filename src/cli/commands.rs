@@ -86,8 +86,13 @@ pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
             fault_rate,
             operation_failure_rate,
             seed,
+            disabled_services,
+            missing_projects,
         }) => {
             let mut config = EmulatorConfig::new(data);
+            config.disabled_services = disabled_services;
+            config.missing_projects = missing_projects;
+            config.apply_env();
             config.latency_scale = latency_scale;
             config.faults = FaultConfig {
                 seed,

@@ -35,6 +35,16 @@ pub enum GcpError {
         /// The project.
         project: String,
     },
+    /// The first call to an API kept failing transiently.
+    #[error("no answer from {service} within {seconds}s\n  last error: {last_error}\n  help: check https://status.cloud.google.com and your quota, then run the same command again")]
+    NoAnswer {
+        /// The service.
+        service: &'static str,
+        /// How long meshform tried.
+        seconds: u64,
+        /// The last error the client retried.
+        last_error: String,
+    },
     /// The project does not exist, or these credentials cannot see it.
     #[error("project {0} does not exist, or these credentials cannot see it\n  help: check `project` in the plan file against `gcloud projects list`, and the account of `gcloud auth application-default login`")]
     ProjectNotFound(String),

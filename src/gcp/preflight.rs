@@ -8,6 +8,7 @@ use std::time::Duration;
 use google_cloud_gax::error::rpc::StatusDetails;
 
 use super::{GcpError, Provider, Target};
+use crate::progress::{Interrupt, StepContext};
 
 /// How long getting a first access token may take before meshform says the
 /// credentials do not work (off Google Cloud, the metadata server never answers).
@@ -17,6 +18,32 @@ const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const COMPUTE_API: &str = "compute.googleapis.com";
 /// The GKE API's service name.
 pub const CONTAINER_API: &str = "container.googleapis.com";
+
+/// How long the first call to an API may keep failing transiently (the
+/// client retries rate limits and backend errors) before meshform stops.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs one check call within [`CHECK_TIMEOUT`], remembering the last error
+/// the client retried.
+async fn bounded<T>(
+    service: &'static str,
+    call: impl std::future::Future<Output = T>,
+) -> Result<T, GcpError> {
+    let (notes, _) = tokio::sync::mpsc::unbounded_channel();
+    let context = StepContext::new(0, notes, Interrupt::never());
+    match context
+        .clone()
+        .scope(tokio::time::timeout(CHECK_TIMEOUT, call))
+        .await
+    {
+        Ok(answer) => Ok(answer),
+        Err(_) => Err(GcpError::NoAnswer {
+            service,
+            seconds: CHECK_TIMEOUT.as_secs(),
+            last_error: context.last_error().unwrap_or_else(|| "none".into()),
+        }),
+    }
+}
 
 impl Provider {
     /// Checks credentials (real cloud only), then that the project exists and
@@ -47,9 +74,8 @@ impl Provider {
             .list()
             .set_project(&self.project)
             .set_max_results(1_u32)
-            .send()
-            .await;
-        if let Err(e) = compute {
+            .send();
+        if let Err(e) = bounded(COMPUTE_API, compute).await? {
             return Err(self.explain(COMPUTE_API, e));
         }
         if needs_container {
@@ -57,9 +83,8 @@ impl Provider {
                 .clusters
                 .list_clusters()
                 .set_parent(format!("projects/{}/locations/-", self.project))
-                .send()
-                .await;
-            if let Err(e) = container {
+                .send();
+            if let Err(e) = bounded(CONTAINER_API, container).await? {
                 return Err(self.explain(CONTAINER_API, e));
             }
         }

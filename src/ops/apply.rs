@@ -180,7 +180,7 @@ where
         match f().await {
             Ok(v) => return Ok(v),
             Err(e) if e.is_transient() && attempt < 3 => {
-                tracing::warn!(error = %e, attempt, "transient failure, retrying the step");
+                progress::transient_error(&e);
                 tokio::time::sleep(pause).await;
                 pause *= 2;
             }

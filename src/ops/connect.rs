@@ -82,6 +82,7 @@ impl Connection {
                 let mut config = EmulatorConfig::new(dir.clone());
                 config.latency_scale = settings.latency_scale;
                 config.faults = settings.faults;
+                config.apply_env();
                 let emulator = Emulator::start(config, ([127, 0, 0, 1], 0).into())
                     .await
                     .map_err(|e| GcpError::Client {

@@ -41,7 +41,7 @@ fn cluster_key(project: &str, location: &str, name: &str) -> String {
 /// # Errors
 /// 400 for a broken rule (see `validate.rs`), 409 for a taken name.
 pub async fn create(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     project: &str,
     location: &str,
     body: Option<Value>,
@@ -94,7 +94,13 @@ pub async fn create(
         shared.persist(&world)?;
         operations::render(&op, now)
     };
-    attach(shared, &key).await;
+    // GKE brings up the control plane whether or not the caller is still
+    // there: a client that hangs up must not leave a cluster without one.
+    let attaching = tokio::spawn({
+        let (shared, key) = (shared.clone(), key.clone());
+        async move { attach(&shared, &key).await }
+    });
+    let _ = attaching.await;
     Ok(("Operation", answer))
 }
 

@@ -92,7 +92,7 @@ type Answer = (&'static str, Value);
 /// # Errors
 /// The [`ApiError`] the real API would answer.
 pub async fn serve(
-    shared: &Shared,
+    shared: &std::sync::Arc<Shared>,
     method: &str,
     rest: &str,
     query: &[(String, String)],
