@@ -111,9 +111,14 @@ async fn bench(name: &str, plan_text: &str) {
 
 async fn timed_apply(ws: &mut Workspace, set: &ChangeSet) -> (Duration, Duration) {
     let start = Instant::now();
-    let report = ops::apply(ws, set, &meshform::exec::WalkOptions::new(PARALLELISM, Duration::from_secs(3600)), |_| {})
-        .await
-        .expect("apply");
+    let report = ops::apply(
+        ws,
+        set,
+        &meshform::exec::WalkOptions::new(PARALLELISM, Duration::from_secs(3600)),
+        |_| {},
+    )
+    .await
+    .expect("apply");
     let wall = start.elapsed();
     assert!(!report.failed(), "apply failed: {:?}", report.results);
     (wall, critical_path(set))

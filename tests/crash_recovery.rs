@@ -102,17 +102,24 @@ async fn wait_for_line(child: &mut Child, text: &str, n: usize) -> bool {
 
 /// What a converged tutorial looks like: the state lists exactly the 13
 /// resources, a plan is empty, and the cloud holds what a clean apply makes.
-async fn assert_applied(w: &World, clean_cloud: &[String], case: &str) {
+async fn check_applied(w: &World, clean_cloud: &[String]) -> Result<(), String> {
     let mut state = w.state_list().await;
     state.sort();
-    assert_eq!(state, TUTORIAL_STATE, "{case}: state");
+    if state != TUTORIAL_STATE {
+        return Err(format!("state lists {state:?}"));
+    }
     let plan = w.run(&["plan", "--detailed-exitcode"]).await;
-    assert_eq!(plan.code(), 0, "{case}: plan is not empty\n{}", plan.stdout());
-    assert_eq!(
-        normalized(&w.cloud()),
-        normalized(clean_cloud),
-        "{case}: cloud differs from a clean apply"
-    );
+    if plan.code() != 0 {
+        return Err(format!(
+            "plan is not empty:\n{}{}",
+            plan.stdout(),
+            plan.stderr()
+        ));
+    }
+    if normalized(&w.cloud()) != normalized(clean_cloud) {
+        return Err(format!("cloud differs from a clean apply: {:?}", w.cloud()));
+    }
+    Ok(())
 }
 
 /// Resource names with GKE's random 8-hex-digit parts (as in
@@ -137,9 +144,15 @@ fn normalized(names: &[String]) -> Vec<String> {
 
 /// What a destroyed tutorial looks like: nothing in the emulated project,
 /// nothing in state.
-async fn assert_destroyed(w: &World, case: &str) {
-    assert!(w.cloud().is_empty(), "{case}: left behind {:?}", w.cloud());
-    assert!(w.state_list().await.is_empty(), "{case}: state not empty");
+async fn check_destroyed(w: &World) -> Result<(), String> {
+    if !w.cloud().is_empty() {
+        return Err(format!("left behind {:?}", w.cloud()));
+    }
+    let listed = w.state_list().await;
+    if !listed.is_empty() {
+        return Err(format!("state still lists {listed:?}"));
+    }
+    Ok(())
 }
 
 /// The kind of resource an emulated resource name is (`None` for what GKE
@@ -159,7 +172,7 @@ fn kind_of(name: &str) -> Option<&'static str> {
 }
 
 /// Every resource of the plan still in the cloud is still in state.
-fn assert_state_covers_cloud(w: &World, listed: &[String], case: &str) {
+fn check_state_covers_cloud(w: &World, listed: &[String]) -> Result<(), String> {
     let mut in_cloud = std::collections::BTreeMap::<&str, usize>::new();
     for name in w.cloud() {
         if let Some(kind) = kind_of(&name) {
@@ -171,12 +184,14 @@ fn assert_state_covers_cloud(w: &World, listed: &[String], case: &str) {
             .iter()
             .filter(|a| a.starts_with(&format!("{kind}.")))
             .count();
-        assert!(
-            in_state >= count,
-            "{case}: {count} {kind}(s) in the cloud but {in_state} in state: {listed:?} vs {:?}",
-            w.cloud()
-        );
+        if in_state < count {
+            return Err(format!(
+                "{count} {kind}(s) in the cloud but {in_state} in state: {listed:?} vs {:?}",
+                w.cloud()
+            ));
+        }
     }
+    Ok(())
 }
 
 /// A clean apply of the tutorial in a fresh world: what the cloud holds after it.
@@ -189,15 +204,26 @@ async fn clean_cloud() -> Vec<String> {
     names
 }
 
-fn re_run_ok(run: Run, case: &str) -> Run {
-    assert_eq!(
-        run.code(),
-        0,
-        "{case}: the same command run again failed\n--- stdout\n{}\n--- stderr\n{}",
-        run.stdout(),
-        run.stderr()
+/// The same command, run again, must succeed.
+fn re_run_ok(run: &Run) -> Result<(), String> {
+    if run.code() == 0 {
+        return Ok(());
+    }
+    let err = run.stderr();
+    let first = err
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    Err(format!("the re-run exited {}: {first}", run.code()))
+}
+
+/// Ends a matrix: prints its figures, fails listing every failed case.
+fn report(what: &str, points: usize, killed_early: usize, failures: &[String], extra: &str) {
+    println!(
+        "{what} crash matrix: {points} kill points, {killed_early} killed before the end, {} failed after the re-run{extra}",
+        failures.len()
     );
-    run
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 fn time_points(count: u64, span_ms: u64) -> Vec<KillPoint> {
@@ -227,21 +253,26 @@ async fn apply_killed_at_any_point_converges_when_run_again() {
         points.push(KillPoint::During(op, target));
     }
     let mut killed_early = 0;
+    let mut failures = Vec::new();
     for point in &points {
-        let case = format!("apply killed at {point:?}");
         let w = World::with("tutorial.toml", SCALE, FaultConfig::default()).await;
         if kill_at(&w, &["apply", "--auto-approve"], point).await {
             killed_early += 1;
         }
-        re_run_ok(w.run(&["apply", "--auto-approve"]).await, &case);
-        assert_applied(&w, &clean, &case).await;
+        let again = w.run(&["apply", "--auto-approve"]).await;
+        let checked = match re_run_ok(&again) {
+            Ok(()) => check_applied(&w, &clean).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = checked {
+            failures.push(format!("apply killed at {point:?}: {e}"));
+        }
     }
-    println!(
-        "apply crash matrix: {} kill points, {killed_early} killed before the end, all converged",
-        points.len()
+    assert!(
+        killed_early >= 20,
+        "only {killed_early} kills landed mid-run"
     );
-    assert!(points.len() >= 20 + 6);
-    assert!(killed_early >= 20, "only {killed_early} kills landed mid-run");
+    report("apply", points.len(), killed_early, &failures, "");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,8 +296,8 @@ async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
     }
     let mut killed_early = 0;
     let mut joined = 0;
+    let mut failures = Vec::new();
     for point in &points {
-        let case = format!("destroy killed at {point:?}");
         let w = World::with("tutorial.toml", SCALE, FaultConfig::default()).await;
         w.run(&["apply", "--auto-approve"]).await.expect(0);
         if kill_at(&w, &["destroy", "--auto-approve"], point).await {
@@ -275,26 +306,39 @@ async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
         // State stays true to the world: a resource leaves state only once
         // it is gone, and plan shows what state still lists.
         let listed = w.state_list().await;
-        assert_state_covers_cloud(&w, &listed, &case);
-        let plan = w.run(&["plan", "--destroy"]).await.expect(0);
-        for address in &listed {
-            assert!(
-                plan.stdout().contains(address.as_str()),
-                "{case}: plan --destroy does not show {address}\n{}",
-                plan.stdout()
-            );
+        let mut checked = check_state_covers_cloud(&w, &listed);
+        if checked.is_ok() {
+            let plan = w.run(&["plan", "--destroy"]).await;
+            checked = match listed.iter().find(|a| !plan.stdout().contains(a.as_str())) {
+                Some(a) => Err(format!("plan --destroy does not show {a}")),
+                None => Ok(()),
+            };
         }
-        let again = re_run_ok(w.run(&["destroy", "--auto-approve"]).await, &case);
-        if again.stdout().contains("waiting for an earlier") {
-            joined += 1;
+        if checked.is_ok() {
+            let again = w.run(&["destroy", "--auto-approve"]).await;
+            if again.stdout().contains("waiting for an earlier") {
+                joined += 1;
+            }
+            checked = match re_run_ok(&again) {
+                Ok(()) => check_destroyed(&w).await,
+                Err(e) => Err(e),
+            };
         }
-        assert_destroyed(&w, &case).await;
+        if let Err(e) = checked {
+            failures.push(format!("destroy killed at {point:?}: {e}"));
+        }
     }
-    println!(
-        "destroy crash matrix: {} kill points, {killed_early} killed before the end, {joined} re-runs joined an operation in flight, all emptied the project",
-        points.len()
+    assert!(
+        killed_early >= 20,
+        "only {killed_early} kills landed mid-run"
     );
-    assert!(killed_early >= 20, "only {killed_early} kills landed mid-run");
+    report(
+        "destroy",
+        points.len(),
+        killed_early,
+        &failures,
+        &format!(", {joined} re-runs joined an operation in flight"),
+    );
     assert!(joined >= 6, "only {joined} re-runs joined an operation");
 }
 
@@ -313,7 +357,7 @@ async fn destroy_rerun_joins_the_cluster_delete_already_under_way() {
         "{out}"
     );
     assert!(out.contains("Destroy complete!"), "{out}");
-    assert_destroyed(&w, "joined delete").await;
+    check_destroyed(&w).await.unwrap();
 }
 
 /// Sends SIGINT to a running child.
@@ -437,7 +481,10 @@ async fn an_api_answering_only_rate_limits_stops_the_first_check_with_its_last_e
     .await;
     let run = w.run(&["apply", "--auto-approve"]).await.expect(1);
     let err = run.stderr();
-    assert!(err.contains("no answer from compute.googleapis.com within 30s"), "{err}");
+    assert!(
+        err.contains("no answer from compute.googleapis.com within 30s"),
+        "{err}"
+    );
     assert!(err.contains("last error:"), "{err}");
     assert!(!run.stdout().contains("Creating..."));
 }
@@ -449,7 +496,10 @@ async fn a_step_over_its_limit_names_the_operation_still_running_and_the_next_ru
     with_timeouts(&w, "\n[timeouts.network]\ncreate = \"1s\"\n");
     let run = w.run(&["apply", "--auto-approve"]).await.expect(1);
     let err = run.stderr();
-    assert!(err.contains("did not finish within timeouts.network.create = \"1s\""), "{err}");
+    assert!(
+        err.contains("did not finish within timeouts.network.create = \"1s\""),
+        "{err}"
+    );
     assert!(err.contains("operation operation-"), "{err}");
     assert!(err.contains("is still running in the cloud"), "{err}");
     let text = std::fs::read_to_string(&w.plan).unwrap();
@@ -469,22 +519,28 @@ async fn a_step_over_its_limit_names_the_operation_still_running_and_the_next_ru
 async fn a_bad_timeout_in_the_plan_file_is_reported_with_its_position() {
     let w = World::new("vpc.toml").await;
     with_timeouts(&w, "\n[timeouts.cluster]\ncreate = \"forever\"\n");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meshform"))
+    let out = std::process::Command::new(common::meshform_bin())
         .arg("validate")
         .arg(&w.plan)
         .output()
         .unwrap();
     let run = Run(out).expect(1);
     let err = run.stderr();
-    assert!(err.contains("vpc.toml:41:10: timeout \"forever\" is not a duration"), "{err}");
-    assert!(err.contains("help: write a duration such as create = \"45m\""), "{err}");
+    assert!(
+        err.contains("vpc.toml:41:10: timeout \"forever\" is not a duration"),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: write a duration such as create = \"45m\""),
+        "{err}"
+    );
 }
 
 /// `meshform ARGS` against the real cloud's endpoints, with no credentials
 /// on this machine and the metadata server pointed at a closed loopback port.
 async fn without_credentials(args: &[&str]) -> Run {
     let home = tempfile::tempdir().unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_meshform"))
+    let out = tokio::process::Command::new(common::meshform_bin())
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -509,18 +565,29 @@ async fn without_credentials_apply_stops_at_once_saying_what_to_run() {
         .expect(1);
     let (out, err) = (run.stdout(), run.stderr());
     assert!(!out.contains("Creating..."), "{out}");
-    assert!(err.contains("gcloud auth application-default login"), "{err}");
+    assert!(
+        err.contains("gcloud auth application-default login"),
+        "{err}"
+    );
     assert!(err.contains("GOOGLE_APPLICATION_CREDENTIALS"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(30));
-    assert!(!err.contains('\u{1b}'), "colour codes in piped stderr: {err:?}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in piped stderr: {err:?}"
+    );
 }
 
 /// A world whose emulator is started with `edit` applied to its config.
-async fn world_with(plan: &str, edit: impl FnOnce(&mut meshform::emulator::EmulatorConfig)) -> World {
+async fn world_with(
+    plan: &str,
+    edit: impl FnOnce(&mut meshform::emulator::EmulatorConfig),
+) -> World {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join(plan);
     std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans").join(plan),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("plans")
+            .join(plan),
         &copy,
     )
     .unwrap();
@@ -556,10 +623,87 @@ async fn a_disabled_api_stops_the_plan_naming_the_command_that_enables_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_project_that_does_not_exist_stops_the_plan_before_anything_is_sent() {
-    let w = world_with("vpc.toml", |c| c.missing_projects = vec!["meshform-demo".into()]).await;
+    let w = world_with("vpc.toml", |c| {
+        c.missing_projects = vec!["meshform-demo".into()]
+    })
+    .await;
     let run = w.run(&["apply", "--auto-approve"]).await.expect(1);
     let err = run.stderr();
-    assert!(err.contains("project meshform-demo does not exist"), "{err}");
+    assert!(
+        err.contains("project meshform-demo does not exist"),
+        "{err}"
+    );
     assert!(err.contains("gcloud projects list"), "{err}");
     assert!(!run.stdout().contains("Creating..."));
+}
+
+/// `meshform ARGS PLAN --emulator` in `dir` (the embedded emulator keeps its
+/// world in `dir/state/emulator`, and dies with the process).
+fn embedded(dir: &std::path::Path, args: &[&str]) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(common::meshform_bin());
+    c.args(args)
+        .arg("plans/tutorial.toml")
+        .arg("--emulator")
+        .env("MESHFORM_EMULATOR_LATENCY_SCALE", SCALE.to_string())
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_with_the_embedded_emulator_killed_then_run_again_empties_the_project() {
+    // As a new user would: the emulator runs inside meshform and dies with it.
+    let mut failures = Vec::new();
+    let points = [300, 700, 1200, 1800];
+    for ms in points {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("plans")).unwrap();
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/plans/tutorial.toml"),
+            dir.path().join("plans/tutorial.toml"),
+        )
+        .unwrap();
+        let applied = embedded(dir.path(), &["apply", "--auto-approve"])
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            applied.status.success(),
+            "{}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+        let mut child = embedded(dir.path(), &["destroy", "--auto-approve"])
+            .spawn()
+            .unwrap();
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
+            _ = child.wait() => {}
+        }
+        let _ = child.kill().await;
+        let again = Run(embedded(dir.path(), &["destroy", "--auto-approve"])
+            .output()
+            .await
+            .unwrap());
+        if let Err(e) = re_run_ok(&again) {
+            failures.push(format!("killed after {ms} ms: {e}"));
+            continue;
+        }
+        let world = meshform::emulator::EmulatorConfig::new(dir.path().join("state/emulator"));
+        let emulator = Emulator::start(world, common::listen()).await.unwrap();
+        let left = emulator.resource_names();
+        emulator.shutdown().await;
+        if !left.is_empty() {
+            failures.push(format!("killed after {ms} ms: left behind {left:?}"));
+        }
+    }
+    report(
+        "embedded destroy",
+        points.len(),
+        points.len(),
+        &failures,
+        "",
+    );
 }

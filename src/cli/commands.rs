@@ -10,10 +10,10 @@ use super::{Printer, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
 use crate::changeset::ChangeSet;
 use crate::emulator::{Emulator, EmulatorConfig, FaultConfig};
 use crate::exec::WalkOptions;
-use crate::resource::ResourceKind;
 use crate::ops::{self, TargetChoice, Workspace};
 use crate::progress::{Interrupt, InterruptHandle};
 use crate::render::{render_json, render_text};
+use crate::resource::ResourceKind;
 use crate::state::StateStore;
 
 /// How often a running resource reports that it is still running.
@@ -181,7 +181,15 @@ async fn plan_cmd(
 ) -> Result<i32> {
     let (plan, desired, _) = ops::load_desired(plan_file)?;
     let state_path = state_path(plan_file, target);
-    let ws = open(&state_path, "plan", &plan.project, has_clusters(&plan), target, p).await?;
+    let ws = open(
+        &state_path,
+        "plan",
+        &plan.project,
+        has_clusters(&plan),
+        target,
+        p,
+    )
+    .await?;
     let parallelism = target.parallelism as usize;
     let set = if destroy {
         ops::plan_destroy(&ws, plan_file, &plan, parallelism).await?
@@ -227,14 +235,25 @@ async fn apply_cmd(file: &Path, auto_approve: bool, target: &Target, p: &Printer
     let (set, ws, saved) = match saved_plan(file) {
         Some(set) => {
             let state_path = state_path(&set.plan_file, target);
-            let clusters = set.changes.iter().any(|c| c.address.kind == ResourceKind::Cluster);
+            let clusters = set
+                .changes
+                .iter()
+                .any(|c| c.address.kind == ResourceKind::Cluster);
             let ws = open(&state_path, "apply", &set.project, clusters, target, p).await?;
             (set, ws, true)
         }
         None => {
             let (plan, desired, _) = ops::load_desired(file)?;
             let state_path = state_path(file, target);
-            let ws = open(&state_path, "apply", &plan.project, has_clusters(&plan), target, p).await?;
+            let ws = open(
+                &state_path,
+                "apply",
+                &plan.project,
+                has_clusters(&plan),
+                target,
+                p,
+            )
+            .await?;
             let set = ops::plan(&ws, file, &plan, &desired, parallelism).await?;
             (set, ws, false)
         }

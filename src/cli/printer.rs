@@ -105,7 +105,9 @@ impl Printer {
         let not_started: Vec<_> = report
             .results
             .iter()
-            .filter(|r| r.outcome == Outcome::Interrupted && verb(r.step.kind, r.step.action).is_some())
+            .filter(|r| {
+                r.outcome == Outcome::Interrupted && verb(r.step.kind, r.step.action).is_some()
+            })
             .collect();
         let done = report
             .results
@@ -113,7 +115,11 @@ impl Printer {
             .filter(|r| r.outcome == Outcome::Done)
             .count();
         let what = if destroy { "Destroy" } else { "Apply" };
-        let how = if report.interrupted() { "interrupted" } else { "failed" };
+        let how = if report.interrupted() {
+            "interrupted"
+        } else {
+            "failed"
+        };
         eprintln!(
             "\n{what} {how}: {done} done ({added} added, {changed} changed, {destroyed} destroyed), {} failed, {} not run, {} not started.",
             failed.len(),

@@ -151,7 +151,12 @@ mod tests {
     fn an_object_dropped_with_its_cluster_leaves_state_after_the_cluster_is_deleted() {
         let p = StepPlan::new(&[
             change("cluster.eu", Action::Delete, &[], &[]),
-            change("namespace.eu.istio-system", Action::NoOp, &[], &["cluster.eu"]),
+            change(
+                "namespace.eu.istio-system",
+                Action::NoOp,
+                &[],
+                &["cluster.eu"],
+            ),
         ]);
         assert!(edge(
             &p,

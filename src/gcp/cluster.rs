@@ -25,9 +25,9 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 use super::{api, found, last_segment, GcpError, Provider};
+use crate::progress;
 use crate::resource::attr::{flag, int, str as str_attr, strings};
 use crate::resource::desired::{object, sort_authorized_networks};
-use crate::progress;
 use crate::resource::{Attrs, Ids, Live};
 
 /// The node pool meshform creates in every cluster.

@@ -48,32 +48,32 @@ impl Provider {
         while op.status != Some(Status::Done) {
             let next = async {
                 match scope {
-                Scope::Global => self
-                    .global_ops
-                    .wait()
-                    .set_project(&self.project)
-                    .set_operation(&name)
-                    .send()
-                    .await
-                    .map_err(api(format!("{context}: waiting for {name}"))),
-                Scope::Zone(zone) => self
-                    .zone_ops
-                    .wait()
-                    .set_project(&self.project)
-                    .set_zone(zone)
-                    .set_operation(&name)
-                    .send()
-                    .await
-                    .map_err(api(format!("{context}: waiting for {name}"))),
-                Scope::Region(region) => self
-                    .region_ops
-                    .wait()
-                    .set_project(&self.project)
-                    .set_region(region)
-                    .set_operation(&name)
-                    .send()
-                    .await
-                    .map_err(api(format!("{context}: waiting for {name}"))),
+                    Scope::Global => self
+                        .global_ops
+                        .wait()
+                        .set_project(&self.project)
+                        .set_operation(&name)
+                        .send()
+                        .await
+                        .map_err(api(format!("{context}: waiting for {name}"))),
+                    Scope::Zone(zone) => self
+                        .zone_ops
+                        .wait()
+                        .set_project(&self.project)
+                        .set_zone(zone)
+                        .set_operation(&name)
+                        .send()
+                        .await
+                        .map_err(api(format!("{context}: waiting for {name}"))),
+                    Scope::Region(region) => self
+                        .region_ops
+                        .wait()
+                        .set_project(&self.project)
+                        .set_region(region)
+                        .set_operation(&name)
+                        .send()
+                        .await
+                        .map_err(api(format!("{context}: waiting for {name}"))),
                 }
             };
             op = tokio::select! {

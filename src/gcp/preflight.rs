@@ -99,9 +99,9 @@ impl Provider {
             .unwrap_or_default();
         let message = e.status().map(|s| s.message.clone()).unwrap_or_default();
         let disabled = e.status().is_some_and(|s| {
-            s.details.iter().any(|d| {
-                matches!(d, StatusDetails::ErrorInfo(i) if i.reason == "SERVICE_DISABLED")
-            })
+            s.details
+                .iter()
+                .any(|d| matches!(d, StatusDetails::ErrorInfo(i) if i.reason == "SERVICE_DISABLED"))
         }) || payload.contains("SERVICE_DISABLED")
             || message.contains("has not been used in project");
         if disabled {

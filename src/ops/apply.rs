@@ -102,7 +102,13 @@ pub async fn apply(
         let change = &set.changes[step.change];
         let (shared, save_error) = (&shared, &save_error);
         async move {
-            let outcome = within_limit(&set.timeouts, &step, change, with_retries(|| run_step(cloud, &step, change))).await?;
+            let outcome = within_limit(
+                &set.timeouts,
+                &step,
+                change,
+                with_retries(|| run_step(cloud, &step, change)),
+            )
+            .await?;
             let mut state = shared.lock().expect("state lock poisoned");
             if record(&mut state, &step, change, outcome) {
                 if let Err(e) = store.save(&mut state) {

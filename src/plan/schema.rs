@@ -90,10 +90,22 @@ pub(crate) const TIMEOUTS: &[Field] = &[
     opt("network", Kind::Table(VERB_TIMEOUTS), "[timeouts.network]"),
     opt("subnet", Kind::Table(VERB_TIMEOUTS), "[timeouts.subnet]"),
     opt("router", Kind::Table(VERB_TIMEOUTS), "[timeouts.router]"),
-    opt("firewall", Kind::Table(VERB_TIMEOUTS), "[timeouts.firewall]"),
+    opt(
+        "firewall",
+        Kind::Table(VERB_TIMEOUTS),
+        "[timeouts.firewall]",
+    ),
     opt("cluster", Kind::Table(VERB_TIMEOUTS), "[timeouts.cluster]"),
-    opt("instance", Kind::Table(VERB_TIMEOUTS), "[timeouts.instance]"),
-    opt("namespace", Kind::Table(VERB_TIMEOUTS), "[timeouts.namespace]"),
+    opt(
+        "instance",
+        Kind::Table(VERB_TIMEOUTS),
+        "[timeouts.instance]",
+    ),
+    opt(
+        "namespace",
+        Kind::Table(VERB_TIMEOUTS),
+        "[timeouts.namespace]",
+    ),
 ];
 
 /// `[timeouts.KIND]`.

@@ -90,7 +90,9 @@ impl Timeouts {
         if self.overrides.contains_key(&format!("{kind}.{verb}")) {
             format!("timeouts.{kind}.{verb} = \"{limit}\"")
         } else {
-            format!("the default of {limit} (set timeouts.{kind}.{verb} in the plan file to change it)")
+            format!(
+                "the default of {limit} (set timeouts.{kind}.{verb} in the plan file to change it)"
+            )
         }
     }
 }

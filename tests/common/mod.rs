@@ -29,6 +29,15 @@ macro_rules! official_client {
     };
 }
 
+/// The `meshform` binary under test: this build's, or the one named by
+/// `MESHFORM_TEST_BIN` (to measure another build with the same tests, e.g.
+/// the crash matrix before and after a change).
+pub fn meshform_bin() -> PathBuf {
+    std::env::var_os("MESHFORM_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_meshform")))
+}
+
 /// A test world: emulator + temp dir with a copy of a plan file.
 pub struct World {
     pub dir: tempfile::TempDir,
@@ -99,7 +108,7 @@ impl World {
 
     /// A `meshform` command against this world (state and emulator URL set).
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_meshform"));
+        let mut c = tokio::process::Command::new(meshform_bin());
         c.args(args)
             .arg("--state")
             .arg(self.state())
