@@ -360,6 +360,31 @@ async fn destroy_rerun_joins_the_cluster_delete_already_under_way() {
     check_destroyed(&w).await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_after_a_destroy_killed_mid_cluster_delete_rebuilds_in_one_run() {
+    let clean = clean_cloud().await;
+    let w = World::with("tutorial.toml", SCALE, FaultConfig::default()).await;
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    let point = KillPoint::During("DELETE_CLUSTER", "clusters/");
+    assert!(kill_at(&w, &["destroy", "--auto-approve"], &point).await);
+    let plan = w.run(&["plan"]).await.expect(0);
+    assert!(
+        plan.stdout()
+            .contains("must be replaced (being deleted: GKE is deleting it (status STOPPING)"),
+        "{}",
+        plan.stdout()
+    );
+    let again = w.run(&["apply", "--auto-approve"]).await.expect(0);
+    assert!(
+        again
+            .stdout()
+            .contains(": waiting for an earlier delete (operation-"),
+        "{}",
+        again.stdout()
+    );
+    check_applied(&w, &clean).await.unwrap();
+}
+
 /// Sends SIGINT to a running child.
 fn interrupt(child: &Child) {
     let pid = child.id().expect("running").to_string();

@@ -38,6 +38,24 @@ pub fn diff(
                 ));
                 continue;
             }
+            // A delete an earlier run started is still under way: the
+            // resource is deleted (joining that delete) and created again.
+            (Some(_), Some(Some(l))) if l.deleting.is_some() => {
+                let mut c = change(
+                    want,
+                    Action::Replace,
+                    Some(format!(
+                        "being deleted: {}; created again once that finishes",
+                        l.deleting.as_deref().unwrap_or_default()
+                    )),
+                    Some(l.attrs.clone()),
+                    prior,
+                );
+                c.ids = l.ids.clone();
+                replaced.insert(want.address.clone());
+                changes.push(c);
+                continue;
+            }
             (Some(_), Some(Some(l))) => Some((l.attrs.clone(), l.ids.clone())),
             (Some(p), None) => Some((p.attributes.clone(), p.ids.clone())),
         };
@@ -240,6 +258,7 @@ mod tests {
                     Some(Live {
                         ids: r.ids.clone(),
                         attrs: r.attributes.clone(),
+                        deleting: None,
                     }),
                 )
             })
@@ -376,6 +395,40 @@ mod tests {
             Some("deleted with cluster.eu: dropped from state")
         );
         assert!(n.after.is_none());
+    }
+
+    #[test]
+    fn a_cluster_still_being_deleted_is_replaced_and_what_lives_in_it_too() {
+        let cluster = object(json!({"name": "c1", "subnet": "eu"}));
+        let ns = object(json!({"name": "istio-system", "cluster": "c1"}));
+        let state = state_of(&[
+            ("cluster.eu", cluster.clone(), &[]),
+            ("namespace.eu.istio-system", ns.clone(), &["cluster.eu"]),
+        ]);
+        let mut live = live_as_state(&state);
+        live.insert(
+            addr("cluster.eu"),
+            Some(Live {
+                ids: Default::default(),
+                attrs: cluster.clone(),
+                deleting: Some("GKE is deleting it (status STOPPING)".into()),
+            }),
+        );
+        let want = [
+            desired("cluster.eu", cluster, &[]),
+            desired("namespace.eu.istio-system", ns, &["cluster.eu"]),
+        ];
+        let changes = diff(&want, &state, &live);
+        let c = only(&changes, "cluster.eu");
+        assert_eq!(c.action, Action::Replace);
+        assert_eq!(
+            c.reason.as_deref(),
+            Some("being deleted: GKE is deleting it (status STOPPING); created again once that finishes")
+        );
+        assert_eq!(
+            only(&changes, "namespace.eu.istio-system").action,
+            Action::Replace
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! terms, so meshform uses them until the emulator models the newer ones.
 #![allow(deprecated)]
 
+use google_cloud_container_v1::model::cluster::Status as ClusterStatus;
 use google_cloud_container_v1::model::control_plane_endpoints_config::DNSEndpointConfig;
 use google_cloud_container_v1::model::master_authorized_networks_config::CidrBlock;
 use google_cloud_container_v1::model::operation::Status as OpStatus;
@@ -180,6 +181,8 @@ pub(super) async fn read(
     Ok(get(p, location, name).await?.map(|c| Live {
         ids: ids_of(&c),
         attrs: attrs_of(&c),
+        deleting: (c.status == ClusterStatus::Stopping)
+            .then(|| "GKE is deleting it (status STOPPING)".to_string()),
     }))
 }
 

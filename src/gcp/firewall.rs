@@ -97,6 +97,7 @@ pub(super) async fn read(p: &Provider, name: &str) -> Result<Option<Live>, GcpEr
     Ok(Some(Live {
         ids: ids(f.id, f.self_link),
         attrs,
+        deleting: None,
     }))
 }
 

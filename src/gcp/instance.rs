@@ -53,6 +53,7 @@ pub(super) async fn read(
     Ok(Some(Live {
         ids: ids(i.id, i.self_link),
         attrs,
+        deleting: None,
     }))
 }
 

@@ -78,7 +78,7 @@ impl Provider {
                 "waiting for an earlier {verb} ({op_name}) to finish"
             ));
             let ctx = format!("waiting for the earlier {verb} of {rel}");
-            if let Err(e) = self.wait(scope.clone(), op.clone(), &ctx).await {
+            if let Err(e) = self.wait(scope, op.clone(), &ctx).await {
                 if matches!(e, GcpError::Interrupted { .. }) {
                     return Err(e);
                 }

@@ -41,6 +41,7 @@ pub(super) async fn read(p: &Provider, name: &str) -> Result<Option<Live>, GcpEr
     Ok(Some(Live {
         ids: ids(n.id, n.self_link),
         attrs: object(attrs),
+        deleting: None,
     }))
 }
 

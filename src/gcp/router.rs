@@ -75,6 +75,7 @@ pub(super) async fn read(p: &Provider, region: &str, name: &str) -> Result<Optio
     Ok(Some(Live {
         ids: ids(r.id, r.self_link),
         attrs,
+        deleting: None,
     }))
 }
 

@@ -46,6 +46,7 @@ pub(super) async fn read(p: &Provider, region: &str, name: &str) -> Result<Optio
     Ok(Some(Live {
         ids: ids(s.id, s.self_link.clone()),
         attrs: attrs_of(&s),
+        deleting: None,
     }))
 }
 

@@ -41,6 +41,10 @@ pub(super) async fn read(client: &kube::Client, given: &Attrs) -> Result<Option<
             self_link: None,
         },
         attrs,
+        deleting: ns
+            .metadata
+            .deletion_timestamp
+            .map(|_| "Kubernetes is deleting it (Terminating)".to_string()),
     }))
 }
 

@@ -35,4 +35,7 @@ pub struct Live {
     pub ids: Ids,
     /// The managed attributes, in the same form as the desired ones.
     pub attrs: Attrs,
+    /// Why the resource is going away, when a delete of it is under way
+    /// (e.g. a GKE cluster in status STOPPING, left by an interrupted destroy).
+    pub deleting: Option<String>,
 }
