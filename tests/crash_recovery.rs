@@ -346,6 +346,9 @@ async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
 async fn destroy_rerun_joins_the_cluster_delete_already_under_way() {
     let w = World::with("tutorial.toml", SCALE, FaultConfig::default()).await;
     w.run(&["apply", "--auto-approve"]).await.expect(0);
+    // Deletes at 1/20 of real time: a cluster delete takes 12 s, long enough
+    // for the re-run to find it still running on a busy machine.
+    let w = w.restart_with(0.05, FaultConfig::default()).await;
     let point = KillPoint::During("DELETE_CLUSTER", "clusters/");
     assert!(kill_at(&w, &["destroy", "--auto-approve"], &point).await);
     let again = w.run(&["destroy", "--auto-approve"]).await.expect(0);
@@ -365,8 +368,11 @@ async fn apply_after_a_destroy_killed_mid_cluster_delete_rebuilds_in_one_run() {
     let clean = clean_cloud().await;
     let w = World::with("tutorial.toml", SCALE, FaultConfig::default()).await;
     w.run(&["apply", "--auto-approve"]).await.expect(0);
+    let w = w.restart_with(0.05, FaultConfig::default()).await;
     let point = KillPoint::During("DELETE_CLUSTER", "clusters/");
     assert!(kill_at(&w, &["destroy", "--auto-approve"], &point).await);
+    // New operations fast again; the cluster delete keeps its 12 s.
+    let w = w.restart_with(SCALE, FaultConfig::default()).await;
     let plan = w.run(&["plan"]).await.expect(0);
     assert!(
         plan.stdout()
@@ -397,7 +403,8 @@ fn interrupt(child: &Child) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_starting_steps_saves_state_and_the_next_apply_joins_and_finishes() {
-    let w = World::with("tutorial.toml", SCALE * 4.0, FaultConfig::default()).await;
+    // Clusters take 18 s to create: the next apply finds them still running.
+    let w = World::with("tutorial.toml", 0.05, FaultConfig::default()).await;
     let plan = w.plan.to_str().unwrap().to_string();
     let mut child = w
         .command(&["apply", "--auto-approve", &plan])
@@ -516,8 +523,9 @@ async fn an_api_answering_only_rate_limits_stops_the_first_check_with_its_last_e
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_over_its_limit_names_the_operation_still_running_and_the_next_run_joins_it() {
-    // At real-cloud speed a network takes 12 s: a 1 s limit runs out.
-    let w = World::with("vpc.toml", 0.25, FaultConfig::default()).await;
+    // At real-cloud speed a network takes 12 s: a 1 s limit runs out, and
+    // the next run finds the create still running.
+    let w = World::with("vpc.toml", 1.0, FaultConfig::default()).await;
     with_timeouts(&w, "\n[timeouts.network]\ncreate = \"1s\"\n");
     let run = w.run(&["apply", "--auto-approve"]).await.expect(1);
     let err = run.stderr();
@@ -529,6 +537,8 @@ async fn a_step_over_its_limit_names_the_operation_still_running_and_the_next_ru
     assert!(err.contains("is still running in the cloud"), "{err}");
     let text = std::fs::read_to_string(&w.plan).unwrap();
     std::fs::write(&w.plan, text.replace("create = \"1s\"", "create = \"2m\"")).unwrap();
+    // What comes next may be fast; the network's create keeps its 12 s.
+    let w = w.restart_with(0.002, FaultConfig::default()).await;
     let again = w.run(&["apply", "--auto-approve"]).await.expect(0);
     assert!(
         again

@@ -4,22 +4,24 @@
 //! DONE. `clusters.update` takes one `desired*` field per call, so an update
 //! of several fields is several calls, one after the other.
 //!
-//! The private-cluster fields (`privateClusterConfig`,
-//! `masterAuthorizedNetworksConfig`) are marked deprecated in the client in
-//! favour of `controlPlaneEndpointsConfig.ipEndpointsConfig`; GKE still
-//! accepts and reports both, and DESIGN.md states the API facts in the older
-//! terms, so meshform uses them until the emulator models the newer ones.
+//! meshform writes the control plane in today's form
+//! (`controlPlaneEndpointsConfig.ipEndpointsConfig`, `networkConfig.
+//! defaultEnablePrivateNodes`; only the /28 stays in `privateClusterConfig`)
+//! and reads either form, so a cluster created with the deprecated fields
+//! (`privateClusterConfig.enablePrivateEndpoint`, `.masterGlobalAccessConfig`,
+//! `masterAuthorizedNetworksConfig`) plans as "No changes" too.
 #![allow(deprecated)]
 
 use google_cloud_container_v1::model::cluster::Status as ClusterStatus;
 use google_cloud_container_v1::model::control_plane_endpoints_config::DNSEndpointConfig;
+use google_cloud_container_v1::model::control_plane_endpoints_config::IPEndpointsConfig;
 use google_cloud_container_v1::model::master_authorized_networks_config::CidrBlock;
 use google_cloud_container_v1::model::operation::Status as OpStatus;
 use google_cloud_container_v1::model::release_channel::Channel;
 use google_cloud_container_v1::model::{
     Cluster, ClusterUpdate, ControlPlaneEndpointsConfig, IPAllocationPolicy,
-    MasterAuthorizedNetworksConfig, NodeConfig, NodePool, Operation, PrivateClusterConfig,
-    PrivateClusterMasterGlobalAccessConfig, ReleaseChannel, WorkloadIdentityConfig,
+    MasterAuthorizedNetworksConfig, NetworkConfig, NodeConfig, NodePool, Operation,
+    PrivateClusterConfig, ReleaseChannel, WorkloadIdentityConfig,
 };
 use google_cloud_gax::options::RequestOptionsBuilder;
 use serde_json::{json, Value};
@@ -57,15 +59,34 @@ fn authorized(attrs: &Attrs) -> MasterAuthorizedNetworksConfig {
         .set_cidr_blocks(blocks.collect::<Vec<_>>())
 }
 
-fn global_access(attrs: &Attrs) -> PrivateClusterMasterGlobalAccessConfig {
-    PrivateClusterMasterGlobalAccessConfig::new().set_enabled(flag(attrs, "master_global_access"))
+fn dns_endpoint(attrs: &Attrs) -> DNSEndpointConfig {
+    DNSEndpointConfig::new()
+        .set_allow_external_traffic(flag(attrs, "dns_endpoint_external_traffic"))
 }
 
-fn dns_endpoint(attrs: &Attrs) -> ControlPlaneEndpointsConfig {
-    ControlPlaneEndpointsConfig::new().set_dns_endpoint_config(
-        DNSEndpointConfig::new()
-            .set_allow_external_traffic(flag(attrs, "dns_endpoint_external_traffic")),
-    )
+/// The control plane's endpoints in today's form, with the fields of
+/// `changed` only (all of them on create).
+fn endpoints(attrs: &Attrs, changed: impl Fn(&str) -> bool) -> ControlPlaneEndpointsConfig {
+    let mut ip = IPEndpointsConfig::new();
+    if changed("private_endpoint") {
+        ip = ip
+            .set_enabled(true)
+            .set_enable_public_endpoint(!flag(attrs, "private_endpoint"));
+    }
+    if changed("master_global_access") {
+        ip = ip.set_global_access(flag(attrs, "master_global_access"));
+    }
+    if changed("authorized_networks") {
+        ip = ip.set_authorized_networks_config(authorized(attrs));
+    }
+    let mut config = ControlPlaneEndpointsConfig::new();
+    if ip != IPEndpointsConfig::new() {
+        config = config.set_ip_endpoints_config(ip);
+    }
+    if changed("dns_endpoint_external_traffic") {
+        config = config.set_dns_endpoint_config(dns_endpoint(attrs));
+    }
+    config
 }
 
 fn body(attrs: &Attrs) -> Cluster {
@@ -78,6 +99,9 @@ fn body(attrs: &Attrs) -> Cluster {
         .set_name(str_attr(attrs, "name"))
         .set_network(str_attr(attrs, "network"))
         .set_subnetwork(str_attr(attrs, "subnet"))
+        .set_network_config(
+            NetworkConfig::new().set_default_enable_private_nodes(flag(attrs, "private_nodes")),
+        )
         .set_node_pools([NodePool::new()
             .set_name(NODE_POOL)
             .set_initial_node_count(int(attrs, "node_count"))
@@ -89,20 +113,15 @@ fn body(attrs: &Attrs) -> Cluster {
                 .set_services_secondary_range_name(str_attr(attrs, "services_range")),
         )
         .set_private_cluster_config(
-            PrivateClusterConfig::new()
-                .set_enable_private_nodes(flag(attrs, "private_nodes"))
-                .set_enable_private_endpoint(flag(attrs, "private_endpoint"))
-                .set_master_ipv4_cidr_block(str_attr(attrs, "master_cidr"))
-                .set_master_global_access_config(global_access(attrs)),
+            PrivateClusterConfig::new().set_master_ipv4_cidr_block(str_attr(attrs, "master_cidr")),
         )
-        .set_master_authorized_networks_config(authorized(attrs))
         .set_workload_identity_config(
             WorkloadIdentityConfig::new().set_workload_pool(str_attr(attrs, "workload_pool")),
         )
         .set_release_channel(
             ReleaseChannel::new().set_channel(Channel::from(str_attr(attrs, "release_channel"))),
         )
-        .set_control_plane_endpoints_config(dns_endpoint(attrs))
+        .set_control_plane_endpoints_config(endpoints(attrs, |_| true))
 }
 
 /// The managed attributes of a live cluster, in the form of the desired ones.
@@ -115,17 +134,37 @@ fn attrs_of(c: &Cluster) -> Attrs {
     let config = pool.and_then(|p| p.config.clone()).unwrap_or_default();
     let private = c.private_cluster_config.clone().unwrap_or_default();
     let ip = c.ip_allocation_policy.clone().unwrap_or_default();
-    let mut nets: Vec<Value> = c
-        .master_authorized_networks_config
+    let endpoints = c.control_plane_endpoints_config.clone().unwrap_or_default();
+    let ip_endpoints = endpoints.ip_endpoints_config.clone().unwrap_or_default();
+    // Today's fields first, the deprecated ones when a cluster has only those.
+    let authorized_config = ip_endpoints
+        .authorized_networks_config
+        .clone()
+        .or(c.master_authorized_networks_config.clone());
+    let mut nets: Vec<Value> = authorized_config
         .iter()
         .flat_map(|m| m.cidr_blocks.iter())
         .map(|b| json!({"name": b.display_name, "cidr": b.cidr_block}))
         .collect();
     sort_authorized_networks(&mut nets);
-    let dns_external = c
-        .control_plane_endpoints_config
+    let private_endpoint = ip_endpoints
+        .enable_public_endpoint
+        .map(|public| !public)
+        .unwrap_or(private.enable_private_endpoint);
+    let global_access = ip_endpoints.global_access.unwrap_or_else(|| {
+        private
+            .master_global_access_config
+            .as_ref()
+            .is_some_and(|g| g.enabled)
+    });
+    let private_nodes = c
+        .network_config
         .as_ref()
-        .and_then(|e| e.dns_endpoint_config.as_ref())
+        .and_then(|n| n.default_enable_private_nodes)
+        .unwrap_or(private.enable_private_nodes);
+    let dns_external = endpoints
+        .dns_endpoint_config
+        .as_ref()
         .and_then(|d| d.allow_external_traffic)
         .unwrap_or(false);
     object(json!({
@@ -134,9 +173,9 @@ fn attrs_of(c: &Cluster) -> Attrs {
         "network": last_segment(&c.network),
         "subnet": last_segment(&c.subnetwork),
         "master_cidr": private.master_ipv4_cidr_block,
-        "private_nodes": private.enable_private_nodes,
-        "private_endpoint": private.enable_private_endpoint,
-        "master_global_access": private.master_global_access_config.map(|g| g.enabled).unwrap_or(false),
+        "private_nodes": private_nodes,
+        "private_endpoint": private_endpoint,
+        "master_global_access": global_access,
         "authorized_networks": nets,
         "pods_range": ip.cluster_secondary_range_name,
         "services_range": ip.services_secondary_range_name,
@@ -212,33 +251,30 @@ pub(super) async fn update(p: &Provider, before: &Attrs, after: &Attrs) -> Resul
     let (name, location) = (str_attr(after, "name"), str_attr(after, "location"));
     let changed = |k: &str| before.get(k) != after.get(k);
     let mut updates = Vec::new();
-    if changed("authorized_networks") {
+    // Today's endpoints config carries several settings in one desired field:
+    // one call for all of them, with only the changed ones set.
+    let endpoint_fields = [
+        "authorized_networks",
+        "master_global_access",
+        "dns_endpoint_external_traffic",
+    ];
+    let endpoint_changes: Vec<&str> = endpoint_fields.into_iter().filter(|f| changed(f)).collect();
+    if !endpoint_changes.is_empty() {
         updates.push((
-            "authorized_networks",
-            ClusterUpdate::new().set_desired_master_authorized_networks_config(authorized(after)),
-        ));
-    }
-    if changed("master_global_access") {
-        updates.push((
-            "master_global_access",
-            ClusterUpdate::new().set_desired_private_cluster_config(
-                PrivateClusterConfig::new().set_master_global_access_config(global_access(after)),
-            ),
+            endpoint_changes.join(", "),
+            ClusterUpdate::new()
+                .set_desired_control_plane_endpoints_config(endpoints(after, |f| {
+                    endpoint_changes.contains(&f)
+                })),
         ));
     }
     if changed("release_channel") {
         updates.push((
-            "release_channel",
+            "release_channel".to_string(),
             ClusterUpdate::new().set_desired_release_channel(
                 ReleaseChannel::new()
                     .set_channel(Channel::from(str_attr(after, "release_channel"))),
             ),
-        ));
-    }
-    if changed("dns_endpoint_external_traffic") {
-        updates.push((
-            "dns_endpoint_external_traffic",
-            ClusterUpdate::new().set_desired_control_plane_endpoints_config(dns_endpoint(after)),
         ));
     }
     for (field, update) in updates {
@@ -381,20 +417,25 @@ impl Provider {
             .await?
             .ok_or_else(|| GcpError::NotReadable(format!("cluster {name} in {location}")))?;
         let private = c.private_cluster_config.clone().unwrap_or_default();
-        let dns = c
-            .control_plane_endpoints_config
+        let endpoints = c.control_plane_endpoints_config.clone().unwrap_or_default();
+        let ip = endpoints.ip_endpoints_config.clone().unwrap_or_default();
+        let dns = endpoints
+            .dns_endpoint_config
             .as_ref()
-            .and_then(|e| e.dns_endpoint_config.as_ref())
             .map(|d| d.endpoint.clone())
             .unwrap_or_default();
+        // Today's fields first, then the deprecated ones, then `endpoint`.
+        let first = |candidates: [&String; 3]| {
+            candidates
+                .into_iter()
+                .find(|e| !e.is_empty())
+                .cloned()
+                .unwrap_or_default()
+        };
         let host = match access {
             "dns" => dns,
-            "proxy" => Some(private.private_endpoint.clone())
-                .filter(|e| !e.is_empty())
-                .unwrap_or(c.endpoint.clone()),
-            _ => Some(private.public_endpoint.clone())
-                .filter(|e| !e.is_empty())
-                .unwrap_or(c.endpoint.clone()),
+            "proxy" => first([&ip.private_endpoint, &private.private_endpoint, &c.endpoint]),
+            _ => first([&ip.public_endpoint, &private.public_endpoint, &c.endpoint]),
         };
         if host.is_empty() {
             return Err(GcpError::NotReadable(format!(

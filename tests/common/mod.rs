@@ -82,6 +82,11 @@ impl World {
 
     /// Restarts the emulator on the same world with other faults.
     pub async fn restart_emulator(self, faults: FaultConfig) -> World {
+        self.restart_with(0.002, faults).await
+    }
+
+    /// Restarts the emulator on the same world with another latency and faults.
+    pub async fn restart_with(self, latency_scale: f64, faults: FaultConfig) -> World {
         let World {
             dir,
             plan,
@@ -89,7 +94,7 @@ impl World {
         } = self;
         emulator.shutdown().await;
         let emulator = Emulator::start(
-            config(dir.path(), 0.002, faults),
+            config(dir.path(), latency_scale, faults),
             ([127, 0, 0, 1], 0).into(),
         )
         .await

@@ -46,10 +46,12 @@ pub async fn create(
     location: &str,
     body: Option<Value>,
 ) -> Result<Answer, ApiError> {
-    let Some(Value::Object(cluster)) = body.and_then(|mut b| b.get_mut("cluster").map(Value::take))
+    let Some(Value::Object(mut cluster)) =
+        body.and_then(|mut b| b.get_mut("cluster").map(Value::take))
     else {
         return Err(invalid("Cluster is required."));
     };
+    super::endpoint_forms::normalize_create(&mut cluster)?;
     let placement = validate::location(location)?;
     let name = cluster
         .get("name")
@@ -64,7 +66,7 @@ pub async fn create(
             return Err(already_exists(&key));
         }
         let net = validate::network(&world, project, &placement.region, &cluster)?;
-        let aliases = validate::ip_aliases(&world, project, &net, &cluster)?;
+        let aliases = validate::ip_aliases(&world, project, &net, &cluster, &key)?;
         validate::private_cluster(&world, project, &net, &cluster, aliases.as_ref())?;
         if let Some(config) = cluster.get("masterAuthorizedNetworksConfig") {
             validate::authorized_networks(config, "cluster.master_authorized_networks_config")?;
@@ -80,6 +82,9 @@ pub async fn create(
             now,
         )?;
         world.resources.insert(key.clone(), record);
+        if let Some(a) = aliases.as_ref().filter(|a| !a.managed.is_empty()) {
+            super::managed_ranges::add_to_subnet(&mut world, &net.subnet, &a.managed);
+        }
         let op = operations::start(
             &mut world,
             project,
@@ -183,6 +188,8 @@ fn build(
     set(&mut c, "networkConfig", network_config);
     if let Some(a) = aliases {
         let policy = c.entry("ipAllocationPolicy").or_insert_with(|| json!({}));
+        policy["clusterSecondaryRangeName"] = json!(a.pods.0);
+        policy["servicesSecondaryRangeName"] = json!(a.services.0);
         policy["clusterIpv4Cidr"] = json!(a.pods.1);
         policy["clusterIpv4CidrBlock"] = json!(a.pods.1);
         policy["servicesIpv4Cidr"] = json!(a.services.1);
@@ -208,6 +215,7 @@ fn build(
         crate::emulator::world::merge(&mut endpoints, given);
     }
     set(&mut c, "controlPlaneEndpointsConfig", endpoints);
+    super::endpoint_forms::mirror_into_deprecated(&mut c);
     c.entry("releaseChannel").or_insert_with(|| json!({}))["channel"] = json!(channel);
     set(&mut c, "initialClusterVersion", json!(version));
     set(&mut c, "currentMasterVersion", json!(version));

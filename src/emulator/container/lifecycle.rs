@@ -70,6 +70,7 @@ pub fn finish(
         }
         ClusterStep::Delete => {
             firewall_rules::delete(world, &op.project, &cluster);
+            super::managed_ranges::remove_for(world, &cluster);
             world.resources.remove(&op.target);
             world.kube_to_forget.push(op.target.clone());
         }

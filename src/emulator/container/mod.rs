@@ -19,10 +19,12 @@
 //! (Google's Rust client always does).
 
 mod clusters;
+mod endpoint_forms;
 mod enums;
 mod errors;
 mod firewall_rules;
 pub mod lifecycle;
+mod managed_ranges;
 mod operation_calls;
 mod operations;
 mod update;

@@ -163,18 +163,25 @@ pub struct Aliases {
     pub pods: (String, String),
     /// `(range name, CIDR)` of the services.
     pub services: (String, String),
+    /// The ranges GKE adds to the subnet for this cluster (`(name, CIDR)`),
+    /// when the request gave blocks or sizes instead of range names.
+    pub managed: Vec<(String, String)>,
 }
 
-/// Checks `ipAllocationPolicy` against the subnet; `None` without IP aliases.
+/// Checks `ipAllocationPolicy` against the subnet; `None` without IP
+/// aliases. A range given by name must be a secondary range of the subnet;
+/// one given as a block, a size or nothing is GKE-managed (see
+/// `managed_ranges.rs`).
 ///
 /// # Errors
-/// 400 when a range name is missing or not a secondary range of the subnet,
-/// both name the same range, or another cluster already uses the pod range.
+/// 400 when a named range is not a secondary range of the subnet, both are
+/// the same, the pod range is used by another cluster, or a block is bad.
 pub fn ip_aliases(
     world: &World,
     project: &str,
     net: &Network,
     cluster: &Map<String, Value>,
+    key: &str,
 ) -> Result<Option<Aliases>, ApiError> {
     let policy = cluster
         .get("ipAllocationPolicy")
@@ -184,12 +191,9 @@ pub fn ip_aliases(
         return Ok(None);
     }
     let subnet_name = refs::name_of(&net.subnet);
-    let range = |field: &str| -> Result<(String, String), ApiError> {
+    let named = |field: &str| -> Result<Option<(String, String)>, ApiError> {
         let Some(name) = policy[field].as_str().filter(|n| !n.is_empty()) else {
-            return Err(invalid(format!(
-                "Cluster.ip_allocation_policy.{}: the emulator needs an existing secondary range of subnetwork \"{subnet_name}\" (it does not create ranges).",
-                crate::emulator::schema::snake(field)
-            )));
+            return Ok(None);
         };
         net.subnet_json["secondaryIpRanges"]
             .as_array()
@@ -197,7 +201,7 @@ pub fn ip_aliases(
             .flatten()
             .find(|r| r["rangeName"].as_str() == Some(name))
             .and_then(|r| r["ipCidrRange"].as_str())
-            .map(|cidr| (name.to_string(), cidr.to_string()))
+            .map(|cidr| Some((name.to_string(), cidr.to_string())))
             .ok_or_else(|| {
                 invalid(format!(
                     "Secondary range \"{name}\" does not exist in network \"{}\", subnetwork \"{subnet_name}\".",
@@ -205,8 +209,32 @@ pub fn ip_aliases(
                 ))
             })
     };
-    let pods = range("clusterSecondaryRangeName")?;
-    let services = range("servicesSecondaryRangeName")?;
+    let (pods_named, services_named) = (
+        named("clusterSecondaryRangeName")?,
+        named("servicesSecondaryRangeName")?,
+    );
+    let mut managed = Vec::new();
+    let (pods, services) = match (pods_named, services_named) {
+        (Some(p), Some(s)) => (p, s),
+        (p, s) => {
+            let (pods_block, services_block) =
+                super::managed_ranges::blocks(world, project, &net.network, &policy)?;
+            let cluster_name = cluster
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let (pods_name, services_name) = super::managed_ranges::range_names(cluster_name, key);
+            let pods = p.unwrap_or_else(|| {
+                managed.push((pods_name.clone(), pods_block.to_string()));
+                (pods_name, pods_block.to_string())
+            });
+            let services = s.unwrap_or_else(|| {
+                managed.push((services_name.clone(), services_block.to_string()));
+                (services_name, services_block.to_string())
+            });
+            (pods, services)
+        }
+    };
     if pods.0 == services.0 {
         return Err(invalid(format!(
             "Cluster and services secondary ranges must differ; both are \"{}\".",
@@ -229,7 +257,11 @@ pub fn ip_aliases(
             refs::name_of(other)
         )));
     }
-    Ok(Some(Aliases { pods, services }))
+    Ok(Some(Aliases {
+        pods,
+        services,
+        managed,
+    }))
 }
 
 /// Checks `privateClusterConfig`: private nodes need IP aliases; the master
