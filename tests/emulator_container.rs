@@ -919,3 +919,201 @@ async fn access_errors() {
     assert_eq!(body["error"]["details"][0]["reason"], "CONSUMER_INVALID");
     emu.shutdown().await;
 }
+
+#[test]
+fn a_cluster_given_blocks_instead_of_range_names_gets_gke_managed_ranges_on_its_subnet() {
+    run(managed_ranges());
+}
+
+async fn managed_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = start(dir.path(), FaultConfig::default()).await;
+    let c = clients(&emulator.url()).await;
+    network_and_subnet(&c).await;
+    // As most tutorials write it: the pod range as a block, the services range as a size.
+    let cluster = private_cluster("managed", "", "172.16.0.32/28").set_ip_allocation_policy(
+        model::IPAllocationPolicy::new()
+            .set_use_ip_aliases(true)
+            .set_cluster_ipv4_cidr_block("10.20.0.0/16")
+            .set_services_ipv4_cidr_block("/22"),
+    );
+    let op = create(&c, "europe-west2-a", cluster).await.expect("create");
+    poll(&c, "europe-west2-a", &op).await;
+    let got = get(&c, "europe-west2-a", "managed").await.expect("get");
+    let policy = got.ip_allocation_policy.expect("policy");
+    assert!(policy
+        .cluster_secondary_range_name
+        .starts_with("gke-managed-pods-"));
+    assert_eq!(
+        policy.cluster_secondary_range_name.len(),
+        "gke-managed-pods-".len() + 8
+    );
+    assert!(policy
+        .services_secondary_range_name
+        .starts_with("gke-managed-services-"));
+    assert_eq!(policy.cluster_ipv4_cidr_block, "10.20.0.0/16");
+    let services: ipnet::Ipv4Net = policy.services_ipv4_cidr_block.parse().unwrap();
+    assert_eq!(services.prefix_len(), 22);
+    let subnet_ranges = || async {
+        c.subnets
+            .get()
+            .set_project(PROJECT)
+            .set_region("europe-west2")
+            .set_subnetwork(SUBNET)
+            .send()
+            .await
+            .expect("subnet")
+            .secondary_ip_ranges
+            .into_iter()
+            .map(|r| {
+                (
+                    r.range_name.unwrap_or_default(),
+                    r.ip_cidr_range.unwrap_or_default(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let ranges = subnet_ranges().await;
+    assert!(ranges.contains(&(
+        policy.cluster_secondary_range_name.clone(),
+        "10.20.0.0/16".into()
+    )));
+    assert!(ranges.contains(&(
+        policy.services_secondary_range_name.clone(),
+        services.to_string()
+    )));
+    // The size was allocated where nothing in the network overlaps.
+    for (name, cidr) in &ranges {
+        let other: ipnet::Ipv4Net = cidr.parse().unwrap();
+        if *name != policy.services_secondary_range_name {
+            assert!(!other.contains(&services.network()) && !services.contains(&other.network()));
+        }
+    }
+    // A block that overlaps a range in use is refused.
+    let clash = private_cluster("clash", "", "172.16.0.48/28").set_ip_allocation_policy(
+        model::IPAllocationPolicy::new()
+            .set_use_ip_aliases(true)
+            .set_cluster_ipv4_cidr_block("10.16.32.0/20"),
+    );
+    let err = create(&c, "europe-west2-a", clash).await.unwrap_err();
+    assert_eq!(code(&err), Some(Code::InvalidArgument), "{err}");
+    // Deleting the cluster removes the ranges GKE added, and only those.
+    let op = c
+        .gke
+        .delete_cluster()
+        .set_name(cluster_name("europe-west2-a", "managed"))
+        .send()
+        .await
+        .expect("delete");
+    poll(&c, "europe-west2-a", &op).await;
+    let names: Vec<String> = subnet_ranges().await.into_iter().map(|r| r.0).collect();
+    assert_eq!(names, ["pods", "pods2", "services"]);
+    emulator.shutdown().await;
+}
+
+#[test]
+fn a_cluster_created_in_either_control_plane_form_reads_the_same_to_meshform() {
+    run(endpoint_forms());
+}
+
+async fn endpoint_forms() {
+    use model::control_plane_endpoints_config::IPEndpointsConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = start(dir.path(), FaultConfig::default()).await;
+    let c = clients(&emulator.url()).await;
+    network_and_subnet(&c).await;
+    let authorized = model::MasterAuthorizedNetworksConfig::new()
+        .set_enabled(true)
+        .set_cidr_blocks([model::master_authorized_networks_config::CidrBlock::new()
+            .set_display_name("eu")
+            .set_cidr_block("172.20.0.0/20")]);
+    // The deprecated form (private_cluster), and today's form.
+    let old = private_cluster("old-form", "pods", "172.16.0.32/28").set_private_cluster_config(
+        model::PrivateClusterConfig::new()
+            .set_enable_private_nodes(true)
+            .set_enable_private_endpoint(true)
+            .set_master_ipv4_cidr_block("172.16.0.32/28")
+            .set_master_global_access_config(
+                model::PrivateClusterMasterGlobalAccessConfig::new().set_enabled(true),
+            ),
+    );
+    let new = private_cluster("new-form", "pods2", "172.16.0.48/28")
+        .set_private_cluster_config(
+            model::PrivateClusterConfig::new().set_master_ipv4_cidr_block("172.16.0.48/28"),
+        )
+        .set_network_config(model::NetworkConfig::new().set_default_enable_private_nodes(true))
+        .set_control_plane_endpoints_config(
+            model::ControlPlaneEndpointsConfig::new().set_ip_endpoints_config(
+                IPEndpointsConfig::new()
+                    .set_enabled(true)
+                    .set_enable_public_endpoint(false)
+                    .set_global_access(true)
+                    .set_authorized_networks_config(authorized),
+            ),
+        );
+    for cluster in [old, new] {
+        let op = create(&c, "europe-west2-a", cluster).await.expect("create");
+        poll(&c, "europe-west2-a", &op).await;
+    }
+    let provider =
+        meshform::gcp::Provider::connect(PROJECT, &meshform::gcp::Target::Emulator(emulator.url()))
+            .await
+            .unwrap();
+    let read = |name: &'static str| {
+        let provider = provider.clone();
+        async move {
+            let attrs = meshform::resource::desired::object(
+                json!({"name": name, "location": "europe-west2-a"}),
+            );
+            let address = "cluster.europe-west2".parse().unwrap();
+            let mut live = provider
+                .read(&address, &attrs)
+                .await
+                .unwrap()
+                .expect("exists")
+                .attrs;
+            for differs in ["name", "master_cidr", "pods_range"] {
+                live.remove(differs);
+            }
+            live
+        }
+    };
+    let (old_attrs, new_attrs) = (read("old-form").await, read("new-form").await);
+    assert_eq!(old_attrs, new_attrs);
+    assert_eq!(old_attrs["private_endpoint"], json!(true));
+    assert_eq!(old_attrs["master_global_access"], json!(true));
+    assert_eq!(old_attrs["private_nodes"], json!(true));
+    // GKE returns both forms, in step.
+    let got = get(&c, "europe-west2-a", "new-form").await.unwrap();
+    let pcc = got.private_cluster_config.unwrap();
+    assert!(pcc.enable_private_endpoint && pcc.enable_private_nodes);
+    assert!(pcc.master_global_access_config.unwrap().enabled);
+    assert_eq!(
+        got.master_authorized_networks_config.unwrap().cidr_blocks[0].cidr_block,
+        "172.20.0.0/20"
+    );
+    // An update in today's form shows in the deprecated one too.
+    let op = c
+        .gke
+        .update_cluster()
+        .set_name(cluster_name("europe-west2-a", "old-form"))
+        .set_update(
+            model::ClusterUpdate::new().set_desired_control_plane_endpoints_config(
+                model::ControlPlaneEndpointsConfig::new()
+                    .set_ip_endpoints_config(IPEndpointsConfig::new().set_global_access(false)),
+            ),
+        )
+        .send()
+        .await
+        .expect("update");
+    poll(&c, "europe-west2-a", &op).await;
+    let got = get(&c, "europe-west2-a", "old-form").await.unwrap();
+    assert!(
+        !got.private_cluster_config
+            .unwrap()
+            .master_global_access_config
+            .unwrap()
+            .enabled
+    );
+    emulator.shutdown().await;
+}

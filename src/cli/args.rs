@@ -144,6 +144,20 @@ pub enum StateCommand {
 /// `meshform emulator …`.
 #[derive(Debug, Subcommand)]
 pub enum EmulatorCommand {
+    /// Print the `export` lines that point gcloud and kubectl at a running
+    /// emulator, like `gcloud beta emulators … env-init`.
+    Env {
+        /// The emulator's URL, as `emulator serve` printed it.
+        #[arg(long, default_value = "http://127.0.0.1:8085")]
+        url: String,
+        /// The project gcloud uses.
+        #[arg(long, default_value = "meshform-demo")]
+        project: String,
+        /// gcloud's configuration folder, kept apart from yours (default:
+        /// `meshform-gcloud` in the system's temporary folder).
+        #[arg(long)]
+        gcloud_config: Option<PathBuf>,
+    },
     /// Serve the emulator until interrupted.
     Serve {
         /// Address to listen on (loopback).
@@ -164,6 +178,9 @@ pub enum EmulatorCommand {
         /// Seed of the fault injection.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The project of the `export` lines printed for gcloud.
+        #[arg(long, default_value = "meshform-demo")]
+        project: String,
         /// Answer this API as not enabled (403 SERVICE_DISABLED), e.g.
         /// `container.googleapis.com`; repeatable.
         #[arg(long = "disabled-service", value_name = "SERVICE")]

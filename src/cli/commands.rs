@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::args::{Command, EmulatorCommand, StateCommand, Target};
 use super::{Printer, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
 use crate::changeset::ChangeSet;
-use crate::emulator::{Emulator, EmulatorConfig, FaultConfig};
+use crate::emulator::{tool_env, Emulator, EmulatorConfig, FaultConfig};
 use crate::exec::WalkOptions;
 use crate::ops::{self, TargetChoice, Workspace};
 use crate::progress::{Interrupt, InterruptHandle};
@@ -79,6 +79,18 @@ pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
             p.out(&graph.to_dot());
             Ok(EXIT_OK)
         }
+        Command::Emulator(EmulatorCommand::Env {
+            url,
+            project,
+            gcloud_config,
+        }) => {
+            let dir = gcloud_config.unwrap_or_else(|| std::env::temp_dir().join("meshform-gcloud"));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            p.out(&tool_env::exports(&tool_env::gcloud_env(
+                &url, &project, &dir,
+            )));
+            Ok(EXIT_OK)
+        }
         Command::Emulator(EmulatorCommand::Serve {
             listen,
             data,
@@ -88,7 +100,9 @@ pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
             seed,
             disabled_services,
             missing_projects,
+            project,
         }) => {
+            let data_dir = data.clone();
             let mut config = EmulatorConfig::new(data);
             config.disabled_services = disabled_services;
             config.missing_projects = missing_projects;
@@ -108,11 +122,31 @@ pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
                 "Use it with: meshform apply PLAN --emulator-url {}",
                 emulator.url()
             ));
+            let config_dir = gcloud_config_dir(&data_dir);
+            std::fs::create_dir_all(&config_dir)
+                .with_context(|| format!("creating {}", config_dir.display()))?;
+            p.line(
+                "
+To look at it with gcloud and kubectl, run in your shell:
+",
+            );
+            p.out(&tool_env::exports(&tool_env::gcloud_env(
+                &emulator.url(),
+                &project,
+                &config_dir,
+            )));
+            p.line("");
             tokio::signal::ctrl_c().await?;
             emulator.shutdown().await;
             Ok(EXIT_OK)
         }
     }
+}
+
+/// gcloud's own configuration folder for an emulator's world: beside it,
+/// apart from the user's gcloud configuration.
+fn gcloud_config_dir(data: &Path) -> PathBuf {
+    data.join("gcloud-config")
 }
 
 fn has_clusters(plan: &crate::plan::Plan) -> bool {

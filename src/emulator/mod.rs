@@ -34,6 +34,7 @@ mod pending;
 mod refs;
 mod schema;
 mod server;
+pub mod tool_env;
 mod world;
 
 use std::collections::BTreeMap;
