@@ -146,8 +146,9 @@ fn build(
             .take(3)
             .collect(),
     };
-    let channel = c["releaseChannel"]["channel"]
-        .as_str()
+    let channel = c
+        .get("releaseChannel")
+        .and_then(|r| r["channel"].as_str())
         .filter(|ch| *ch != "UNSPECIFIED")
         .unwrap_or("REGULAR")
         .to_string();

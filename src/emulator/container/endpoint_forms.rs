@@ -91,7 +91,10 @@ pub fn normalize_create(cluster: &mut Map<String, Value>) -> Result<(), ApiError
 /// Makes the deprecated fields of a built cluster agree with its
 /// `controlPlaneEndpointsConfig` and `networkConfig`.
 pub fn mirror_into_deprecated(cluster: &mut Map<String, Value>) {
-    let ip = cluster["controlPlaneEndpointsConfig"]["ipEndpointsConfig"].clone();
+    let ip = cluster
+        .get("controlPlaneEndpointsConfig")
+        .map(|c| c["ipEndpointsConfig"].clone())
+        .unwrap_or(Value::Null);
     let private_nodes = cluster
         .get("networkConfig")
         .and_then(|n| n["defaultEnablePrivateNodes"].as_bool());
