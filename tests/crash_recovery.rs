@@ -497,7 +497,10 @@ async fn a_step_that_keeps_failing_transiently_stops_at_its_time_limit_naming_it
     assert!(err.contains("operation-"), "{err}");
     // Its retries were logged, without colour codes: stderr is a pipe here.
     assert!(err.contains("WARN"), "{err}");
-    assert!(!err.contains('\u{1b}'), "colour codes in piped stderr: {err:?}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in piped stderr: {err:?}"
+    );
     // Bounded: nowhere near the 40 s and more it ran before.
     assert!(started.elapsed() < Duration::from_secs(30));
 }

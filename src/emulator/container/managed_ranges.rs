@@ -10,54 +10,13 @@ use ipnet::Ipv4Net;
 use serde_json::{json, Value};
 
 use super::errors::invalid;
+use super::validate::{overlaps, ranges_in_network};
 use crate::emulator::errors::ApiError;
-use crate::emulator::world::{in_collection, link, World};
+use crate::emulator::world::World;
 
 /// GKE's default sizes when a block is left empty: /14 for pods, /20 for services.
 const DEFAULT_PODS: u8 = 14;
 const DEFAULT_SERVICES: u8 = 20;
-
-/// Every range in use in `network` (subnet primaries and secondaries, and
-/// the clusters' control-plane blocks), from the world.
-pub fn ranges_in_network(world: &World, project: &str, network: &str) -> Vec<Ipv4Net> {
-    let network_link = link(network);
-    let mut out = Vec::new();
-    for (_, subnet) in world.existing_and_pending(project, "subnetworks") {
-        if subnet["network"].as_str() != Some(network_link.as_str()) {
-            continue;
-        }
-        let primary = subnet["ipCidrRange"].as_str();
-        let secondary = subnet["secondaryIpRanges"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r["ipCidrRange"].as_str());
-        out.extend(
-            primary
-                .into_iter()
-                .chain(secondary)
-                .filter_map(|r| r.parse::<Ipv4Net>().ok()),
-        );
-    }
-    for (_, cluster) in world
-        .resources
-        .iter()
-        .filter(|(k, _)| in_collection(k, project, "clusters"))
-    {
-        if cluster["networkConfig"]["network"].as_str() == Some(network) {
-            out.extend(
-                cluster["privateClusterConfig"]["masterIpv4CidrBlock"]
-                    .as_str()
-                    .and_then(|s| s.parse::<Ipv4Net>().ok()),
-            );
-        }
-    }
-    out
-}
-
-fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
-}
 
 /// The block for `given` (`"10.4.0.0/14"`, `"/14"` or `""`), free of `taken`.
 ///
@@ -141,7 +100,10 @@ pub fn blocks(
             .unwrap_or_default()
             .to_string()
     };
-    let mut taken = ranges_in_network(world, project, network);
+    let mut taken: Vec<Ipv4Net> = ranges_in_network(world, project, network)
+        .into_iter()
+        .map(|(_, range)| range)
+        .collect();
     let pods = allocate(
         &text("clusterIpv4CidrBlock", "clusterIpv4Cidr"),
         DEFAULT_PODS,

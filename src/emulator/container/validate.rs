@@ -298,7 +298,45 @@ pub fn private_cluster(
                 "Invalid value for field \"cluster.private_cluster_config.master_ipv4_cidr_block\": \"{text}\". It must be a /28 CIDR block with no host bits set."
             ))
         })?;
-    let network_link = link(&net.network);
+    for (owner, range) in ranges_in_network(world, project, &net.network) {
+        if !overlaps(&range, &block) {
+            continue;
+        }
+        return Err(invalid(match owner {
+            RangeOwner::Subnet(rel) => format!(
+                "The master CIDR block {block} overlaps with range {range} of subnetwork \"{}\" in network \"{}\".",
+                refs::name_of(&rel),
+                refs::name_of(&net.network)
+            ),
+            RangeOwner::Cluster(rel) => format!(
+                "The master CIDR block {block} overlaps with the master CIDR block {range} of cluster \"{}\" in network \"{}\".",
+                refs::name_of(&rel),
+                refs::name_of(&net.network)
+            ),
+        }));
+    }
+    Ok(Some(block))
+}
+
+/// What holds a range in a network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RangeOwner {
+    /// A subnet (primary or secondary range), by relative path.
+    Subnet(String),
+    /// A cluster's control-plane block, by relative path.
+    Cluster(String),
+}
+
+/// Every range in use in `network` (`projects/p/global/networks/n`): subnet
+/// primary and secondary ranges (also of subnets still being created) and
+/// the clusters' control-plane blocks.
+pub fn ranges_in_network(
+    world: &World,
+    project: &str,
+    network: &str,
+) -> Vec<(RangeOwner, Ipv4Net)> {
+    let network_link = link(network);
+    let mut out = Vec::new();
     for (rel, subnet) in world.existing_and_pending(project, "subnetworks") {
         if subnet["network"].as_str() != Some(network_link.as_str()) {
             continue;
@@ -310,38 +348,31 @@ pub fn private_cluster(
             .flatten()
             .filter_map(|r| r["ipCidrRange"].as_str());
         for range in primary.into_iter().chain(secondary) {
-            if range.parse::<Ipv4Net>().is_ok_and(|r| overlaps(&r, &block)) {
-                return Err(invalid(format!(
-                    "The master CIDR block {block} overlaps with range {range} of subnetwork \"{}\" in network \"{}\".",
-                    refs::name_of(rel),
-                    refs::name_of(&net.network)
-                )));
+            if let Ok(r) = range.parse::<Ipv4Net>() {
+                out.push((RangeOwner::Subnet(rel.to_string()), r));
             }
         }
     }
-    for (rel, other) in world
+    for (rel, cluster) in world
         .resources
         .iter()
         .filter(|(k, _)| in_collection(k, project, "clusters"))
     {
-        if other["networkConfig"]["network"].as_str() != Some(net.network.as_str()) {
+        if cluster["networkConfig"]["network"].as_str() != Some(network) {
             continue;
         }
-        let theirs = other["privateClusterConfig"]["masterIpv4CidrBlock"]
+        let block = cluster["privateClusterConfig"]["masterIpv4CidrBlock"]
             .as_str()
             .and_then(|s| s.parse::<Ipv4Net>().ok());
-        if let Some(theirs) = theirs.filter(|t| overlaps(t, &block)) {
-            return Err(invalid(format!(
-                "The master CIDR block {block} overlaps with the master CIDR block {theirs} of cluster \"{}\" in network \"{}\".",
-                refs::name_of(rel),
-                refs::name_of(&net.network)
-            )));
+        if let Some(b) = block {
+            out.push((RangeOwner::Cluster(rel.clone()), b));
         }
     }
-    Ok(Some(block))
+    out
 }
 
-fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+/// Whether two blocks share an address.
+pub fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
