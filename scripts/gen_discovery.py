@@ -106,12 +106,25 @@ def compact_method(m, path):
     }
 
 
+# Query parameters the real compute API accepts on these verbs although this
+# revision of the discovery document leaves them out (its own descriptions
+# recommend setting `returnPartialSuccess`, and gcloud sends it on every list).
+SUPPLEMENTED_QUERY_PARAMS = {
+    "list": {"returnPartialSuccess": {"type": "boolean"}},
+    "aggregatedList": {"returnPartialSuccess": {"type": "boolean"}},
+}
+
+
 def compute_methods(doc):
     methods = {}
     for collection, names in METHODS.items():
         for name in names:
             m = doc["resources"][collection]["methods"][name]
-            methods[m["id"]] = compact_method(m, m["path"])
+            compact = compact_method(m, m["path"])
+            for param, spec in SUPPLEMENTED_QUERY_PARAMS.get(name, {}).items():
+                compact["queryParams"].setdefault(param, spec)
+            compact["queryParams"] = dict(sorted(compact["queryParams"].items()))
+            methods[m["id"]] = compact
     return methods
 
 
