@@ -778,3 +778,18 @@ GET /compute/v1/projects/meshform-demo/global/networks/nope HTTP/1.1\r\n\r\n\r\n
     assert!(text[second..].contains("HTTP/1.1 404 Not Found"));
     assert!(text[second..].contains("\"status\":\"NOT_FOUND\""));
 }
+
+#[tokio::test]
+async fn gcloud_reports_a_disabled_compute_api_readably() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let emulator = start(&dir, &["compute.googleapis.com"]).await;
+    let g = Gcloud::new(&emulator.url());
+    let run = g.run(&["compute", "networks", "list"]).await.expect(1);
+    assert!(
+        run.stderr().contains(&format!(
+            "ERROR: (gcloud.compute.networks.list) PERMISSION_DENIED: Compute Engine API has not been used in project {PROJECT} before or it is disabled."
+        )),
+        "{}",
+        run.stderr()
+    );
+}
