@@ -49,6 +49,10 @@ METHODS = {
     "globalOperations": ["get", "wait", "list"],
     "regionOperations": ["get", "wait", "list"],
     "zoneOperations": ["get", "wait", "list"],
+    # Read-only lookups gcloud makes (src/emulator/compute/places.rs).
+    "projects": ["get"],
+    "regions": ["get", "list"],
+    "zones": ["get", "list"],
 }
 
 # Resource schemas; the request schemas of the emulated methods (e.g.

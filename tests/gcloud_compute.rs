@@ -502,19 +502,27 @@ async fn gcloud_instances_list_uses_the_batch_endpoint() {
     let s = setup().await;
     let g = &s.gcloud;
     network_and_subnet(g).await;
-    g.ok(&[
-        "compute",
-        "instances",
-        "create",
-        "vm-1",
-        "--zone=us-central1-a",
-        "--machine-type=e2-small",
-        "--subnet=us-ilb-subnet",
-        "--no-address",
-        "--image-family=debian-12",
-        "--image-project=debian-cloud",
-    ])
-    .await;
+    let created = g
+        .ok(&[
+            "compute",
+            "instances",
+            "create",
+            "vm-1",
+            "--zone=us-central1-a",
+            "--machine-type=e2-small",
+            "--subnet=us-ilb-subnet",
+            "--no-address",
+            "--image-family=debian-12",
+            "--image-project=debian-cloud",
+            "--log-http",
+        ])
+        .await;
+    // gcloud looks up the zone and the project first; both exist.
+    assert!(
+        !created.stderr().contains("status: 404"),
+        "a lookup failed:\n{}",
+        created.stderr()
+    );
     // With --zones gcloud lists through POST /batch/compute/v1.
     let run = g
         .ok(&[
@@ -563,6 +571,15 @@ async fn gcloud_instances_list_uses_the_batch_endpoint() {
         .await;
     assert_eq!(vm["status"], "RUNNING");
     assert_eq!(vm["networkInterfaces"][0]["networkIP"], "10.1.0.2");
+    let project = g.json(&["compute", "project-info", "describe"]).await;
+    assert_eq!(
+        vm["serviceAccounts"][0]["email"],
+        project["defaultServiceAccount"]
+    );
+    let zone = g
+        .json(&["compute", "zones", "describe", "us-central1-a"])
+        .await;
+    assert_eq!(zone["status"], "UP");
     g.ok(&[
         "compute",
         "instances",

@@ -279,6 +279,15 @@ async fn serve(
             get_operation(shared, &key)
         };
     }
+    if compute::places::handles(route.method_id) {
+        let name = route.params.get("zone").or(route.params.get("region"));
+        return compute::places::handle(
+            route.method_id,
+            project.unwrap_or_default(),
+            name.map(String::as_str),
+            query,
+        );
+    }
     let (coll, verb) = compute::collection_of(route.method_id)
         .ok_or_else(|| ApiError::no_route(method.as_str(), rest))?;
     let request_id = request_id(query)?;
