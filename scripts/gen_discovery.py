@@ -46,7 +46,7 @@ METHODS = {
     "firewalls": ["insert", "get", "patch", "delete", "list"],
     "forwardingRules": ["insert", "get", "patch", "delete", "list", "aggregatedList"],
     "instances": ["insert", "get", "delete", "list", "aggregatedList"],
-    "globalOperations": ["get", "wait", "list"],
+    "globalOperations": ["get", "wait", "list", "aggregatedList"],
     "regionOperations": ["get", "wait", "list"],
     "zoneOperations": ["get", "wait", "list"],
     # Read-only lookups gcloud makes (src/emulator/compute/places.rs).

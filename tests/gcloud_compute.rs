@@ -152,6 +152,20 @@ async fn gcloud_networks_create_describe_update_list_delete() {
     let list = g.json(&["compute", "networks", "list"]).await;
     assert_eq!(names(&list), ["cross-region-vpc"]);
 
+    // gcloud compute operations list: the aggregated list, with the
+    // parenthesised regular expressions gcloud's --filter becomes.
+    let ops = g
+        .json(&[
+            "compute",
+            "operations",
+            "list",
+            "--filter=operationType=patch AND targetLink~networks/cross-region-vpc",
+        ])
+        .await;
+    let ops = ops.as_array().expect("operations");
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert_eq!(ops[0]["status"], "DONE");
+
     let deleted = g
         .ok(&[
             "compute",

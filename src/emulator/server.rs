@@ -267,6 +267,10 @@ async fn serve(
             ),
             _ => "global".to_string(),
         };
+        if verb == "aggregatedList" {
+            let (world, now) = shared.world_now()?;
+            return compute::operation_list::aggregated(&world, &project, query, now);
+        }
         if verb == "list" {
             let (world, now) = shared.world_now()?;
             return compute::operation_list::list(&world, &project, &scope, query, now);

@@ -42,7 +42,7 @@ impl Filter {
         let mut rest = filter.trim();
         while !rest.is_empty() {
             let (expr, tail) = if let Some(inner) = rest.strip_prefix('(') {
-                let end = inner.find(')').ok_or_else(|| bad(filter))?;
+                let end = closing(inner).ok_or_else(|| bad(filter))?;
                 (&inner[..end], &inner[end + 1..])
             } else {
                 (rest, "")
@@ -75,6 +75,26 @@ impl Filter {
             hit != t.negate
         })
     }
+}
+
+/// The index of the `)` that closes a term opened just before `text`,
+/// skipping quoted values and nested parentheses (regex groups).
+fn closing(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth == 0 => return Some(i),
+            ')' if !quoted => depth -= 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 fn bad(filter: &str) -> ApiError {
@@ -166,6 +186,12 @@ mod tests {
             .expect("parse")
             .matches(&r));
         assert!(Filter::parse("name eq (a", "p").is_err());
+        assert!(Filter::parse(
+            r#"(name eq ".*\bk8s2\b.*")(network eq ".*(networks).*")"#,
+            "p"
+        )
+        .expect("parse")
+        .matches(&r));
         assert!(Filter::parse(r#"network eq ".*\bn\b.*""#, "p")
             .expect("parse")
             .matches(&r));
