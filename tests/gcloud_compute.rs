@@ -729,6 +729,10 @@ async fn gcloud_asks_service_usage_which_apis_are_enabled() {
         .map(|s| s["state"].as_str().unwrap())
         .collect();
     assert_eq!(states, ["DISABLED", "ENABLED"]);
+    let counts = emulator.request_counts();
+    assert_eq!(counts.get("serviceusage.services.list"), Some(&1));
+    assert_eq!(counts.get("serviceusage.services.get"), Some(&1));
+    assert_eq!(counts.get("serviceusage.services.batchGet"), Some(&1));
 }
 
 #[tokio::test]

@@ -208,6 +208,7 @@ async fn container_api(
     body: Bytes,
 ) -> Response {
     if serviceusage::is_service_usage(&rest) {
+        shared.count(serviceusage::method_id(&rest));
         let answer = FieldMask::from_query(&query).and_then(|mask| {
             let value = serviceusage::serve(&shared.access, method.as_str(), &rest, &query)?;
             Ok(mask.map_or(value.clone(), |m| m.apply(value)))

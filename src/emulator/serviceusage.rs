@@ -65,6 +65,16 @@ pub fn is_service_usage(rest: &str) -> bool {
             .is_some_and(|s| s == "services" || s.starts_with("services:"))
 }
 
+/// The method id of a Service Usage path (after `/v1/`), for the request
+/// counts: `serviceusage.services.get`, `.batchGet` or `.list`.
+pub fn method_id(rest: &str) -> &'static str {
+    match rest.split('/').nth(2) {
+        Some("services:batchGet") => "serviceusage.services.batchGet",
+        Some(_) if rest.split('/').count() == 4 => "serviceusage.services.get",
+        _ => "serviceusage.services.list",
+    }
+}
+
 /// Answers a Service Usage request; `rest` is the path after `/v1/`.
 ///
 /// # Errors
@@ -283,6 +293,14 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.code, 403);
         assert!(is_service_usage("projects/p/services:batchGet"));
+        assert_eq!(
+            method_id("projects/p/services/compute.googleapis.com"),
+            "serviceusage.services.get"
+        );
+        assert_eq!(
+            method_id("projects/p/services"),
+            "serviceusage.services.list"
+        );
         assert!(is_service_usage("projects/p/services/x"));
         assert!(!is_service_usage("projects/p/locations/l/clusters"));
     }
