@@ -355,6 +355,7 @@ async fn gcloud_routers_and_nats() {
         .await;
     assert_eq!(nat["name"], "vpc-nat");
     assert_eq!(nat["natIpAllocateOption"], "AUTO_ONLY");
+    assert_eq!(nat["type"], "PUBLIC");
     assert_eq!(
         nat["sourceSubnetworkIpRangesToNat"],
         "ALL_SUBNETWORKS_ALL_IP_RANGES"
@@ -369,9 +370,24 @@ async fn gcloud_routers_and_nats() {
             "--region=us-central1",
         ])
         .await;
+    let table = rows(&nats.stdout());
     assert_eq!(
-        rows(&nats.stdout())[1][..3],
-        ["vpc-nat", "AUTO_ONLY", "ALL_SUBNETWORKS_ALL_IP_RANGES"]
+        table[0],
+        [
+            "NAME",
+            "NAT_IP_ALLOCATE_OPTION",
+            "SOURCE_SUBNETWORK_IP_RANGES_TO_NAT",
+            "ENDPOINT_TYPES"
+        ]
+    );
+    assert_eq!(
+        table[1],
+        [
+            "vpc-nat",
+            "AUTO_ONLY",
+            "ALL_SUBNETWORKS_ALL_IP_RANGES",
+            "ENDPOINT_TYPE_VM"
+        ]
     );
     let list = g.ok(&["compute", "routers", "list"]).await;
     let table = rows(&list.stdout());
