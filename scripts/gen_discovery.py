@@ -46,9 +46,13 @@ METHODS = {
     "firewalls": ["insert", "get", "patch", "delete", "list"],
     "forwardingRules": ["insert", "get", "patch", "delete", "list", "aggregatedList"],
     "instances": ["insert", "get", "delete", "list", "aggregatedList"],
-    "globalOperations": ["get", "wait", "list"],
+    "globalOperations": ["get", "wait", "list", "aggregatedList"],
     "regionOperations": ["get", "wait", "list"],
     "zoneOperations": ["get", "wait", "list"],
+    # Read-only lookups gcloud makes (src/emulator/compute/places.rs).
+    "projects": ["get"],
+    "regions": ["get", "list"],
+    "zones": ["get", "list"],
 }
 
 # Resource schemas; the request schemas of the emulated methods (e.g.
@@ -106,12 +110,25 @@ def compact_method(m, path):
     }
 
 
+# Query parameters the real compute API accepts on these verbs although this
+# revision of the discovery document leaves them out (its own descriptions
+# recommend setting `returnPartialSuccess`, and gcloud sends it on every list).
+SUPPLEMENTED_QUERY_PARAMS = {
+    "list": {"returnPartialSuccess": {"type": "boolean"}},
+    "aggregatedList": {"returnPartialSuccess": {"type": "boolean"}},
+}
+
+
 def compute_methods(doc):
     methods = {}
     for collection, names in METHODS.items():
         for name in names:
             m = doc["resources"][collection]["methods"][name]
-            methods[m["id"]] = compact_method(m, m["path"])
+            compact = compact_method(m, m["path"])
+            for param, spec in SUPPLEMENTED_QUERY_PARAMS.get(name, {}).items():
+                compact["queryParams"].setdefault(param, spec)
+            compact["queryParams"] = dict(sorted(compact["queryParams"].items()))
+            methods[m["id"]] = compact
     return methods
 
 

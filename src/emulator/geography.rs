@@ -64,6 +64,16 @@ pub fn region_of_zone(zone: &str) -> Option<&'static str> {
         .map(|(r, _)| *r)
 }
 
+/// Every region with its zones, in name order.
+pub fn regions() -> impl Iterator<Item = (&'static str, Vec<String>)> {
+    REGIONS.iter().map(|(region, zones)| {
+        (
+            *region,
+            zones.chars().map(|z| format!("{region}-{z}")).collect(),
+        )
+    })
+}
+
 /// Every aggregated-list scope for a regional (`regions/…`) or zonal (`zones/…`) collection.
 pub fn scopes(zonal: bool) -> Vec<String> {
     let mut out = Vec::new();

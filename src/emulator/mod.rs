@@ -22,6 +22,7 @@
 //! operations are dropped after [`EmulatorConfig::operation_retention`].
 
 mod access;
+mod batch;
 mod compute;
 mod container;
 mod errors;
@@ -31,9 +32,11 @@ pub mod kubeapi;
 mod latency;
 mod operations;
 mod pending;
+mod query;
 mod refs;
 mod schema;
 mod server;
+mod serviceusage;
 pub mod tool_env;
 mod world;
 

@@ -184,7 +184,7 @@ impl Discovery {
             };
             let ok = match prop.kind.as_deref() {
                 Some("integer") => value.parse::<i64>().is_ok(),
-                Some("boolean") => value == "true" || value == "false",
+                Some("boolean") => super::query::parse_bool(value).is_some(),
                 _ => prop
                     .enum_values
                     .as_ref()
@@ -402,7 +402,7 @@ mod tests {
         assert!(match_route("PUT", "projects/p/global/networks/n").is_none());
         let m = match_route("GET", "projects/p/zones/us-central1-a/operations").expect("route");
         assert_eq!(m.method_id, "compute.zoneOperations.list");
-        assert_eq!(discovery().methods.len(), 43);
+        assert_eq!(discovery().methods.len(), 49);
     }
 
     #[test]
@@ -461,6 +461,25 @@ mod tests {
             ("requestId".to_string(), "x".to_string()),
         ];
         validate_query("compute.networks.insert", &q).expect("known params");
+        let q = vec![
+            ("includeAllScopes".to_string(), "True".to_string()),
+            ("returnPartialSuccess".to_string(), "TRUE".to_string()),
+            (
+                "fields".to_string(),
+                "items/*/subnetworks(name)".to_string(),
+            ),
+            ("prettyPrint".to_string(), "false".to_string()),
+            ("quotaUser".to_string(), "u".to_string()),
+            ("key".to_string(), "k".to_string()),
+        ];
+        validate_query("compute.subnetworks.aggregatedList", &q).expect("gcloud's params");
+        let q = vec![("includeAllScopes".to_string(), "maybe".to_string())];
+        assert_eq!(
+            validate_query("compute.subnetworks.aggregatedList", &q)
+                .unwrap_err()
+                .message,
+            "Invalid value at 'include_all_scopes' (TYPE_BOOL), \"maybe\""
+        );
         let q = vec![("bogus".to_string(), "1".to_string())];
         assert_eq!(
             validate_query("compute.networks.insert", &q)

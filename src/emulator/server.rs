@@ -1,5 +1,6 @@
-//! HTTP routing: `/compute/v1/…` (compute) and `/v1/…` (GKE) matched
-//! against the discovery paths, plus `/_emulator/health` and `/_emulator/requests`.
+//! HTTP routing: `/compute/v1/…` (compute), `/batch/compute/v1` (compute
+//! batches), `/v1/projects/*/services…` (Service Usage) and `/v1/…` (GKE)
+//! matched against the discovery paths, plus `/_emulator/health` and `/_emulator/requests`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,20 +10,23 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde_json::Value;
 
 use super::access::{Access, Api};
+use super::batch;
 use super::compute::{self, Env};
 use super::container;
 use super::errors::ApiError;
 use super::faults::Faults;
 use super::kubeapi::KubeApis;
 use super::operations::{self, WAIT_CAP};
+use super::query::FieldMask;
 use super::schema;
+use super::serviceusage;
 use super::world::{now_ms, World, CANONICAL_BASE};
 
 /// State shared by all requests.
@@ -110,6 +114,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/health", get(health))
         .route("/_emulator/requests", get(requests))
         .route("/compute/v1/{*rest}", any(compute_api))
+        .route("/batch/compute/v1", any(compute_batch))
         .route("/v1/{*rest}", any(container_api))
         .fallback(not_found)
         .with_state(shared)
@@ -140,10 +145,59 @@ async fn compute_api(
     Query(query): Query<Vec<(String, String)>>,
     body: Bytes,
 ) -> Response {
-    match serve(&shared, &method, &rest, &query, &body).await {
-        Ok(v) => Json(shared.localize(v)).into_response(),
+    match compute_call(&shared, &method, &rest, &query, &body).await {
+        Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// One compute request (path after `/compute/v1/`), answered with its
+/// links localized and its `fields` selection applied; used directly and
+/// for each part of a batch.
+///
+/// # Errors
+/// The [`ApiError`] the real API would answer.
+pub async fn compute_call(
+    shared: &Shared,
+    method: &Method,
+    rest: &str,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let mask = FieldMask::from_query(query)?;
+    let value = shared.localize(serve(shared, method, rest, query, body).await?);
+    Ok(match mask {
+        Some(mask) => mask.apply(value),
+        None => value,
+    })
+}
+
+/// `POST /batch/compute/v1`: each part answered as its own compute request, in order.
+async fn compute_batch(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if method != Method::POST {
+        return ApiError::no_route(method.as_str(), "/batch/compute/v1").into_response();
+    }
+    let parts = match batch::boundary(&headers).and_then(|b| batch::parse(&body, &b)) {
+        Ok(parts) => parts,
+        Err(e) => return e.into_response(),
+    };
+    let mut answers = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let result = match (batch::method_of(part), batch::compute_target(&part.target)) {
+            (Err(e), _) => Err(e),
+            (Ok(m), None) => Err(ApiError::no_route(m.as_str(), &part.target)),
+            (Ok(m), Some((rest, query))) => {
+                compute_call(&shared, &m, &rest, &query, &part.body).await
+            }
+        };
+        answers.push(batch::Answer::from(result));
+    }
+    batch::respond(&parts, &answers)
 }
 
 async fn container_api(
@@ -153,6 +207,17 @@ async fn container_api(
     Query(query): Query<Vec<(String, String)>>,
     body: Bytes,
 ) -> Response {
+    if serviceusage::is_service_usage(&rest) {
+        shared.count(serviceusage::method_id(&rest));
+        let answer = FieldMask::from_query(&query).and_then(|mask| {
+            let value = serviceusage::serve(&shared.access, method.as_str(), &rest, &query)?;
+            Ok(mask.map_or(value.clone(), |m| m.apply(value)))
+        });
+        return match answer {
+            Ok(v) => Json(v).into_response(),
+            Err(e) => e.into_response(),
+        };
+    }
     match container::serve(&shared, method.as_str(), &rest, &query, &body).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
@@ -203,6 +268,10 @@ async fn serve(
             ),
             _ => "global".to_string(),
         };
+        if verb == "aggregatedList" {
+            let (world, now) = shared.world_now()?;
+            return compute::operation_list::aggregated(&world, &project, query, now);
+        }
         if verb == "list" {
             let (world, now) = shared.world_now()?;
             return compute::operation_list::list(&world, &project, &scope, query, now);
@@ -214,6 +283,15 @@ async fn serve(
         } else {
             get_operation(shared, &key)
         };
+    }
+    if compute::places::handles(route.method_id) {
+        let name = route.params.get("zone").or(route.params.get("region"));
+        return compute::places::handle(
+            route.method_id,
+            project.unwrap_or_default(),
+            name.map(String::as_str),
+            query,
+        );
     }
     let (coll, verb) = compute::collection_of(route.method_id)
         .ok_or_else(|| ApiError::no_route(method.as_str(), rest))?;

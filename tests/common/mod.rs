@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unused_macros)]
 
+pub mod gcloud;
+
 use meshform::emulator::{Emulator, EmulatorConfig, FaultConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

@@ -1,19 +1,28 @@
 //! The subset of the list `filter` syntax the emulator understands:
 //! `field = "value"`, `field != value` (`*` wildcards), `field eq regex`,
-//! `field ne regex` (only literals and `.*` in the regex), and several
+//! `field ne regex` (a full match, see [`super::regex`]), and several
 //! parenthesised terms joined by spaces or `AND`. Link values compare by path.
 
 use serde_json::Value;
 
 use super::super::errors::ApiError;
 use super::super::refs;
+use super::regex::Regex;
 
 #[derive(Debug)]
 struct Term {
     field: String,
     negate: bool,
-    /// Literal pieces between wildcards.
-    pattern: Vec<String>,
+    pattern: Pattern,
+}
+
+#[derive(Debug)]
+enum Pattern {
+    /// Literal pieces between `*` wildcards.
+    Glob(Vec<String>),
+    /// A regular expression, matched in full against the value as the API
+    /// returns it or as a relative path.
+    Regex(Regex),
 }
 
 /// A parsed filter; the empty filter matches everything.
@@ -33,7 +42,7 @@ impl Filter {
         let mut rest = filter.trim();
         while !rest.is_empty() {
             let (expr, tail) = if let Some(inner) = rest.strip_prefix('(') {
-                let end = inner.find(')').ok_or_else(|| bad(filter))?;
+                let end = closing(inner).ok_or_else(|| bad(filter))?;
                 (&inner[..end], &inner[end + 1..])
             } else {
                 (rest, "")
@@ -56,10 +65,36 @@ impl Filter {
                 Value::Null => String::new(),
                 other => other.to_string(),
             };
-            let value = refs::to_rel(&value, &self.project).unwrap_or(value);
-            glob(&t.pattern, &value) != t.negate
+            let rel = refs::to_rel(&value, &self.project);
+            let hit = match &t.pattern {
+                Pattern::Glob(pattern) => glob(pattern, rel.as_deref().unwrap_or(&value)),
+                Pattern::Regex(re) => {
+                    re.full_match(&value) || rel.as_deref().is_some_and(|r| re.full_match(r))
+                }
+            };
+            hit != t.negate
         })
     }
+}
+
+/// The index of the `)` that closes a term opened just before `text`,
+/// skipping quoted values and nested parentheses (regex groups).
+fn closing(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth == 0 => return Some(i),
+            ')' if !quoted => depth -= 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 fn bad(filter: &str) -> ApiError {
@@ -81,15 +116,16 @@ fn parse_term(expr: &str, filter: &str) -> Result<Term, ApiError> {
         "ne" => (true, true),
         _ => return Err(bad(filter)),
     };
-    let pattern: Vec<String> = if regex {
-        if value.chars().any(|c| "[]()|+?^$".contains(c)) {
-            return Err(bad(filter));
-        }
-        value.split(".*").map(|p| p.replace("\\.", ".")).collect()
-    } else {
-        value.split('*').map(str::to_string).collect()
-    };
-    let value_rel_pattern = if pattern.len() == 1 {
+    if regex {
+        let re = Regex::new(value).ok_or_else(|| bad(filter))?;
+        return Ok(Term {
+            field: field.to_string(),
+            negate,
+            pattern: Pattern::Regex(re),
+        });
+    }
+    let pattern: Vec<String> = value.split('*').map(str::to_string).collect();
+    let pattern = if pattern.len() == 1 {
         refs::to_rel(&pattern[0], "")
             .map(|r| vec![r])
             .unwrap_or(pattern)
@@ -99,7 +135,7 @@ fn parse_term(expr: &str, filter: &str) -> Result<Term, ApiError> {
     Ok(Term {
         field: field.to_string(),
         negate,
-        pattern: value_rel_pattern,
+        pattern: Pattern::Glob(pattern),
     })
 }
 
@@ -146,6 +182,18 @@ mod tests {
         )
         .expect("parse")
         .matches(&r));
-        assert!(Filter::parse("name eq (a|b)", "p").is_err());
+        assert!(Filter::parse("name eq (k8s2-abc|b)", "p")
+            .expect("parse")
+            .matches(&r));
+        assert!(Filter::parse("name eq (a", "p").is_err());
+        assert!(Filter::parse(
+            r#"(name eq ".*\bk8s2\b.*")(network eq ".*(networks).*")"#,
+            "p"
+        )
+        .expect("parse")
+        .matches(&r));
+        assert!(Filter::parse(r#"network eq ".*\bn\b.*""#, "p")
+            .expect("parse")
+            .matches(&r));
     }
 }

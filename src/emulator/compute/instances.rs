@@ -108,6 +108,14 @@ pub fn prepare_insert(
     }
     body.insert("networkInterfaces".into(), Value::Array(out));
     body.insert("status".into(), json!("RUNNING"));
+    // `default` names the project's Compute Engine default service account,
+    // which the real API stores by its email.
+    if let Some(Value::Array(accounts)) = body.get_mut("serviceAccounts") {
+        let number = crate::emulator::serviceusage::project_number(&target.project);
+        for account in accounts.iter_mut().filter(|a| a["email"] == "default") {
+            account["email"] = json!(format!("{number}-compute@developer.gserviceaccount.com"));
+        }
+    }
     body.entry("canIpForward").or_insert(json!(false));
     body.entry("deletionProtection").or_insert(json!(false));
     Ok(())

@@ -9,6 +9,8 @@ mod instances;
 mod networks;
 pub mod operation_list;
 mod paging;
+pub mod places;
+mod regex;
 mod routers;
 mod subnetworks;
 

@@ -2,7 +2,9 @@
 //! the operations of one scope (pending, running and DONE ones not yet
 //! pruned), oldest first, each rendered as `operations.get` renders it,
 //! with the list `filter` (e.g. `targetLink = "…"`, `status != DONE`,
-//! `operationType = delete`) and `maxResults` / `pageToken`.
+//! `operationType = delete`) and `maxResults` / `pageToken`; and
+//! `globalOperations.aggregatedList` (`gcloud compute operations list`),
+//! every scope's operations under `items`.
 
 use serde_json::{json, Value};
 
@@ -60,6 +62,55 @@ pub fn list(
         out["nextPageToken"] = json!(next);
     }
     Ok(out)
+}
+
+/// The `compute#operationAggregatedList` of `project` at `now`: every scope
+/// (`global`, each region and zone), empty ones with Google's
+/// `NO_RESULTS_ON_PAGE` warning.
+///
+/// # Errors
+/// 400 for a filter the emulator does not understand.
+pub fn aggregated(
+    world: &World,
+    project: &str,
+    query: &[(String, String)],
+    now: u64,
+) -> Result<Value, ApiError> {
+    let filter = Filter::parse(query_value(query, "filter").unwrap_or_default(), project)?;
+    let mut scopes = vec!["global".to_string()];
+    scopes.extend(geography::scopes(false));
+    scopes.extend(geography::scopes(true));
+    let mut items = serde_json::Map::new();
+    for scope in scopes {
+        let mut ops: Vec<_> = world
+            .operations
+            .values()
+            .filter(|op| op.project == project && op.scope == scope)
+            .collect();
+        ops.sort_by_key(|op| (op.insert_ms, op.id));
+        let rendered: Vec<Value> = ops
+            .into_iter()
+            .map(|op| operations::render(op, now))
+            .filter(|v| filter.matches(v))
+            .collect();
+        let entry = if rendered.is_empty() {
+            json!({"warning": {
+                "code": "NO_RESULTS_ON_PAGE",
+                "message": format!("There are no results for scope '{scope}' on this page."),
+                "data": [{"key": "scope", "value": scope}],
+            }})
+        } else {
+            json!({ "operations": rendered })
+        };
+        items.insert(scope, entry);
+    }
+    let rel = format!("projects/{project}/aggregated/operations");
+    Ok(json!({
+        "kind": "compute#operationAggregatedList",
+        "id": rel,
+        "items": items,
+        "selfLink": link(&rel),
+    }))
 }
 
 #[cfg(test)]

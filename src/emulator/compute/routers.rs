@@ -77,6 +77,7 @@ fn normalize_nats(
         if nat["natIpAllocateOption"].is_null() {
             nat["natIpAllocateOption"] = json!("AUTO_ONLY");
         }
+        nat_defaults(nat);
         let list_mode = nat["sourceSubnetworkIpRangesToNat"] == "LIST_OF_SUBNETWORKS";
         let Some(subnets) = nat.get_mut("subnetworks").and_then(Value::as_array_mut) else {
             if list_mode {
@@ -103,4 +104,21 @@ fn normalize_nats(
         }
     }
     Ok(())
+}
+
+/// The fields Google fills on a NAT the client left out (`gcloud compute
+/// routers nats describe` shows them): a public NAT for VMs, endpoint
+/// independent mapping off, and the premium tier for auto-allocated IPs.
+fn nat_defaults(nat: &mut Value) {
+    let Value::Object(map) = nat else {
+        return;
+    };
+    map.entry("type").or_insert(json!("PUBLIC"));
+    map.entry("endpointTypes")
+        .or_insert(json!(["ENDPOINT_TYPE_VM"]));
+    map.entry("enableEndpointIndependentMapping")
+        .or_insert(json!(false));
+    if map.get("natIpAllocateOption") == Some(&json!("AUTO_ONLY")) {
+        map.entry("autoNetworkTier").or_insert(json!("PREMIUM"));
+    }
 }

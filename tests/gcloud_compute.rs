@@ -1,0 +1,846 @@
+//! Google's own `gcloud` (SDK 528, Debian package `google-cloud-cli`) as a
+//! second, independent client of the emulated compute API and Service
+//! Usage: each command a user would type for the kinds meshform manages,
+//! asserted on the tables it prints or on its `--format=json` output.
+
+#[macro_use]
+mod common;
+
+use common::gcloud::{Gcloud, PROJECT};
+use common::listen;
+use meshform::emulator::{Emulator, EmulatorConfig};
+use serde_json::Value;
+
+async fn start(dir: &tempfile::TempDir, disabled: &[&str]) -> Emulator {
+    let mut config = EmulatorConfig::new(dir.path());
+    config.latency_scale = 0.001;
+    config.disabled_services = disabled.iter().map(|s| s.to_string()).collect();
+    Emulator::start(config, listen())
+        .await
+        .expect("emulator starts")
+}
+
+/// An emulator and gcloud pointed at it.
+struct Setup {
+    _dir: tempfile::TempDir,
+    emulator: Emulator,
+    gcloud: Gcloud,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let emulator = start(&dir, &[]).await;
+    let gcloud = Gcloud::new(&emulator.url());
+    Setup {
+        _dir: dir,
+        emulator,
+        gcloud,
+    }
+}
+
+/// `cross-region-vpc` with `us-ilb-subnet` (10.1.0.0/24, us-central1).
+async fn network_and_subnet(g: &Gcloud) {
+    g.ok(&[
+        "compute",
+        "networks",
+        "create",
+        "cross-region-vpc",
+        "--subnet-mode=custom",
+    ])
+    .await;
+    g.ok(&[
+        "compute",
+        "networks",
+        "subnets",
+        "create",
+        "us-ilb-subnet",
+        "--network=cross-region-vpc",
+        "--region=us-central1",
+        "--range=10.1.0.0/24",
+    ])
+    .await;
+}
+
+/// The rows of a table gcloud printed, split on whitespace (header first).
+fn rows(table: &str) -> Vec<Vec<String>> {
+    table
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+fn names(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .expect("a JSON list")
+        .iter()
+        .map(|v| v["name"].as_str().expect("name"))
+        .collect()
+}
+
+#[tokio::test]
+async fn gcloud_subnets_list_with_include_all_scopes_true_lists_the_subnets() {
+    let s = setup().await;
+    let g = &s.gcloud;
+    network_and_subnet(g).await;
+    let run = g.ok(&["compute", "networks", "subnets", "list"]).await;
+    assert!(
+        !run.stderr().contains("Invalid value"),
+        "gcloud warned:\n{}",
+        run.stderr()
+    );
+    let table = rows(&run.stdout());
+    assert_eq!(table[0][..4], ["NAME", "REGION", "NETWORK", "RANGE"]);
+    assert_eq!(
+        table[1][..4],
+        [
+            "us-ilb-subnet",
+            "us-central1",
+            "cross-region-vpc",
+            "10.1.0.0/24"
+        ]
+    );
+    assert_eq!(table.len(), 2, "{}", run.stdout());
+}
+
+#[tokio::test]
+async fn gcloud_networks_create_describe_update_list_delete() {
+    let s = setup().await;
+    let g = &s.gcloud;
+    let created = g
+        .ok(&[
+            "compute",
+            "networks",
+            "create",
+            "cross-region-vpc",
+            "--subnet-mode=custom",
+        ])
+        .await;
+    assert!(created.stderr().contains(&format!(
+        "Created [{}/compute/v1/projects/{PROJECT}/global/networks/cross-region-vpc]",
+        s.emulator.url()
+    )));
+    let table = rows(&created.stdout());
+    assert_eq!(table[0][..3], ["NAME", "SUBNET_MODE", "BGP_ROUTING_MODE"]);
+    assert_eq!(table[1], ["cross-region-vpc", "CUSTOM", "REGIONAL"]);
+
+    let net = g
+        .json(&["compute", "networks", "describe", "cross-region-vpc"])
+        .await;
+    assert_eq!(net["autoCreateSubnetworks"], false);
+    assert_eq!(net["routingConfig"]["routingMode"], "REGIONAL");
+
+    g.ok(&[
+        "compute",
+        "networks",
+        "update",
+        "cross-region-vpc",
+        "--bgp-routing-mode=global",
+    ])
+    .await;
+    let mode = g
+        .ok(&[
+            "compute",
+            "networks",
+            "describe",
+            "cross-region-vpc",
+            "--format=value(routingConfig.routingMode)",
+        ])
+        .await;
+    assert_eq!(mode.stdout().trim(), "GLOBAL");
+
+    let list = g.json(&["compute", "networks", "list"]).await;
+    assert_eq!(names(&list), ["cross-region-vpc"]);
+
+    // gcloud compute operations list: the aggregated list, with the
+    // parenthesised regular expressions gcloud's --filter becomes.
+    let ops = g
+        .json(&[
+            "compute",
+            "operations",
+            "list",
+            "--filter=operationType=patch AND targetLink~networks/cross-region-vpc",
+        ])
+        .await;
+    let ops = ops.as_array().expect("operations");
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert_eq!(ops[0]["status"], "DONE");
+
+    let deleted = g
+        .ok(&[
+            "compute",
+            "networks",
+            "delete",
+            "cross-region-vpc",
+            "--quiet",
+        ])
+        .await;
+    assert!(
+        deleted.stderr().contains("Deleted ["),
+        "{}",
+        deleted.stderr()
+    );
+    let list = g.ok(&["compute", "networks", "list"]).await;
+    assert!(
+        list.stderr().contains("Listed 0 items."),
+        "{}",
+        list.stderr()
+    );
+}
+
+#[tokio::test]
+async fn gcloud_delete_of_a_missing_network_prints_not_found() {
+    let s = setup().await;
+    let run = s
+        .gcloud
+        .run(&["compute", "networks", "delete", "missing-net", "--quiet"])
+        .await
+        .expect(1);
+    assert!(
+        run.stderr().contains(&format!(
+            "The resource 'projects/{PROJECT}/global/networks/missing-net' was not found"
+        )),
+        "{}",
+        run.stderr()
+    );
+    assert!(run
+        .stderr()
+        .contains("ERROR: (gcloud.compute.networks.delete)"));
+}
+
+#[tokio::test]
+async fn gcloud_subnets_with_secondary_ranges_describe_update_delete() {
+    let s = setup().await;
+    let g = &s.gcloud;
+    network_and_subnet(g).await;
+    g.ok(&[
+        "compute",
+        "networks",
+        "subnets",
+        "create",
+        "eu-gke-subnet",
+        "--network=cross-region-vpc",
+        "--region=europe-west2",
+        "--range=10.2.0.0/24",
+        "--secondary-range=pods=10.4.0.0/16,services=10.5.0.0/20",
+    ])
+    .await;
+    let subnet = g
+        .json(&[
+            "compute",
+            "networks",
+            "subnets",
+            "describe",
+            "eu-gke-subnet",
+            "--region=europe-west2",
+        ])
+        .await;
+    assert_eq!(subnet["ipCidrRange"], "10.2.0.0/24");
+    assert_eq!(subnet["gatewayAddress"], "10.2.0.1");
+    let ranges: Vec<(&str, &str)> = subnet["secondaryIpRanges"]
+        .as_array()
+        .expect("secondary ranges")
+        .iter()
+        .map(|r| {
+            (
+                r["rangeName"].as_str().unwrap(),
+                r["ipCidrRange"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ranges,
+        [("pods", "10.4.0.0/16"), ("services", "10.5.0.0/20")]
+    );
+
+    g.ok(&[
+        "compute",
+        "networks",
+        "subnets",
+        "update",
+        "us-ilb-subnet",
+        "--region=us-central1",
+        "--enable-private-ip-google-access",
+    ])
+    .await;
+    g.ok(&[
+        "compute",
+        "networks",
+        "subnets",
+        "update",
+        "us-ilb-subnet",
+        "--region=us-central1",
+        "--add-secondary-ranges=extra=10.9.0.0/24",
+    ])
+    .await;
+    let subnet = g
+        .json(&[
+            "compute",
+            "networks",
+            "subnets",
+            "describe",
+            "us-ilb-subnet",
+            "--region=us-central1",
+        ])
+        .await;
+    assert_eq!(subnet["privateIpGoogleAccess"], true);
+    assert_eq!(subnet["secondaryIpRanges"][0]["rangeName"], "extra");
+
+    let list = g
+        .json(&[
+            "compute",
+            "networks",
+            "subnets",
+            "list",
+            "--filter=region:europe-west2",
+        ])
+        .await;
+    assert_eq!(names(&list), ["eu-gke-subnet"]);
+
+    g.ok(&[
+        "compute",
+        "networks",
+        "subnets",
+        "delete",
+        "eu-gke-subnet",
+        "--region=europe-west2",
+        "--quiet",
+    ])
+    .await;
+    let list = g.json(&["compute", "networks", "subnets", "list"]).await;
+    assert_eq!(names(&list), ["us-ilb-subnet"]);
+}
+
+#[tokio::test]
+async fn gcloud_routers_and_nats() {
+    let s = setup().await;
+    let g = &s.gcloud;
+    network_and_subnet(g).await;
+    let created = g
+        .ok(&[
+            "compute",
+            "routers",
+            "create",
+            "vpc-router",
+            "--network=cross-region-vpc",
+            "--region=us-central1",
+        ])
+        .await;
+    assert_eq!(
+        rows(&created.stdout())[1],
+        ["vpc-router", "us-central1", "cross-region-vpc"]
+    );
+    g.ok(&[
+        "compute",
+        "routers",
+        "nats",
+        "create",
+        "vpc-nat",
+        "--router=vpc-router",
+        "--region=us-central1",
+        "--auto-allocate-nat-external-ips",
+        "--nat-all-subnet-ip-ranges",
+    ])
+    .await;
+    let nat = g
+        .json(&[
+            "compute",
+            "routers",
+            "nats",
+            "describe",
+            "vpc-nat",
+            "--router=vpc-router",
+            "--region=us-central1",
+        ])
+        .await;
+    assert_eq!(nat["name"], "vpc-nat");
+    assert_eq!(nat["natIpAllocateOption"], "AUTO_ONLY");
+    assert_eq!(nat["type"], "PUBLIC");
+    assert_eq!(
+        nat["sourceSubnetworkIpRangesToNat"],
+        "ALL_SUBNETWORKS_ALL_IP_RANGES"
+    );
+    let nats = g
+        .ok(&[
+            "compute",
+            "routers",
+            "nats",
+            "list",
+            "--router=vpc-router",
+            "--region=us-central1",
+        ])
+        .await;
+    let table = rows(&nats.stdout());
+    assert_eq!(
+        table[0],
+        [
+            "NAME",
+            "NAT_IP_ALLOCATE_OPTION",
+            "SOURCE_SUBNETWORK_IP_RANGES_TO_NAT",
+            "ENDPOINT_TYPES"
+        ]
+    );
+    assert_eq!(
+        table[1],
+        [
+            "vpc-nat",
+            "AUTO_ONLY",
+            "ALL_SUBNETWORKS_ALL_IP_RANGES",
+            "ENDPOINT_TYPE_VM"
+        ]
+    );
+    let list = g.ok(&["compute", "routers", "list"]).await;
+    let table = rows(&list.stdout());
+    assert_eq!(table[0], ["NAME", "REGION", "NETWORK"]);
+    assert_eq!(table[1], ["vpc-router", "us-central1", "cross-region-vpc"]);
+
+    g.ok(&[
+        "compute",
+        "routers",
+        "nats",
+        "delete",
+        "vpc-nat",
+        "--router=vpc-router",
+        "--region=us-central1",
+        "--quiet",
+    ])
+    .await;
+    let router = g
+        .json(&[
+            "compute",
+            "routers",
+            "describe",
+            "vpc-router",
+            "--region=us-central1",
+        ])
+        .await;
+    assert!(
+        router["nats"].as_array().is_none_or(Vec::is_empty),
+        "{router}"
+    );
+    g.ok(&[
+        "compute",
+        "routers",
+        "delete",
+        "vpc-router",
+        "--region=us-central1",
+        "--quiet",
+    ])
+    .await;
+    let list = g.ok(&["compute", "routers", "list"]).await;
+    assert!(
+        list.stderr().contains("Listed 0 items."),
+        "{}",
+        list.stderr()
+    );
+}
+
+#[tokio::test]
+async fn gcloud_firewall_rules_create_update_list_with_filter_delete() {
+    let s = setup().await;
+    let g = &s.gcloud;
+    network_and_subnet(g).await;
+    g.ok(&[
+        "compute",
+        "networks",
+        "create",
+        "other-vpc",
+        "--subnet-mode=custom",
+    ])
+    .await;
+    g.ok(&[
+        "compute",
+        "firewall-rules",
+        "create",
+        "allow-iap-ssh",
+        "--network=cross-region-vpc",
+        "--allow=tcp:22",
+        "--source-ranges=35.235.240.0/20",
+    ])
+    .await;
+    g.ok(&[
+        "compute",
+        "firewall-rules",
+        "create",
+        "other-ssh",
+        "--network=other-vpc",
+        "--allow=tcp:22",
+    ])
+    .await;
+    g.ok(&[
+        "compute",
+        "firewall-rules",
+        "update",
+        "allow-iap-ssh",
+        "--allow=tcp:22,tcp:3389",
+    ])
+    .await;
+    let run = g
+        .ok(&[
+            "compute",
+            "firewall-rules",
+            "list",
+            "--filter=network:cross-region-vpc",
+        ])
+        .await;
+    let table = rows(&run.stdout());
+    assert_eq!(
+        table[0],
+        [
+            "NAME",
+            "NETWORK",
+            "DIRECTION",
+            "PRIORITY",
+            "ALLOW",
+            "DENY",
+            "DISABLED"
+        ]
+    );
+    assert_eq!(
+        table[1],
+        [
+            "allow-iap-ssh",
+            "cross-region-vpc",
+            "INGRESS",
+            "1000",
+            "tcp:22,tcp:3389",
+            "False"
+        ]
+    );
+    assert_eq!(table.len(), 2, "{}", run.stdout());
+
+    let rule = g
+        .json(&["compute", "firewall-rules", "describe", "allow-iap-ssh"])
+        .await;
+    assert_eq!(rule["sourceRanges"][0], "35.235.240.0/20");
+    assert_eq!(rule["allowed"].as_array().map(Vec::len), Some(2));
+
+    g.ok(&[
+        "compute",
+        "firewall-rules",
+        "delete",
+        "allow-iap-ssh",
+        "--quiet",
+    ])
+    .await;
+    let list = g.json(&["compute", "firewall-rules", "list"]).await;
+    assert_eq!(names(&list), ["other-ssh"]);
+}
+
+#[tokio::test]
+async fn gcloud_instances_list_uses_the_batch_endpoint() {
+    let s = setup().await;
+    let g = &s.gcloud;
+    network_and_subnet(g).await;
+    let created = g
+        .ok(&[
+            "compute",
+            "instances",
+            "create",
+            "vm-1",
+            "--zone=us-central1-a",
+            "--machine-type=e2-small",
+            "--subnet=us-ilb-subnet",
+            "--no-address",
+            "--image-family=debian-12",
+            "--image-project=debian-cloud",
+            "--log-http",
+        ])
+        .await;
+    // gcloud looks up the zone and the project first; both exist.
+    assert!(
+        !created.stderr().contains("status: 404"),
+        "a lookup failed:\n{}",
+        created.stderr()
+    );
+    // With --zones gcloud lists through POST /batch/compute/v1.
+    let run = g
+        .ok(&[
+            "compute",
+            "instances",
+            "list",
+            "--zones=us-central1-a,us-central1-b",
+            "--log-http",
+        ])
+        .await;
+    assert!(
+        run.stderr()
+            .contains(&format!("uri: {}/batch/compute/v1", s.emulator.url())),
+        "gcloud did not batch:\n{}",
+        run.stderr()
+    );
+    let table = rows(&run.stdout());
+    assert_eq!(
+        table[0],
+        [
+            "NAME",
+            "ZONE",
+            "MACHINE_TYPE",
+            "PREEMPTIBLE",
+            "INTERNAL_IP",
+            "EXTERNAL_IP",
+            "STATUS"
+        ]
+    );
+    assert_eq!(
+        table[1],
+        ["vm-1", "us-central1-a", "e2-small", "10.1.0.2", "RUNNING"]
+    );
+    assert_eq!(table.len(), 2);
+    // Without --zones: the aggregated list.
+    let list = g.json(&["compute", "instances", "list"]).await;
+    assert_eq!(names(&list), ["vm-1"]);
+    let vm = g
+        .json(&[
+            "compute",
+            "instances",
+            "describe",
+            "vm-1",
+            "--zone=us-central1-a",
+        ])
+        .await;
+    assert_eq!(vm["status"], "RUNNING");
+    assert_eq!(vm["networkInterfaces"][0]["networkIP"], "10.1.0.2");
+    let project = g.json(&["compute", "project-info", "describe"]).await;
+    assert_eq!(
+        vm["serviceAccounts"][0]["email"],
+        project["defaultServiceAccount"]
+    );
+    let zone = g
+        .json(&["compute", "zones", "describe", "us-central1-a"])
+        .await;
+    assert_eq!(zone["status"], "UP");
+    g.ok(&[
+        "compute",
+        "instances",
+        "delete",
+        "vm-1",
+        "--zone=us-central1-a",
+        "--quiet",
+    ])
+    .await;
+    let list = g.json(&["compute", "instances", "list"]).await;
+    assert_eq!(names(&list), Vec::<&str>::new());
+}
+
+#[tokio::test]
+async fn gcloud_forwarding_rules_create_list_describe_delete() {
+    let s = setup().await;
+    let g = &s.gcloud;
+    network_and_subnet(g).await;
+    g.ok(&[
+        "compute",
+        "forwarding-rules",
+        "create",
+        "ilb-rule",
+        "--region=us-central1",
+        "--load-balancing-scheme=internal",
+        "--network=cross-region-vpc",
+        "--subnet=us-ilb-subnet",
+        "--ports=80",
+        "--backend-service=ilb-backend",
+    ])
+    .await;
+    let run = g.ok(&["compute", "forwarding-rules", "list"]).await;
+    let table = rows(&run.stdout());
+    assert_eq!(
+        table[0],
+        ["NAME", "REGION", "IP_ADDRESS", "IP_PROTOCOL", "TARGET"]
+    );
+    assert_eq!(
+        table[1][..4],
+        ["ilb-rule", "us-central1", "10.1.0.2", "TCP"]
+    );
+    let rule = g
+        .json(&[
+            "compute",
+            "forwarding-rules",
+            "describe",
+            "ilb-rule",
+            "--region=us-central1",
+        ])
+        .await;
+    assert_eq!(rule["loadBalancingScheme"], "INTERNAL");
+    assert_eq!(rule["ports"][0], "80");
+    g.ok(&[
+        "compute",
+        "forwarding-rules",
+        "delete",
+        "ilb-rule",
+        "--region=us-central1",
+        "--quiet",
+    ])
+    .await;
+    let list = g.json(&["compute", "forwarding-rules", "list"]).await;
+    assert_eq!(names(&list), Vec::<&str>::new());
+}
+
+#[tokio::test]
+async fn gcloud_asks_service_usage_which_apis_are_enabled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let emulator = start(&dir, &["container.googleapis.com"]).await;
+    let g = Gcloud::new(&emulator.url());
+    let run = g
+        .ok(&[
+            "services",
+            "list",
+            "--enabled",
+            "--format=value(config.name)",
+        ])
+        .await;
+    let out = run.stdout();
+    let enabled: Vec<&str> = out.lines().map(str::trim).collect();
+    assert_eq!(
+        enabled,
+        ["compute.googleapis.com", "serviceusage.googleapis.com"],
+        "{out}"
+    );
+
+    // The raw shape gcloud container clusters create reads.
+    let http = reqwest::Client::new();
+    let url = emulator.url();
+    let service: Value = http
+        .get(format!(
+            "{url}/v1/projects/{PROJECT}/services/compute.googleapis.com"
+        ))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(service["state"], "ENABLED");
+    assert_eq!(service["config"]["name"], "compute.googleapis.com");
+    assert_eq!(service["config"]["title"], "Compute Engine API");
+    let parent = service["parent"].as_str().expect("parent");
+    assert!(parent
+        .strip_prefix("projects/")
+        .is_some_and(|n| n.len() == 12 && n.bytes().all(|b| b.is_ascii_digit())));
+    assert_eq!(
+        service["name"],
+        format!("{parent}/services/compute.googleapis.com")
+    );
+    let batch: Value = http
+        .get(format!("{url}/v1/projects/{PROJECT}/services:batchGet"))
+        .query(&[
+            (
+                "names",
+                format!("projects/{PROJECT}/services/container.googleapis.com"),
+            ),
+            (
+                "names",
+                format!("projects/{PROJECT}/services/serviceusage.googleapis.com"),
+            ),
+        ])
+        .send()
+        .await
+        .expect("batchGet")
+        .json()
+        .await
+        .expect("json");
+    let states: Vec<&str> = batch["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["DISABLED", "ENABLED"]);
+    let counts = emulator.request_counts();
+    assert_eq!(counts.get("serviceusage.services.list"), Some(&1));
+    assert_eq!(counts.get("serviceusage.services.get"), Some(&1));
+    assert_eq!(counts.get("serviceusage.services.batchGet"), Some(&1));
+}
+
+#[tokio::test]
+async fn query_parameters_are_parsed_as_google_parses_them() {
+    let s = setup().await;
+    network_and_subnet(&s.gcloud).await;
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{}/compute/v1/projects/{PROJECT}/aggregated/subnetworks",
+        s.emulator.url()
+    );
+    for yes in ["true", "True", "TRUE", "1"] {
+        let r = http
+            .get(&url)
+            .query(&[
+                ("includeAllScopes", yes),
+                ("returnPartialSuccess", yes),
+                ("$alt", "json"),
+                ("prettyPrint", "false"),
+                ("quotaUser", "q"),
+                ("key", "k"),
+                ("fields", "items/*/subnetworks(name,selfLink),kind"),
+            ])
+            .send()
+            .await
+            .expect("list");
+        assert_eq!(r.status(), 200, "{yes}");
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(v["kind"], "compute#subnetworkAggregatedList");
+        assert!(v.get("selfLink").is_none(), "{v}");
+        let subnet = &v["items"]["regions/us-central1"]["subnetworks"][0];
+        assert_eq!(subnet["name"], "us-ilb-subnet");
+        assert!(subnet["selfLink"].is_string());
+        assert!(subnet.get("ipCidrRange").is_none(), "{subnet}");
+    }
+    let r = http
+        .get(&url)
+        .query(&[("includeAllScopes", "maybe")])
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(
+        v["error"]["message"],
+        "Invalid value at 'include_all_scopes' (TYPE_BOOL), \"maybe\""
+    );
+}
+
+#[tokio::test]
+async fn batch_requests_are_answered_part_by_part() {
+    let s = setup().await;
+    network_and_subnet(&s.gcloud).await;
+    let body = "--XyZ\r\nContent-Type: application/http\r\nContent-ID: <abc+1>\r\n\r\n\
+GET /compute/v1/projects/meshform-demo/global/networks/cross-region-vpc?fields=name HTTP/1.1\r\n\r\n\r\n\
+--XyZ\r\nContent-Type: application/http\r\nContent-ID: <abc+2>\r\n\r\n\
+GET /compute/v1/projects/meshform-demo/global/networks/nope HTTP/1.1\r\n\r\n\r\n--XyZ--\r\n";
+    let r = reqwest::Client::new()
+        .post(format!("{}/batch/compute/v1", s.emulator.url()))
+        .header("content-type", "multipart/mixed; boundary=XyZ")
+        .body(body)
+        .send()
+        .await
+        .expect("batch");
+    assert_eq!(r.status(), 200);
+    let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ct.starts_with("multipart/mixed; boundary="), "{ct}");
+    let text = r.text().await.expect("text");
+    let first = text
+        .find("Content-ID: <response-abc+1>")
+        .expect("first part");
+    let second = text
+        .find("Content-ID: <response-abc+2>")
+        .expect("second part");
+    assert!(first < second);
+    assert!(text[first..second].contains("HTTP/1.1 200 OK"));
+    assert!(text[first..second].contains("{\"name\":\"cross-region-vpc\"}"));
+    assert!(text[second..].contains("HTTP/1.1 404 Not Found"));
+    assert!(text[second..].contains("\"status\":\"NOT_FOUND\""));
+}
+
+#[tokio::test]
+async fn gcloud_reports_a_disabled_compute_api_readably() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let emulator = start(&dir, &["compute.googleapis.com"]).await;
+    let g = Gcloud::new(&emulator.url());
+    let run = g.run(&["compute", "networks", "list"]).await.expect(1);
+    assert!(
+        run.stderr().contains(&format!(
+            "ERROR: (gcloud.compute.networks.list) PERMISSION_DENIED: Compute Engine API has not been used in project {PROJECT} before or it is disabled."
+        )),
+        "{}",
+        run.stderr()
+    );
+}
