@@ -18,34 +18,13 @@ pub struct Gcloud {
 }
 
 /// The environment that points gcloud at the emulator at `url`
-/// (`http://127.0.0.1:PORT`), with `config` as `CLOUDSDK_CONFIG`.
+/// (`http://127.0.0.1:PORT`), with `config` as `CLOUDSDK_CONFIG`: exactly
+/// what `meshform emulator env` prints.
 pub fn env(url: &str, config: &std::path::Path) -> Vec<(String, String)> {
-    [
-        ("CLOUDSDK_CONFIG", config.display().to_string()),
-        ("CLOUDSDK_CORE_PROJECT", PROJECT.to_string()),
-        ("CLOUDSDK_AUTH_ACCESS_TOKEN", "emulator-token".to_string()),
-        (
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE",
-            format!("{url}/compute/v1/"),
-        ),
-        (
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER",
-            format!("{url}/"),
-        ),
-        (
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE",
-            format!("{url}/"),
-        ),
-        ("CLOUDSDK_CORE_DISABLE_PROMPTS", "1".to_string()),
-        (
-            "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK",
-            "1".to_string(),
-        ),
-        ("CLOUDSDK_CORE_DISABLE_USAGE_REPORTING", "1".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    meshform::emulator::tool_env::gcloud_env(url, PROJECT, config)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
 }
 
 impl Gcloud {
