@@ -10,13 +10,16 @@ use serde_json::{json, Value};
 use super::apply;
 use super::cluster::{all_types, Cluster};
 use super::crd;
+use super::defaults;
 use super::deployments;
 use super::meta::{self, meta_str};
 use super::paths::Target;
+use super::query::Params;
 use super::resources::{self, ResourceType};
 use super::selectors::{FieldSelector, Selector};
 use super::status::Failure;
 use super::store::{key, Entry, Store};
+use super::watch::{self, Event};
 
 /// One object request, as the router hands it over.
 #[derive(Debug)]
@@ -33,6 +36,60 @@ pub struct ObjectRequest<'a> {
     pub user_agent: &'a str,
     /// Request body.
     pub body: &'a [u8],
+    /// The parsed query parameters.
+    pub params: &'a Params,
+}
+
+/// The resource type `target` addresses, after checking that its scope
+/// matches the path.
+///
+/// # Errors
+/// 404 for an unknown resource or a path of the wrong scope.
+pub fn resolve(store: &Store, target: &Target, method: &Method) -> Result<ResourceType, Failure> {
+    let types = all_types(store);
+    let t = target;
+    let rt = resources::find(&types, &t.group, &t.version, &t.plural)
+        .ok_or_else(|| Failure::no_route(&format!("{} {}", t.group, t.plural)))?
+        .clone();
+    let ns = t.namespace.as_deref();
+    if ns.is_some() && !rt.namespaced {
+        return Err(Failure::no_route(&rt.plural));
+    }
+    if rt.namespaced && ns.is_none() && !(t.name.is_none() && method == Method::GET) {
+        return Err(Failure::no_route(&rt.plural));
+    }
+    Ok(rt)
+}
+
+/// An object as clients see it: `apiVersion` of `rt`, computed status.
+pub fn present(rt: &ResourceType, entry: &Entry, now: u64, latency_scale: f64) -> Value {
+    let mut object = entry.object.clone();
+    object["apiVersion"] = json!(rt.api_version());
+    object["kind"] = json!(rt.kind);
+    if rt.group == "apps" && rt.plural == "deployments" {
+        object["status"] = deployments::status(&object, entry.spec_changed_ms, now, latency_scale);
+    }
+    object
+}
+
+/// `object` without what changes on every write (resource version,
+/// generation, managed-fields times): equal values mean a no-op write.
+fn comparable(object: &Value) -> Value {
+    let mut copy = object.clone();
+    let m = meta::metadata_mut(&mut copy);
+    m.remove("resourceVersion");
+    m.remove("generation");
+    if let Some(list) = m.get_mut("managedFields").and_then(Value::as_array_mut) {
+        for e in list.iter_mut().filter_map(Value::as_object_mut) {
+            e.remove("time");
+        }
+    }
+    copy
+}
+
+/// The store prefix (`group/plural`) of a store key.
+fn prefix_of(key: &str) -> String {
+    key.splitn(3, '/').take(2).collect::<Vec<_>>().join("/")
 }
 
 /// Handles one object request.
@@ -41,19 +98,9 @@ pub struct ObjectRequest<'a> {
 /// A Kubernetes `Status` failure (404, 409, 400, 422, 405, 415, 500).
 pub fn handle(cluster: &Cluster, req: &ObjectRequest<'_>) -> Result<(StatusCode, Value), Failure> {
     let mut store = cluster.lock();
-    let types = all_types(&store);
     let t = req.target;
-    let rt = resources::find(&types, &t.group, &t.version, &t.plural)
-        .ok_or_else(|| Failure::no_route(&format!("{} {}", t.group, t.plural)))?
-        .clone();
-    let ns = t.namespace.as_deref();
-    if ns.is_some() && !rt.namespaced {
-        return Err(Failure::no_route(&rt.plural));
-    }
-    if rt.namespaced && ns.is_none() && !(t.name.is_none() && req.method == Method::GET) {
-        return Err(Failure::no_route(&rt.plural));
-    }
-    let dry_run = req.query.get("dryRun").is_some_and(|v| v == "All");
+    let rt = resolve(&store, t, req.method)?;
+    let dry_run = req.params.dry_run;
     let mut op = Op {
         cluster,
         store: &mut store,
@@ -61,6 +108,7 @@ pub fn handle(cluster: &Cluster, req: &ObjectRequest<'_>) -> Result<(StatusCode,
         req,
         now: meta::now_ms(),
         dry_run,
+        events: Vec::new(),
     };
     let (code, body, mutated) = match (req.method, t.name.as_deref(), t.subresource.as_deref()) {
         (&Method::GET, None, None) => (StatusCode::OK, op.list()?, false),
@@ -91,8 +139,10 @@ pub fn handle(cluster: &Cluster, req: &ObjectRequest<'_>) -> Result<(StatusCode,
             )))
         }
     };
-    if mutated && !dry_run {
+    let events = op.events;
+    if mutated && !dry_run && !events.is_empty() {
         cluster.persist(&store)?;
+        watch::publish(cluster, &mut store, events);
     }
     Ok((code, body))
 }
@@ -104,6 +154,7 @@ struct Op<'a, 'r> {
     req: &'a ObjectRequest<'r>,
     now: u64,
     dry_run: bool,
+    events: Vec<Event>,
 }
 
 impl Op<'_, '_> {
@@ -154,18 +205,18 @@ impl Op<'_, '_> {
 
     /// The object as clients see it: apiVersion of the request, computed status.
     fn present(&self, entry: &Entry) -> Value {
-        let mut object = entry.object.clone();
-        object["apiVersion"] = json!(self.rt.api_version());
-        object["kind"] = json!(self.rt.kind);
-        if self.rt.group == "apps" && self.rt.plural == "deployments" {
-            object["status"] = deployments::status(
-                &object,
-                entry.spec_changed_ms,
-                self.now,
-                self.cluster.latency_scale,
-            );
-        }
-        object
+        present(self.rt, entry, self.now, self.cluster.latency_scale)
+    }
+
+    /// Fills the API server's defaults into `object`.
+    fn default(&self, object: &mut Value) -> Result<(), Failure> {
+        let now = self.now_str();
+        let ctx = defaults::Context {
+            services: self.cluster.services,
+            store: self.store,
+            now: &now,
+        };
+        defaults::apply(&self.rt.group, &self.rt.plural, object, &ctx)
     }
 
     fn require_namespace(&self) -> Result<(), Failure> {
@@ -228,16 +279,6 @@ impl Op<'_, '_> {
     }
 
     fn list(&self) -> Result<Value, Failure> {
-        if self
-            .req
-            .query
-            .get("watch")
-            .is_some_and(|w| w == "true" || w == "1")
-        {
-            return Err(Failure::method_not_allowed(
-                "watch is not supported by the emulated API server",
-            ));
-        }
         let items: Vec<Value> = self
             .selected()?
             .into_iter()
@@ -278,6 +319,7 @@ impl Op<'_, '_> {
                 map.remove("status");
             }
         }
+        self.default(&mut object)?;
         apply::record_update(None, &mut object, &self.manager(), None, &self.now_str());
         self.commit(key, None, object)
     }
@@ -328,6 +370,7 @@ impl Op<'_, '_> {
         status_only: bool,
     ) -> Result<Value, Failure> {
         let sub = status_only.then_some("status");
+        self.default(&mut new)?;
         apply::record_update(
             Some(&old.object),
             &mut new,
@@ -386,7 +429,7 @@ impl Op<'_, '_> {
                 ))
             }
         };
-        let force = self.req.query.get("force").is_some_and(|f| f == "true");
+        let force = self.req.params.force;
         let mut applied = self.body_json()?;
         for field in ["apiVersion", "kind"] {
             if applied
@@ -449,7 +492,22 @@ impl Op<'_, '_> {
     ) -> Result<Value, Failure> {
         object["apiVersion"] = json!(self.rt.api_version());
         object["kind"] = json!(self.rt.kind);
-        let rv = self.store.next_resource_version();
+        self.default(&mut object)?;
+        if let Some(old) = &old {
+            let mut candidate = object.clone();
+            let m = meta::metadata_mut(&mut candidate);
+            for field in ["uid", "creationTimestamp"] {
+                m.insert(field.into(), old.object["metadata"][field].clone());
+            }
+            if comparable(&candidate) == comparable(&old.object) {
+                return Ok(self.present(old));
+            }
+        }
+        let rv = if self.dry_run {
+            (self.store.resource_version + 1).to_string()
+        } else {
+            self.store.next_resource_version()
+        };
         let mut spec_changed_ms = self.now;
         match &old {
             Some(old) => {
@@ -472,58 +530,49 @@ impl Op<'_, '_> {
             }
             None => meta::stamp_new(&mut object, &rv, self.now),
         }
-        self.default_kind_fields(&mut object);
         let entry = Entry {
             object,
             spec_changed_ms,
         };
         let out = self.present(&entry);
         if !self.dry_run {
+            self.events.push(Event {
+                kind: if old.is_some() { "MODIFIED" } else { "ADDED" },
+                prefix: self.rt.store_prefix(),
+                entry: entry.clone(),
+                rv: self.store.resource_version,
+            });
             self.store.objects.insert(key, entry);
         }
         Ok(out)
     }
 
-    /// Fields the server sets per kind: namespace phase and name label,
-    /// empty service load-balancer status, CRD acceptance.
-    fn default_kind_fields(&self, object: &mut Value) {
-        let name = meta_str(object, "name").unwrap_or("").to_string();
+    fn remove(&mut self, key: &str, entry: &Entry) {
+        let Some(removed) = self.store.objects.remove(key) else {
+            return;
+        };
+        let mut gone = vec![(key.to_string(), removed)];
         match (self.rt.group.as_str(), self.rt.plural.as_str()) {
             ("", "namespaces") => {
-                let m = meta::metadata_mut(object);
-                let labels = m.entry("labels").or_insert_with(|| json!({}));
-                labels["kubernetes.io/metadata.name"] = json!(name);
-                if object.get("status").is_none() {
-                    object["status"] = json!({"phase": "Active"});
-                }
-            }
-            ("", "services") if object.get("status").is_none() => {
-                object["status"] = json!({"loadBalancer": {}});
+                let ns = meta_str(&entry.object, "name").unwrap_or("").to_string();
+                gone.extend(self.store.remove_namespace_contents(&ns));
             }
             ("apiextensions.k8s.io", "customresourcedefinitions") => {
-                if object.get("status").is_none() {
-                    object["status"] = crd::status(object, &self.now_str());
-                } else {
-                    object["status"]["acceptedNames"] = object["spec"]["names"].clone();
+                if let Some(prefix) = crd::resource_prefix(&entry.object) {
+                    gone.extend(self.store.remove_prefix(&prefix));
                 }
             }
             _ => {}
         }
-    }
-
-    fn remove(&mut self, key: &str, entry: &Entry) {
-        self.store.objects.remove(key);
-        match (self.rt.group.as_str(), self.rt.plural.as_str()) {
-            ("", "namespaces") => {
-                let ns = meta_str(&entry.object, "name").unwrap_or("").to_string();
-                self.store.remove_namespace_contents(&ns);
-            }
-            ("apiextensions.k8s.io", "customresourcedefinitions") => {
-                if let Some(prefix) = crd::resource_prefix(&entry.object) {
-                    self.store.remove_prefix(&prefix);
-                }
-            }
-            _ => {}
+        let rv = self.store.next_resource_version();
+        for (key, mut entry) in gone {
+            meta::metadata_mut(&mut entry.object).insert("resourceVersion".into(), json!(rv));
+            self.events.push(Event {
+                kind: "DELETED",
+                prefix: prefix_of(&key),
+                entry,
+                rv: self.store.resource_version,
+            });
         }
     }
 
