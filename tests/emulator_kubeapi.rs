@@ -6,7 +6,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
-    PatchParams, PostParams,
+    PatchParams, PostParams, WatchEvent, WatchParams,
 };
 use kube::Client;
 use meshform::emulator::kubeapi::{rollout_time, KubeApis, KubeEndpoint};
@@ -543,5 +543,395 @@ async fn kubectl_gets_and_applies_server_side() {
     run(&["delete", "configmap", "mesh-settings"]).await;
     let left = run(&["get", "configmaps", "-o", "name"]).await;
     assert!(left.trim().is_empty(), "{left}");
+    apis.stop_all().await;
+}
+
+/// kubectl with a kubeconfig for one emulated cluster.
+struct Kubectl {
+    dir: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+}
+
+/// What a kubectl run returned.
+struct Ran {
+    success: bool,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Kubectl {
+    fn new(endpoint: &KubeEndpoint) -> Kubectl {
+        assert!(
+            std::path::Path::new("/usr/bin/kubectl").exists(),
+            "kubectl is not installed at /usr/bin/kubectl: install the kubectl package (CI installs it) to run this test"
+        );
+        use base64::Engine as _;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = base64::engine::general_purpose::STANDARD.encode(&endpoint.ca_pem);
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: emu\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\nusers:\n- name: emu\n  user:\n    token: ya29.kubectl\ncontexts:\n- name: emu\n  context:\n    cluster: emu\n    user: emu\ncurrent-context: emu\n",
+                endpoint.url()
+            ),
+        )
+        .unwrap();
+        Kubectl { dir, kubeconfig }
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().to_string()
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new("/usr/bin/kubectl");
+        cmd.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("cache"))
+            .args(args)
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn output(&self, args: &[&str]) -> Ran {
+        let out = self.command(args).output().await.expect("kubectl runs");
+        Ran {
+            success: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> String {
+        let ran = self.output(args).await;
+        assert!(
+            ran.success,
+            "kubectl {args:?} failed:\n{}\n{}",
+            ran.stdout, ran.stderr
+        );
+        ran.stdout
+    }
+}
+
+const GATEWAY_SVC: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: gateway\n  namespace: default\nspec:\n  type: LoadBalancer\n  selector:\n    app: gateway\n  ports:\n  - port: 15443\n";
+
+#[tokio::test]
+async fn kubectl_get_svc_shows_cluster_ip_and_ports_not_only_name_and_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start_in(KEY, Some("10.16.48.0/20")).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let svc = kubectl.file("svc.yaml", GATEWAY_SVC);
+    kubectl.run(&["apply", "--server-side", "-f", &svc]).await;
+    let out = kubectl.run(&["get", "svc"]).await;
+    let header = out.lines().next().unwrap_or("");
+    for column in [
+        "NAME",
+        "TYPE",
+        "CLUSTER-IP",
+        "EXTERNAL-IP",
+        "PORT(S)",
+        "AGE",
+    ] {
+        assert!(header.contains(column), "no {column} in:\n{out}");
+    }
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("gateway "))
+        .unwrap_or_else(|| panic!("no gateway row:\n{out}"));
+    assert!(row.contains("LoadBalancer"), "{row}");
+    assert!(row.contains("<pending>"), "{row}");
+    assert!(row.contains("15443:30000/TCP"), "{row}");
+    assert!(row.contains("10.16.48."), "{row}");
+    let kubernetes = out.lines().find(|l| l.starts_with("kubernetes ")).unwrap();
+    assert!(kubernetes.contains("10.16.48.1 "), "{kubernetes}");
+    assert!(kubernetes.contains("<none>"), "{kubernetes}");
+
+    let ns = kubectl.run(&["get", "ns"]).await;
+    assert!(ns.lines().next().unwrap().contains("STATUS"), "{ns}");
+    assert!(
+        ns.lines()
+            .any(|l| l.starts_with("default ") && l.contains("Active")),
+        "{ns}"
+    );
+    let secret = kubectl.file(
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: default\nstringData:\n  a: b\n",
+    );
+    kubectl.run(&["apply", "--server-side", "-f", &secret]).await;
+    let secrets = kubectl.run(&["get", "secrets"]).await;
+    assert!(
+        secrets.contains("TYPE") && secrets.contains("Opaque"),
+        "{secrets}"
+    );
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn service_applied_with_only_type_selector_and_port_comes_back_defaulted_and_the_applier_owns_no_default(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start_in(KEY, Some("10.16.48.0/20")).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let svc = kubectl.file(
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\nspec:\n  type: ClusterIP\n  selector:\n    app: web\n  ports:\n  - port: 80\n",
+    );
+    kubectl.run(&["apply", "--server-side", "-f", &svc]).await;
+    let get = || async {
+        let out = kubectl
+            .run(&["get", "svc", "web", "-o", "json", "--show-managed-fields"])
+            .await;
+        serde_json::from_str::<Value>(&out).expect("kubectl prints JSON")
+    };
+    let first = get().await;
+    let spec = &first["spec"];
+    let ip = spec["clusterIP"].as_str().expect("clusterIP is allocated");
+    assert!(ip.starts_with("10.16.") && ip != "10.16.48.1", "{ip}");
+    assert_eq!(spec["clusterIPs"], json!([ip]));
+    assert_eq!(spec["ports"][0]["protocol"], "TCP");
+    assert_eq!(spec["ports"][0]["targetPort"], 80);
+    assert_eq!(spec["sessionAffinity"], "None");
+    assert_eq!(spec["ipFamilies"], json!(["IPv4"]));
+    assert_eq!(spec["ipFamilyPolicy"], "SingleStack");
+    assert_eq!(spec["internalTrafficPolicy"], "Cluster");
+    let managed = first["metadata"]["managedFields"].as_array().unwrap();
+    let applier = managed
+        .iter()
+        .find(|m| m["manager"] == "kubectl" && m["operation"] == "Apply")
+        .expect("kubectl's apply entry");
+    let owned = applier["fieldsV1"]["f:spec"].as_object().unwrap();
+    for defaulted in [
+        "f:clusterIP",
+        "f:clusterIPs",
+        "f:sessionAffinity",
+        "f:ipFamilies",
+    ] {
+        assert!(
+            !owned.contains_key(defaulted),
+            "{defaulted} owned: {owned:?}"
+        );
+    }
+    assert!(owned.contains_key("f:selector") && owned.contains_key("f:type"));
+
+    // A second identical apply is a no-op: no conflict, no new version.
+    kubectl.run(&["apply", "--server-side", "-f", &svc]).await;
+    let second = get().await;
+    assert_eq!(
+        second["metadata"]["resourceVersion"],
+        first["metadata"]["resourceVersion"]
+    );
+    assert_eq!(second["spec"]["clusterIP"], ip);
+
+    // Deployments are defaulted too, and Secrets get their type.
+    let deploy = kubectl.file("deploy.yaml", &deployment_yaml("web"));
+    kubectl
+        .run(&["apply", "--server-side", "-f", &deploy])
+        .await;
+    let d: Value =
+        serde_json::from_str(&kubectl.run(&["get", "deploy", "web", "-o", "json"]).await).unwrap();
+    assert_eq!(d["spec"]["replicas"], 1);
+    assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
+    assert_eq!(d["spec"]["revisionHistoryLimit"], 10);
+    assert_eq!(d["spec"]["progressDeadlineSeconds"], 600);
+    let pod = &d["spec"]["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "Always");
+    assert_eq!(pod["schedulerName"], "default-scheduler");
+    assert_eq!(pod["containers"][0]["imagePullPolicy"], "IfNotPresent");
+    assert_eq!(pod["containers"][0]["terminationMessagePolicy"], "File");
+    assert_eq!(pod["containers"][0]["ports"][0]["protocol"], "TCP");
+    kubectl
+        .run(&["apply", "--server-side", "-f", &deploy])
+        .await;
+    apis.stop_all().await;
+}
+
+fn deployment_yaml(name: &str) -> String {
+    format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n        ports:\n        - containerPort: 80\n")
+}
+
+#[tokio::test]
+async fn kubectl_wait_for_available_watches_instead_of_saying_watch_is_not_supported() {
+    let dir = tempfile::tempdir().unwrap();
+    // Rollouts take 0.1 × 30 s = 3 s: kubectl starts waiting before.
+    let apis = KubeApis::new(dir.path(), 0.1);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let deploy = kubectl.file("deploy.yaml", &deployment_yaml("slow"));
+    kubectl
+        .run(&["apply", "--server-side", "-f", &deploy])
+        .await;
+    let started = std::time::Instant::now();
+    let ran = kubectl
+        .output(&[
+            "wait",
+            "--for=condition=Available",
+            "deployment/slow",
+            "--timeout=30s",
+        ])
+        .await;
+    assert!(
+        ran.success,
+        "kubectl wait failed:\n{}\n{}",
+        ran.stdout, ran.stderr
+    );
+    assert!(ran.stdout.contains("condition met"), "{}", ran.stdout);
+    assert!(
+        !ran.stderr.to_lowercase().contains("watch"),
+        "kubectl fell back from watch: {}",
+        ran.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let table = kubectl.run(&["get", "deploy"]).await;
+    assert!(table.lines().next().unwrap().contains("READY"), "{table}");
+    assert!(table.contains("1/1"), "{table}");
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn kubectl_get_ns_watch_prints_a_namespace_when_it_is_added() {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let mut child = kubectl
+        .command(&["get", "ns", "-w", "--request-timeout=30s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let found = tokio::time::timeout(Duration::from_secs(25), async {
+        let mut created = false;
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.starts_with("kube-system ") && !created {
+                // The initial list is printed: now add a namespace.
+                create_namespace(&client(&endpoint), "watched").await;
+                created = true;
+            }
+            if line.starts_with("watched ") {
+                return line;
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("kubectl get -w printed the new namespace within 25 s");
+    assert!(found.contains("Active"), "{found}");
+    let _ = child.kill().await;
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn kubectl_diff_server_side_shows_the_change_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let svc = kubectl.file("svc.yaml", GATEWAY_SVC);
+    let ran = kubectl.output(&["diff", "--server-side", "-f", &svc]).await;
+    assert_eq!(ran.code, Some(1), "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("+  name: gateway"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("clusterIP"),
+        "dry run defaults: {}",
+        ran.stdout
+    );
+    let ran = kubectl.output(&["get", "svc", "gateway"]).await;
+    assert!(!ran.success, "dry run stored the service: {}", ran.stdout);
+
+    kubectl.run(&["apply", "--server-side", "-f", &svc]).await;
+    let same = kubectl.output(&["diff", "--server-side", "-f", &svc]).await;
+    assert_eq!(same.code, Some(0), "{}\n{}", same.stdout, same.stderr);
+    let changed = kubectl.file("svc2.yaml", &GATEWAY_SVC.replace("15443", "15021"));
+    let ran = kubectl
+        .output(&["diff", "--server-side", "-f", &changed])
+        .await;
+    assert_eq!(ran.code, Some(1), "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout.contains("+  - port: 15021") || ran.stdout.contains("15021"),
+        "{}",
+        ran.stdout
+    );
+    let stored: Value =
+        serde_json::from_str(&kubectl.run(&["get", "svc", "gateway", "-o", "json"]).await).unwrap();
+    assert_eq!(stored["spec"]["ports"][0]["port"], 15443);
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn kube_rs_watch_sees_added_then_deleted_and_resumes_from_a_list_version() {
+    use futures::StreamExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let client = client(&endpoint);
+    let cms = Api::<ConfigMap>::namespaced(client.clone(), "default");
+    let listed = cms.list(&ListParams::default()).await.unwrap();
+    let rv = listed
+        .metadata
+        .resource_version
+        .clone()
+        .expect("list carries resourceVersion");
+    let stream = cms
+        .watch(&WatchParams::default().timeout(20), &rv)
+        .await
+        .expect("watch starts");
+    let mut stream = stream.boxed();
+    let cm: ConfigMap = serde_json::from_value(config_map(json!({"a": "1"}))).unwrap();
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    cms.delete("settings", &DeleteParams::default())
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("the stream goes on")
+            .expect("a decodable event");
+        match event {
+            WatchEvent::Added(c) => seen.push(("ADDED", c.metadata.name.unwrap())),
+            WatchEvent::Deleted(c) => seen.push(("DELETED", c.metadata.name.unwrap())),
+            WatchEvent::Bookmark(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            ("ADDED", "settings".to_string()),
+            ("DELETED", "settings".to_string())
+        ]
+    );
+
+    // From version 0 a watch starts with the current objects; a field
+    // selector narrows it to one name.
+    let ns = Api::<Namespace>::all(client.clone());
+    let mut initial = ns
+        .watch(
+            &WatchParams::default()
+                .fields("metadata.name=default")
+                .timeout(1),
+            "0",
+        )
+        .await
+        .unwrap()
+        .boxed();
+    let mut names = Vec::new();
+    while let Some(event) = initial.next().await {
+        if let WatchEvent::Added(n) = event.unwrap() {
+            names.push(n.metadata.name.unwrap());
+        }
+    }
+    assert_eq!(names, vec!["default".to_string()]);
     apis.stop_all().await;
 }
