@@ -664,11 +664,27 @@ async fn kubectl_get_svc_shows_cluster_ip_and_ports_not_only_name_and_age() {
         "secret.yaml",
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: default\nstringData:\n  a: b\n",
     );
-    kubectl.run(&["apply", "--server-side", "-f", &secret]).await;
+    kubectl
+        .run(&["apply", "--server-side", "-f", &secret])
+        .await;
     let secrets = kubectl.run(&["get", "secrets"]).await;
     assert!(
-        secrets.contains("TYPE") && secrets.contains("Opaque"),
+        secrets.contains("TYPE") && secrets.contains("DATA"),
         "{secrets}"
+    );
+    let row = secrets.lines().find(|l| l.starts_with("s ")).unwrap();
+    assert!(row.contains("Opaque") && row.contains(" 1 "), "{row}");
+    let pretty = kubectl
+        .run(&[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/default/secrets/s?pretty=True&unknown=x",
+        ])
+        .await;
+    assert!(pretty.contains("\n  \"kind\": \"Secret\""), "{pretty}");
+    assert!(
+        pretty.contains("\"a\": \"Yg==\""),
+        "stringData is stored as data: {pretty}"
     );
     apis.stop_all().await;
 }

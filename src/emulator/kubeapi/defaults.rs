@@ -88,6 +88,10 @@ pub struct Context<'a> {
     pub store: &'a Store,
     /// `now` as an RFC 3339 timestamp (CRD conditions).
     pub now: &'a str,
+    /// The stored version of the object, on updates: as the real server's
+    /// `patchAllocatedValues`, an update that leaves out the cluster IP or a
+    /// node port keeps the allocated one.
+    pub old: Option<&'a Value>,
 }
 
 /// Fills the defaults of an object of `group`/`plural`.
@@ -104,11 +108,7 @@ pub fn apply(
     match (group, plural) {
         ("", "namespaces") => namespace(object),
         ("", "services") => service(object, ctx)?,
-        ("", "secrets") => {
-            if object.get("type").is_none_or(Value::is_null) {
-                object["type"] = json!("Opaque");
-            }
-        }
+        ("", "secrets") => secret(object),
         ("", "pods") => {
             if let Some(spec) = object.get_mut("spec") {
                 pod_spec(spec);
@@ -160,6 +160,27 @@ fn namespace(object: &mut Value) {
     }
 }
 
+/// `type: Opaque`, and `stringData` written into `data` (base64), as the
+/// real server stores it.
+fn secret(object: &mut Value) {
+    use base64::Engine as _;
+    if object.get("type").is_none_or(Value::is_null) {
+        object["type"] = json!("Opaque");
+    }
+    let Some(string_data) = object.as_object_mut().and_then(|m| m.remove("stringData")) else {
+        return;
+    };
+    if let (Some(strings), Some(data)) = (string_data.as_object(), child(object, "data")) {
+        for (k, v) in strings {
+            let text = v.as_str().unwrap_or("");
+            data.insert(
+                k.clone(),
+                json!(base64::engine::general_purpose::STANDARD.encode(text)),
+            );
+        }
+    }
+}
+
 fn service(object: &mut Value, ctx: &Context<'_>) -> Result<(), Failure> {
     let name = meta_str(object, "name").unwrap_or("").to_string();
     let namespace = meta_str(object, "namespace").unwrap_or("").to_string();
@@ -172,12 +193,16 @@ fn service(object: &mut Value, ctx: &Context<'_>) -> Result<(), Failure> {
     if kind != "ExternalName" {
         let ip = match spec.get("clusterIP").and_then(Value::as_str) {
             Some(ip) if !ip.is_empty() => {
-                if ip != "None" {
+                let unchanged = ctx.old.and_then(|o| o["spec"]["clusterIP"].as_str()) == Some(ip);
+                if ip != "None" && !unchanged {
                     check_requested_ip(ip, ctx, &name, &namespace)?;
                 }
                 ip.to_string()
             }
-            _ => allocate_ip(ctx)?.to_string(),
+            _ => match ctx.old.and_then(|o| o["spec"]["clusterIP"].as_str()) {
+                Some(kept) if !kept.is_empty() => kept.to_string(),
+                _ => allocate_ip(ctx)?.to_string(),
+            },
         };
         spec.insert("clusterIP".into(), json!(ip));
         fill(spec, "clusterIPs", json!([ip]));
@@ -205,6 +230,21 @@ fn service(object: &mut Value, ctx: &Context<'_>) -> Result<(), Failure> {
                 fill(port, "targetPort", p);
             }
             if allocate_node_ports && port.get("nodePort").is_none_or(Value::is_null) {
+                let kept = ctx
+                    .old
+                    .and_then(|o| o["spec"]["ports"].as_array())
+                    .and_then(|old| {
+                        old.iter().find(|p| {
+                            p["port"] == port["port"]
+                                && p["protocol"].as_str().unwrap_or("TCP")
+                                    == port["protocol"].as_str().unwrap_or("TCP")
+                        })
+                    })
+                    .and_then(|p| p["nodePort"].as_i64());
+                if let Some(kept) = kept {
+                    port.insert("nodePort".into(), json!(kept));
+                    continue;
+                }
                 let free = (NODE_PORTS.0..=NODE_PORTS.1)
                     .find(|p| !taken.contains(p))
                     .ok_or_else(|| {
@@ -361,6 +401,7 @@ mod tests {
             services: Cidr::parse("10.96.0.0/24").unwrap(),
             store,
             now: "t",
+            old: None,
         }
     }
 
@@ -383,6 +424,32 @@ mod tests {
         let again = svc.clone();
         apply("", "services", &mut svc, &ctx(&store)).unwrap();
         assert_eq!(svc, again, "defaulting is idempotent");
+    }
+
+    #[test]
+    fn secrets_are_opaque_and_store_string_data_as_data() {
+        let store = Store::default();
+        let mut s = json!({"stringData": {"a": "b"}, "data": {"c": "ZA=="}});
+        apply("", "secrets", &mut s, &ctx(&store)).unwrap();
+        assert_eq!(
+            s,
+            json!({"type": "Opaque", "data": {"a": "Yg==", "c": "ZA=="}})
+        );
+    }
+
+    #[test]
+    fn an_update_without_cluster_ip_or_node_port_keeps_the_allocated_ones() {
+        let store = Store::default();
+        let old = json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.9",
+            "ports": [{"port": 80, "protocol": "TCP", "nodePort": 31999}]}});
+        let mut new = json!({"spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}});
+        let ctx = Context {
+            old: Some(&old),
+            ..ctx(&store)
+        };
+        apply("", "services", &mut new, &ctx).unwrap();
+        assert_eq!(new["spec"]["clusterIP"], "10.96.0.9");
+        assert_eq!(new["spec"]["ports"][0]["nodePort"], 31999);
     }
 
     #[test]

@@ -208,13 +208,15 @@ impl Op<'_, '_> {
         present(self.rt, entry, self.now, self.cluster.latency_scale)
     }
 
-    /// Fills the API server's defaults into `object`.
-    fn default(&self, object: &mut Value) -> Result<(), Failure> {
+    /// Fills the API server's defaults into `object`; `old` is the stored
+    /// version, whose allocated cluster IP and node ports an update keeps.
+    fn default(&self, object: &mut Value, old: Option<&Value>) -> Result<(), Failure> {
         let now = self.now_str();
         let ctx = defaults::Context {
             services: self.cluster.services,
             store: self.store,
             now: &now,
+            old,
         };
         defaults::apply(&self.rt.group, &self.rt.plural, object, &ctx)
     }
@@ -319,7 +321,7 @@ impl Op<'_, '_> {
                 map.remove("status");
             }
         }
-        self.default(&mut object)?;
+        self.default(&mut object, None)?;
         apply::record_update(None, &mut object, &self.manager(), None, &self.now_str());
         self.commit(key, None, object)
     }
@@ -370,7 +372,7 @@ impl Op<'_, '_> {
         status_only: bool,
     ) -> Result<Value, Failure> {
         let sub = status_only.then_some("status");
-        self.default(&mut new)?;
+        self.default(&mut new, Some(&old.object))?;
         apply::record_update(
             Some(&old.object),
             &mut new,
@@ -492,7 +494,7 @@ impl Op<'_, '_> {
     ) -> Result<Value, Failure> {
         object["apiVersion"] = json!(self.rt.api_version());
         object["kind"] = json!(self.rt.kind);
-        self.default(&mut object)?;
+        self.default(&mut object, old.as_ref().map(|e| &e.object))?;
         if let Some(old) = &old {
             let mut candidate = object.clone();
             let m = meta::metadata_mut(&mut candidate);

@@ -11,7 +11,7 @@ pub fn wanted(accept: &str) -> bool {
     accept.split(',').any(|media| {
         let parts: Vec<&str> = media.split(';').map(str::trim).collect();
         parts.contains(&"as=Table")
-            && parts.iter().any(|p| *p == "g=meta.k8s.io")
+            && parts.contains(&"g=meta.k8s.io")
             && parts.iter().any(|p| *p == "v=v1" || *p == "v=v1beta1")
     })
 }
