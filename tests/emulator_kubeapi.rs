@@ -951,3 +951,105 @@ async fn kube_rs_watch_sees_added_then_deleted_and_resumes_from_a_list_version()
     assert_eq!(names, vec!["default".to_string()]);
     apis.stop_all().await;
 }
+
+#[tokio::test]
+async fn kubectl_create_sends_protobuf_and_is_not_refused_as_not_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.05);
+    let endpoint = apis.start_in(KEY, Some("10.16.48.0/20")).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    kubectl.run(&["create", "namespace", "demo"]).await;
+    let labels = kubectl.run(&["get", "ns", "demo", "--show-labels"]).await;
+    assert!(
+        labels.contains("kubernetes.io/metadata.name=demo"),
+        "{labels}"
+    );
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "create",
+            "secret",
+            "generic",
+            "s",
+            "--from-literal=a=b",
+        ])
+        .await;
+    let data = kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "get",
+            "secret",
+            "s",
+            "-o",
+            "jsonpath={.type} {.data.a}",
+        ])
+        .await;
+    assert_eq!(data, "Opaque Yg==");
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "create",
+            "configmap",
+            "c",
+            "--from-literal=k=v",
+        ])
+        .await;
+    kubectl
+        .run(&["-n", "demo", "create", "serviceaccount", "robot"])
+        .await;
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx",
+            "--port=80",
+        ])
+        .await;
+    let policy = kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].imagePullPolicy}",
+        ])
+        .await;
+    assert_eq!(policy, "Always", "nginx without a tag is pulled always");
+    let status = kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "rollout",
+            "status",
+            "deploy/web",
+            "--timeout=20s",
+        ])
+        .await;
+    assert!(status.contains("successfully rolled out"), "{status}");
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "expose",
+            "deploy",
+            "web",
+            "--port=80",
+            "--type=LoadBalancer",
+        ])
+        .await;
+    let svc = kubectl.run(&["-n", "demo", "get", "svc", "web"]).await;
+    assert!(
+        svc.contains("80:30000/TCP") && svc.contains("10.16.48."),
+        "{svc}"
+    );
+    kubectl.run(&["delete", "namespace", "demo"]).await;
+    apis.stop_all().await;
+}

@@ -15,7 +15,8 @@
 //! - `defaults.rs`: API-server defaulting (Service cluster IPs and ports,
 //!   Deployment and pod template fields, Secret type, Namespace).
 //! - `watch.rs`: watch streams and the change history; `table.rs`: the
-//!   `Table` format of `kubectl get`; `query.rs`: query parameters.
+//!   `Table` format of `kubectl get`; `query.rs`: query parameters;
+//!   `protobuf.rs`: protobuf request bodies of kubectl's typed clients.
 //! - `deployments.rs`: Deployment status from emulated time.
 //! - `store.rs`: objects persisted in `objects.json`; `meta.rs`: uid,
 //!   timestamps, resource versions; `cluster.rs`: per-server state;
@@ -35,6 +36,7 @@ mod discovery;
 mod meta;
 mod objects;
 mod paths;
+mod protobuf;
 mod query;
 mod resources;
 mod router;

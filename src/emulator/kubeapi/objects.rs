@@ -14,6 +14,7 @@ use super::defaults;
 use super::deployments;
 use super::meta::{self, meta_str};
 use super::paths::Target;
+use super::protobuf;
 use super::query::Params;
 use super::resources::{self, ResourceType};
 use super::selectors::{FieldSelector, Selector};
@@ -190,6 +191,21 @@ impl Op<'_, '_> {
     }
 
     fn body_json(&self) -> Result<Value, Failure> {
+        if self.req.content_type == "application/vnd.kubernetes.protobuf" {
+            let mut value = protobuf::decode(&self.rt.kind, self.req.body).map_err(
+                |(code, message)| match code {
+                    415 => {
+                        let mut f = Failure::unsupported_media_type(self.req.content_type);
+                        f.message = message;
+                        f
+                    }
+                    _ => Failure::bad_request(message),
+                },
+            )?;
+            value["apiVersion"] = json!(self.rt.api_version());
+            value["kind"] = json!(self.rt.kind);
+            return Ok(value);
+        }
         let value: Value = serde_json::from_slice(self.req.body).map_err(|e| {
             Failure::bad_request(format!(
                 "the request body is not JSON ({e}); the emulated API server reads JSON bodies only"
