@@ -1050,6 +1050,11 @@ async fn kubectl_create_sends_protobuf_and_is_not_refused_as_not_json() {
         svc.contains("80:30000/TCP") && svc.contains("10.16.48."),
         "{svc}"
     );
+    let all = kubectl.run(&["-n", "demo", "get", "all"]).await;
+    assert!(
+        all.contains("service/web") && all.contains("deployment.apps/web"),
+        "{all}"
+    );
     kubectl.run(&["delete", "namespace", "demo"]).await;
     apis.stop_all().await;
 }
