@@ -1058,3 +1058,65 @@ async fn kubectl_create_sends_protobuf_and_is_not_refused_as_not_json() {
     kubectl.run(&["delete", "namespace", "demo"]).await;
     apis.stop_all().await;
 }
+
+/// What `kube::runtime::wait::await_condition` relies on: after a list, a
+/// watch from its version narrowed to one name sends a `MODIFIED` event
+/// when the rollout completes, though nothing wrote the Deployment.
+#[tokio::test]
+async fn kube_rs_watch_of_a_deployment_sees_it_become_available_without_a_write() {
+    use futures::StreamExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.05);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let client = client(&endpoint);
+    let deployments = Api::<Deployment>::namespaced(client.clone(), "default");
+    let deploy = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "a", "image": "nginx:1.27"}]}}}
+    });
+    deployments
+        .patch("web", &PatchParams::apply("test"), &Patch::Apply(deploy))
+        .await
+        .unwrap();
+    let available = |d: &Deployment| {
+        d.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c.type_ == "Available" && c.status == "True")
+            })
+    };
+    let listed = deployments
+        .list(&ListParams::default().fields("metadata.name=web"))
+        .await
+        .unwrap();
+    assert!(!available(&listed.items[0]), "not available right away");
+    let rv = listed.metadata.resource_version.unwrap();
+    let mut stream = deployments
+        .watch(
+            &WatchParams::default()
+                .fields("metadata.name=web")
+                .timeout(20),
+            &rv,
+        )
+        .await
+        .unwrap()
+        .boxed();
+    let event = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match stream.next().await {
+                Some(Ok(WatchEvent::Modified(d))) if available(&d) => return d,
+                Some(Ok(_)) => {}
+                other => panic!("stream ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("MODIFIED with Available=True within 15 s");
+    assert_eq!(event.metadata.name.as_deref(), Some("web"));
+    apis.stop_all().await;
+}
