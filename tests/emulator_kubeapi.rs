@@ -1120,3 +1120,55 @@ async fn kube_rs_watch_of_a_deployment_sees_it_become_available_without_a_write(
     assert_eq!(event.metadata.name.as_deref(), Some("web"));
     apis.stop_all().await;
 }
+
+#[tokio::test]
+async fn kubectl_scale_and_patch_type_json_are_served_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let deploy = kubectl.file("deploy.yaml", &deployment_yaml("web"));
+    kubectl
+        .run(&["apply", "--server-side", "-f", &deploy])
+        .await;
+    let scaled = kubectl
+        .run(&["scale", "deployment/web", "--replicas=3"])
+        .await;
+    assert!(scaled.contains("scaled"), "{scaled}");
+    let replicas = kubectl
+        .run(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"])
+        .await;
+    assert_eq!(replicas, "3");
+    kubectl
+        .run(&[
+            "patch",
+            "deployment",
+            "web",
+            "--type=json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/replicas","value":2},{"op":"add","path":"/metadata/labels","value":{"tier":"front"}}]"#,
+        ])
+        .await;
+    let got = kubectl
+        .run(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas} {.metadata.labels.tier}",
+        ])
+        .await;
+    assert_eq!(got, "2 front");
+    let failed = kubectl
+        .output(&[
+            "patch",
+            "deployment",
+            "web",
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/spec/nothing"}]"#,
+        ])
+        .await;
+    assert!(!failed.success, "{}", failed.stdout);
+    apis.stop_all().await;
+}

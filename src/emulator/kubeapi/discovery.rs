@@ -96,6 +96,17 @@ pub fn resource_list(types: &[ResourceType], group: &str, version: &str) -> Opti
             r["categories"] = json!(["all"]);
         }
         list.push(r);
+        if t.group == "apps" && t.plural == "deployments" {
+            list.push(json!({
+                "name": "deployments/scale",
+                "singularName": "",
+                "namespaced": true,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
         if t.status_subresource {
             list.push(json!({
                 "name": format!("{}/status", t.plural),

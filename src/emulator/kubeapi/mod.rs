@@ -10,7 +10,8 @@
 //!   `discovery.rs`: `/version`, `/api`, `/apis`, OpenAPI v3.
 //! - `paths.rs`: resource paths; `selectors.rs`: label/field selectors.
 //! - `objects.rs`: get/list/create/replace/patch/delete of objects.
-//! - `apply.rs`: server-side apply, merge patches, `managedFields`.
+//! - `apply.rs`: server-side apply, merge patches, `managedFields`;
+//!   `jsonpatch.rs`: JSON patches (RFC 6902).
 //! - `resources.rs`: built-in resource table; `crd.rs`: custom resources.
 //! - `defaults.rs`: API-server defaulting (Service cluster IPs and ports,
 //!   Deployment and pod template fields, Secret type, Namespace).
@@ -33,6 +34,7 @@ mod crd;
 mod defaults;
 mod deployments;
 mod discovery;
+mod jsonpatch;
 mod meta;
 mod objects;
 mod paths;

@@ -12,6 +12,7 @@ use super::cluster::{all_types, Cluster};
 use super::crd;
 use super::defaults;
 use super::deployments;
+use super::jsonpatch;
 use super::meta::{self, meta_str};
 use super::paths::Target;
 use super::protobuf;
@@ -131,6 +132,14 @@ pub fn handle(cluster: &Cluster, req: &ObjectRequest<'_>) -> Result<(StatusCode,
         (&Method::PATCH, Some(name), Some("status")) if rt.status_subresource => {
             let (_, body) = op.patch(name, true)?;
             (StatusCode::OK, body, true)
+        }
+        (&Method::GET, Some(name), Some("scale")) if rt.plural == "deployments" => {
+            (StatusCode::OK, op.scale_request(name, false)?, false)
+        }
+        (&Method::PUT | &Method::PATCH, Some(name), Some("scale"))
+            if rt.plural == "deployments" =>
+        {
+            (StatusCode::OK, op.scale_request(name, true)?, true)
         }
         (_, _, Some(sub)) => return Err(Failure::no_route(&format!("{}/{sub}", rt.plural))),
         (m, _, _) => {
@@ -430,8 +439,104 @@ impl Op<'_, '_> {
                     self.finish_update(key, old, new, status_only)?,
                 ))
             }
+            "application/json-patch+json" => {
+                let key = self.key(name);
+                let old = self
+                    .store
+                    .get(&key)
+                    .cloned()
+                    .ok_or_else(|| self.not_found(name))?;
+                let patch: Value = serde_json::from_slice(self.req.body).map_err(|e| {
+                    Failure::bad_request(format!("the JSON patch is not JSON: {e}"))
+                })?;
+                let mut new = self.present(&old);
+                jsonpatch::apply(&mut new, &patch).map_err(Failure::invalid)?;
+                if status_only {
+                    let mut whole = old.object.clone();
+                    set_status(&mut whole, new.get("status").cloned());
+                    new = whole;
+                } else {
+                    self.check_identity(&mut new, name)?;
+                    if self.rt.status_subresource {
+                        set_status(&mut new, old.object.get("status").cloned());
+                    }
+                }
+                Ok((
+                    StatusCode::OK,
+                    self.finish_update(key, old, new, status_only)?,
+                ))
+            }
             other => Err(Failure::unsupported_media_type(other)),
         }
+    }
+
+    /// The `scale` subresource of a Deployment (`autoscaling/v1` Scale).
+    fn scale(&self, entry: &Entry) -> Value {
+        let object = self.present(entry);
+        let m = &object["metadata"];
+        let selector = object["spec"]["selector"]["matchLabels"]
+            .as_object()
+            .map(|l| {
+                l.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default();
+        json!({
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {"name": m["name"], "namespace": m["namespace"], "uid": m["uid"],
+                         "resourceVersion": m["resourceVersion"],
+                         "creationTimestamp": m["creationTimestamp"]},
+            "spec": {"replicas": object["spec"]["replicas"]},
+            "status": {"replicas": object["status"]["replicas"], "selector": selector},
+        })
+    }
+
+    /// Reads (`write` false) or changes the `scale` subresource.
+    fn scale_request(&mut self, name: &str, write: bool) -> Result<Value, Failure> {
+        let key = self.key(name);
+        let old = self
+            .store
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))?;
+        let current = self.scale(&old);
+        if !write {
+            return Ok(current);
+        }
+        let wanted = match (self.req.method, self.req.content_type) {
+            (&Method::PUT, _) => self.body_json()?,
+            (_, "application/json-patch+json") => {
+                let patch: Value = serde_json::from_slice(self.req.body).map_err(|e| {
+                    Failure::bad_request(format!("the JSON patch is not JSON: {e}"))
+                })?;
+                let mut scale = current.clone();
+                jsonpatch::apply(&mut scale, &patch).map_err(Failure::invalid)?;
+                scale
+            }
+            (_, "application/merge-patch+json" | "application/strategic-merge-patch+json") => {
+                let mut scale = current.clone();
+                apply::merge_patch(&mut scale, &self.body_json()?);
+                scale
+            }
+            (_, other) => return Err(Failure::unsupported_media_type(other)),
+        };
+        self.check_resource_version(&wanted, &old, name)?;
+        let replicas = wanted["spec"]["replicas"].as_i64().ok_or_else(|| {
+            Failure::invalid(format!(
+                "Scale.autoscaling \"{name}\" is invalid: spec.replicas: Required value"
+            ))
+        })?;
+        let mut new = old.object.clone();
+        new["spec"]["replicas"] = json!(replicas);
+        let updated = self.finish_update(key.clone(), old, new, false)?;
+        let entry = self.store.get(&key).cloned().unwrap_or(Entry {
+            object: updated,
+            spec_changed_ms: self.now,
+        });
+        Ok(self.scale(&entry))
     }
 
     fn server_side_apply(
