@@ -1172,3 +1172,46 @@ async fn kubectl_scale_and_patch_type_json_are_served_not_refused() {
     assert!(!failed.success, "{}", failed.stdout);
     apis.stop_all().await;
 }
+
+#[tokio::test]
+async fn invalid_names_and_mismatched_deployment_selectors_are_refused_as_by_a_real_api_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let ran = kubectl
+        .output(&["create", "namespace", "Istio_System"])
+        .await;
+    assert!(!ran.success);
+    assert!(ran.stderr.contains("RFC 1123 label"), "{}", ran.stderr);
+    let bad = kubectl.file(
+        "bad.yaml",
+        &deployment_yaml("web").replace(
+            "      labels:\n        app: web",
+            "      labels:\n        app: other",
+        ),
+    );
+    let ran = kubectl
+        .output(&["apply", "--server-side", "-f", &bad])
+        .await;
+    assert!(!ran.success, "{}", ran.stdout);
+    assert!(
+        ran.stderr
+            .contains("`selector` does not match template `labels`"),
+        "{}",
+        ran.stderr
+    );
+    let no_ports = kubectl.file(
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\nspec:\n  selector:\n    app: web\n",
+    );
+    let ran = kubectl
+        .output(&["apply", "--server-side", "-f", &no_ports])
+        .await;
+    assert!(
+        ran.stderr.contains("spec.ports: Required value"),
+        "{}",
+        ran.stderr
+    );
+    apis.stop_all().await;
+}

@@ -13,7 +13,8 @@
 //! - `apply.rs`: server-side apply, merge patches, `managedFields`;
 //!   `jsonpatch.rs`: JSON patches (RFC 6902).
 //! - `resources.rs`: built-in resource table; `crd.rs`: custom resources.
-//! - `defaults.rs`: API-server defaulting (Service cluster IPs and ports,
+//! - `validate.rs`: names, Service and Deployment specs;
+//!   `defaults.rs`: API-server defaulting (Service cluster IPs and ports,
 //!   Deployment and pod template fields, Secret type, Namespace).
 //! - `watch.rs`: watch streams and the change history; `table.rs`: the
 //!   `Table` format of `kubectl get`; `query.rs`: query parameters;
@@ -48,6 +49,7 @@ mod status;
 mod store;
 mod table;
 mod tls;
+mod validate;
 mod watch;
 
 use std::collections::HashMap;

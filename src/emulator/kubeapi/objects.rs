@@ -21,6 +21,7 @@ use super::resources::{self, ResourceType};
 use super::selectors::{FieldSelector, Selector};
 use super::status::Failure;
 use super::store::{key, Entry, Store};
+use super::validate;
 use super::watch::{self, Event};
 
 /// One object request, as the router hands it over.
@@ -616,6 +617,9 @@ impl Op<'_, '_> {
         object["apiVersion"] = json!(self.rt.api_version());
         object["kind"] = json!(self.rt.kind);
         self.default(&mut object, old.as_ref().map(|e| &e.object))?;
+        let name = meta_str(&object, "name").unwrap_or("").to_string();
+        validate::name(&self.rt.group, &self.rt.plural, &self.rt.kind, &name)?;
+        validate::spec(&self.rt.group, &self.rt.plural, &object)?;
         if let Some(old) = &old {
             let mut candidate = object.clone();
             let m = meta::metadata_mut(&mut candidate);
