@@ -1055,6 +1055,50 @@ async fn kubectl_create_sends_protobuf_and_is_not_refused_as_not_json() {
         all.contains("service/web") && all.contains("deployment.apps/web"),
         "{all}"
     );
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "run",
+            "tmp",
+            "--image=busybox:1.36",
+            "--restart=Never",
+        ])
+        .await;
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "create",
+            "role",
+            "reader",
+            "--verb=get,list",
+            "--resource=pods",
+        ])
+        .await;
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "create",
+            "rolebinding",
+            "reader",
+            "--role=reader",
+            "--serviceaccount=demo:robot",
+        ])
+        .await;
+    let role = kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "get",
+            "rolebinding",
+            "reader",
+            "-o",
+            "jsonpath={.roleRef.name} {.subjects[0].name}",
+        ])
+        .await;
+    assert_eq!(role, "reader robot");
     kubectl.run(&["delete", "namespace", "demo"]).await;
     apis.stop_all().await;
 }

@@ -1,7 +1,8 @@
 //! Request bodies in Kubernetes' protobuf encoding
 //! (`application/vnd.kubernetes.protobuf`), which kubectl's typed clients
 //! send for built-in kinds (`kubectl create namespace|configmap|secret|
-//! deployment|serviceaccount`, `kubectl expose`).
+//! deployment|serviceaccount|role|rolebinding|...`, `kubectl expose`,
+//! `kubectl run`).
 //!
 //! The body is the `k8s\0` magic and a `runtime.Unknown` envelope whose
 //! `raw` field holds the object. Objects are decoded to JSON with a
@@ -123,6 +124,24 @@ const SERVICE_SPEC: &[Field] = &[
     (10, "externalName", F::Str),
     (11, "externalTrafficPolicy", F::Str),
 ];
+const POLICY_RULE: &[Field] = &[
+    (1, "verbs", F::StrList),
+    (2, "apiGroups", F::StrList),
+    (3, "resources", F::StrList),
+    (4, "resourceNames", F::StrList),
+    (5, "nonResourceURLs", F::StrList),
+];
+const SUBJECT: &[Field] = &[
+    (1, "kind", F::Str),
+    (2, "apiGroup", F::Str),
+    (3, "name", F::Str),
+    (4, "namespace", F::Str),
+];
+const ROLE_REF: &[Field] = &[
+    (1, "apiGroup", F::Str),
+    (2, "kind", F::Str),
+    (3, "name", F::Str),
+];
 const NAMESPACE_SPEC: &[Field] = &[(1, "finalizers", F::StrList)];
 const LOCAL_OBJECT_REF: &[Field] = &[(1, "name", F::Str)];
 
@@ -150,6 +169,13 @@ fn schema(kind: &str) -> Option<Vec<Field>> {
         ],
         "Service" => vec![meta, (2, "spec", F::Msg(SERVICE_SPEC))],
         "Deployment" => vec![meta, (2, "spec", F::Msg(DEPLOYMENT_SPEC))],
+        "Pod" => vec![meta, (2, "spec", F::Msg(POD_SPEC))],
+        "Role" | "ClusterRole" => vec![meta, (2, "rules", F::MsgList(POLICY_RULE))],
+        "RoleBinding" | "ClusterRoleBinding" => vec![
+            meta,
+            (2, "subjects", F::MsgList(SUBJECT)),
+            (3, "roleRef", F::Msg(ROLE_REF)),
+        ],
         _ => return None,
     })
 }
@@ -296,7 +322,7 @@ pub fn decode(kind: &str, body: &[u8]) -> Result<Value, (u16, String)> {
     let schema = schema(kind).ok_or_else(|| {
         (
             415,
-            format!("the emulated API server reads protobuf bodies of Namespace, ConfigMap, Secret, ServiceAccount, Service and Deployment only, not {kind}; send JSON"),
+            format!("the emulated API server reads protobuf bodies of Namespace, ConfigMap, Secret, ServiceAccount, Service, Deployment, Pod and RBAC kinds only, not {kind}; send JSON"),
         )
     })?;
     let bad = || (400, "the protobuf request body does not decode".to_string());
