@@ -24,6 +24,9 @@ pub struct Cluster {
     pub latency_scale: f64,
     /// The objects; locked briefly by each request, never across an await.
     pub store: Mutex<Store>,
+    /// The cluster CA (PEM), published in every namespace's
+    /// `kube-root-ca.crt` ConfigMap.
+    pub ca_pem: String,
     /// The services range cluster IPs are allocated from.
     pub services: Cidr,
     /// Changes, sent to open watches (sent while the store is locked).

@@ -253,6 +253,7 @@ impl KubeApis {
             .or_else(|| defaults::Cidr::parse(&default_services_cidr(key)))
             .expect("default range parses");
         store.place_kubernetes_service(services);
+        store.all_namespace_defaults(&certs.ca_pem);
         let wanted = file.port;
         let bind_at = SocketAddr::from(([127, 0, 0, 1], wanted));
         let listener = TcpListener::bind(bind_at)
@@ -278,6 +279,7 @@ impl KubeApis {
             latency_scale: self.latency_scale,
             store: Mutex::new(store),
             services,
+            ca_pem: certs.ca_pem.clone(),
             events: tokio::sync::broadcast::channel(1024).0,
         });
         let (tx, rx) = oneshot::channel();

@@ -670,8 +670,33 @@ impl Op<'_, '_> {
                 rv: self.store.resource_version,
             });
             self.store.objects.insert(key, entry);
+            if old.is_none() && self.rt.group.is_empty() && self.rt.plural == "namespaces" {
+                self.namespace_defaults(&out);
+            }
         }
         Ok(out)
+    }
+
+    /// Adds a new namespace's `default` ServiceAccount and
+    /// `kube-root-ca.crt` ConfigMap, as the cluster's controllers do.
+    fn namespace_defaults(&mut self, namespace: &Value) {
+        let name = meta_str(namespace, "name").unwrap_or("").to_string();
+        let added = self
+            .store
+            .namespace_defaults(&name, &self.cluster.ca_pem, self.now);
+        for key in added {
+            if let Some(entry) = self.store.get(&key).cloned() {
+                let rv = meta_str(&entry.object, "resourceVersion")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(self.store.resource_version);
+                self.events.push(Event {
+                    kind: "ADDED",
+                    prefix: prefix_of(&key),
+                    entry,
+                    rv,
+                });
+            }
+        }
     }
 
     fn remove(&mut self, key: &str, entry: &Entry) {

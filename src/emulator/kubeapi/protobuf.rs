@@ -361,7 +361,7 @@ mod tests {
             v,
             json!({"metadata": {"name": "demo", "labels": {"team": "mesh"}}})
         );
-        assert_eq!(decode("Pod", &body).unwrap_err().0, 415);
+        assert_eq!(decode("Event", &body).unwrap_err().0, 415);
         assert_eq!(decode("Namespace", b"{}").unwrap_err().0, 400);
     }
 }

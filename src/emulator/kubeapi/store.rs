@@ -170,6 +170,43 @@ impl Store {
         }
     }
 
+    /// Adds what the controllers of a real cluster add to every namespace
+    /// that lacks it: the `default` ServiceAccount and the
+    /// `kube-root-ca.crt` ConfigMap (the cluster CA). Returns the keys added.
+    pub fn namespace_defaults(&mut self, namespace: &str, ca_pem: &str, now: u64) -> Vec<String> {
+        let mut added = Vec::new();
+        let sa_key = key("/serviceaccounts", Some(namespace), "default");
+        if self.get(&sa_key).is_none() {
+            let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "default", "namespace": namespace}});
+            self.seed(sa_key.clone(), sa, now);
+            added.push(sa_key);
+        }
+        let cm_key = key("/configmaps", Some(namespace), "kube-root-ca.crt");
+        if self.get(&cm_key).is_none() {
+            let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "kube-root-ca.crt", "namespace": namespace,
+                             "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                "data": {"ca.crt": ca_pem}});
+            self.seed(cm_key.clone(), cm, now);
+            added.push(cm_key);
+        }
+        added
+    }
+
+    /// [`Store::namespace_defaults`] for every namespace.
+    pub fn all_namespace_defaults(&mut self, ca_pem: &str) {
+        let names: Vec<String> = self
+            .list("/namespaces", None)
+            .iter()
+            .filter_map(|e| meta::meta_str(&e.object, "name").map(str::to_string))
+            .collect();
+        let now = meta::now_ms();
+        for ns in names {
+            self.namespace_defaults(&ns, ca_pem, now);
+        }
+    }
+
     fn seeded() -> Store {
         let mut store = Store::default();
         let now = meta::now_ms();
