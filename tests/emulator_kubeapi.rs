@@ -1288,3 +1288,58 @@ async fn invalid_names_and_mismatched_deployment_selectors_are_refused_as_by_a_r
     );
     apis.stop_all().await;
 }
+
+#[tokio::test]
+async fn dry_run_answers_create_patch_and_delete_without_storing_and_old_watches_expire() {
+    use futures::StreamExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let client = client(&endpoint);
+    let cms = Api::<ConfigMap>::namespaced(client.clone(), "default");
+    let cm: ConfigMap = serde_json::from_value(config_map(json!({"a": "1"}))).unwrap();
+    let dry = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    let answered = cms.create(&dry, &cm).await.expect("dry-run create");
+    assert_eq!(answered.data.unwrap()["a"], "1");
+    assert_eq!(api_code(cms.get("settings").await.unwrap_err()), 404);
+
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    let rv = cms.get("settings").await.unwrap().metadata.resource_version;
+    let patched = cms
+        .patch(
+            "settings",
+            &PatchParams::apply("t").dry_run().force(),
+            &Patch::Apply(config_map(json!({"a": "2"}))),
+        )
+        .await
+        .expect("dry-run apply");
+    assert_eq!(patched.data.unwrap()["a"], "2");
+    let stored = cms.get("settings").await.unwrap();
+    assert_eq!(stored.data.unwrap()["a"], "1");
+    assert_eq!(stored.metadata.resource_version, rv);
+    let dp = DeleteParams {
+        dry_run: true,
+        ..DeleteParams::default()
+    };
+    cms.delete("settings", &dp).await.expect("dry-run delete");
+    assert!(cms.get("settings").await.is_ok(), "dry-run delete kept it");
+
+    // After a restart the change history is gone: watching from an old
+    // version is answered 410 Expired, and the client relists.
+    apis.stop_all().await;
+    let endpoint = apis.start(KEY).await.unwrap();
+    let cms = Api::<ConfigMap>::namespaced(self::client(&endpoint), "default");
+    let mut stream = cms
+        .watch(&WatchParams::default().timeout(5), "1")
+        .await
+        .unwrap()
+        .boxed();
+    match stream.next().await {
+        Some(Ok(WatchEvent::Error(e))) => assert_eq!(e.code, 410),
+        other => panic!("expected 410 Expired, got {other:?}"),
+    }
+    apis.stop_all().await;
+}

@@ -103,7 +103,14 @@ pub fn handle(cluster: &Cluster, req: &ObjectRequest<'_>) -> Result<(StatusCode,
     let mut store = cluster.lock();
     let t = req.target;
     let rt = resolve(&store, t, req.method)?;
-    let dry_run = req.params.dry_run;
+    // A delete may carry `DeleteOptions` in its body, `dryRun` among them.
+    let delete_dry_run = req.method == Method::DELETE
+        && serde_json::from_slice::<Value>(req.body).is_ok_and(|o| {
+            o["dryRun"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|v| v == "All"))
+        });
+    let dry_run = req.params.dry_run || delete_dry_run;
     let mut op = Op {
         cluster,
         store: &mut store,
