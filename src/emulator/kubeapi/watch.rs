@@ -137,7 +137,6 @@ fn expired(rv: &str) -> Bytes {
 ///
 /// # Errors
 /// 400 for bad selectors or a non-numeric `resourceVersion`.
-#[allow(clippy::too_many_arguments)]
 pub fn serve(
     cluster: Arc<Cluster>,
     rt: ResourceType,
@@ -211,9 +210,17 @@ pub fn serve(
     };
     let timeout = Duration::from_secs(params.timeout_seconds.unwrap_or(1800));
     let bookmarks = params.bookmarks;
-    tokio::spawn(run(
-        tx, first, events, filter, writer, pending, timeout, bookmarks, current_rv,
-    ));
+    let live = Live {
+        tx,
+        events,
+        filter,
+        writer,
+        pending,
+        timeout,
+        bookmarks,
+        rv: current_rv,
+    };
+    tokio::spawn(live.run(first));
     let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     }));
@@ -239,84 +246,101 @@ fn track(writer: &Writer, pending: &mut HashMap<String, u64>, key: &str, entry: 
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run(
+/// The live part of a watch: what it forwards and how.
+struct Live {
     tx: mpsc::Sender<Bytes>,
-    first: Vec<Bytes>,
-    mut events: broadcast::Receiver<Event>,
+    events: broadcast::Receiver<Event>,
     filter: Filter,
     writer: Writer,
-    mut pending: HashMap<String, u64>,
+    /// Deployments shown whose rollout completes later: key → ms.
+    pending: HashMap<String, u64>,
     timeout: Duration,
     bookmarks: bool,
-    mut rv: u64,
-) {
-    for line in first {
-        if tx.send(line).await.is_err() {
-            return;
-        }
-    }
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut bookmark = tokio::time::interval(Duration::from_secs(10));
-    bookmark.tick().await;
-    loop {
-        let next_rollout = pending.values().min().copied();
-        let rollout_sleep = async {
-            match next_rollout {
-                Some(at) => {
-                    let wait = at.saturating_sub(meta::now_ms());
-                    tokio::time::sleep(Duration::from_millis(wait)).await
-                }
-                None => std::future::pending().await,
-            }
-        };
-        let line = tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => return,
-            _ = tx.closed() => return,
-            _ = bookmark.tick(), if bookmarks => Some(writer.bookmark(rv, false)),
-            _ = rollout_sleep => {
-                let now = meta::now_ms();
-                let due: Vec<String> = pending.iter().filter(|(_, at)| **at <= now).map(|(k, _)| k.clone()).collect();
-                for key in &due {
-                    pending.remove(key);
-                    let entry = writer.cluster.lock().get(key).cloned();
-                    if let Some(entry) = entry {
-                        if tx.send(writer.line("MODIFIED", &entry)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                None
-            }
-            received = events.recv() => match received {
-                Ok(e) => {
-                    rv = e.rv;
-                    if filter.matches(&e.prefix, &e.entry.object) {
-                        let key = super::store::key(
-                            &e.prefix,
-                            meta_str(&e.entry.object, "namespace"),
-                            meta_str(&e.entry.object, "name").unwrap_or(""),
-                        );
-                        if e.kind == "DELETED" {
-                            pending.remove(&key);
-                        } else {
-                            track(&writer, &mut pending, &key, &e.entry);
-                        }
-                        Some(writer.line(e.kind, &e.entry))
-                    } else {
-                        None
-                    }
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let _ = tx.send(expired(&rv.to_string())).await;
-                    return;
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
-        };
-        if let Some(line) = line {
+    /// The last resource version seen.
+    rv: u64,
+}
+
+impl Live {
+    /// Sends `first`, then live events until the timeout, the client
+    /// going away, or the watch falling behind (410).
+    async fn run(self, first: Vec<Bytes>) {
+        let Live {
+            tx,
+            mut events,
+            filter,
+            writer,
+            mut pending,
+            timeout,
+            bookmarks,
+            mut rv,
+        } = self;
+        for line in first {
             if tx.send(line).await.is_err() {
                 return;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut bookmark = tokio::time::interval(Duration::from_secs(10));
+        bookmark.tick().await;
+        loop {
+            let next_rollout = pending.values().min().copied();
+            let rollout_sleep = async {
+                match next_rollout {
+                    Some(at) => {
+                        let wait = at.saturating_sub(meta::now_ms());
+                        tokio::time::sleep(Duration::from_millis(wait)).await
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let line = tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return,
+                _ = tx.closed() => return,
+                _ = bookmark.tick(), if bookmarks => Some(writer.bookmark(rv, false)),
+                _ = rollout_sleep => {
+                    let now = meta::now_ms();
+                    let due: Vec<String> = pending.iter().filter(|(_, at)| **at <= now).map(|(k, _)| k.clone()).collect();
+                    for key in &due {
+                        pending.remove(key);
+                        let entry = writer.cluster.lock().get(key).cloned();
+                        if let Some(entry) = entry {
+                            if tx.send(writer.line("MODIFIED", &entry)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    None
+                }
+                received = events.recv() => match received {
+                    Ok(e) => {
+                        rv = e.rv;
+                        if filter.matches(&e.prefix, &e.entry.object) {
+                            let key = super::store::key(
+                                &e.prefix,
+                                meta_str(&e.entry.object, "namespace"),
+                                meta_str(&e.entry.object, "name").unwrap_or(""),
+                            );
+                            if e.kind == "DELETED" {
+                                pending.remove(&key);
+                            } else {
+                                track(&writer, &mut pending, &key, &e.entry);
+                            }
+                            Some(writer.line(e.kind, &e.entry))
+                        } else {
+                            None
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let _ = tx.send(expired(&rv.to_string())).await;
+                        return;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+            };
+            if let Some(line) = line {
+                if tx.send(line).await.is_err() {
+                    return;
+                }
             }
         }
     }
