@@ -1112,6 +1112,8 @@ async fn kubectl_create_sends_protobuf_and_is_not_refused_as_not_json() {
         ])
         .await;
     assert_eq!(role, "reader robot");
+    let events = kubectl.output(&["-n", "demo", "get", "events"]).await;
+    assert!(events.success, "kubectl get events: {}", events.stderr);
     let sa = kubectl
         .run(&["-n", "demo", "get", "sa", "-o", "name"])
         .await;

@@ -117,6 +117,7 @@ const BUILT_IN: &[Row] = &[
         false,
     ),
     ("", "v1", "pods", "pod", "Pod", true, &["po"], true),
+    ("", "v1", "events", "event", "Event", true, &["ev"], false),
     (
         "apps",
         "v1",
