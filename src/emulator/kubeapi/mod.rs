@@ -19,7 +19,8 @@
 //! - `watch.rs`: watch streams and the change history; `table.rs`: the
 //!   `Table` format of `kubectl get`; `query.rs`: query parameters;
 //!   `protobuf.rs`: protobuf request bodies of kubectl's typed clients.
-//! - `deployments.rs`: Deployment status from emulated time.
+//! - `deployments.rs`: Deployment status from emulated time; `scale.rs`:
+//!   their `scale` subresource.
 //! - `store.rs`: objects persisted in `objects.json`; `meta.rs`: uid,
 //!   timestamps, resource versions; `cluster.rs`: per-server state;
 //!   `status.rs`: Kubernetes `Status` errors.
@@ -43,6 +44,7 @@ mod protobuf;
 mod query;
 mod resources;
 mod router;
+mod scale;
 mod selectors;
 mod server;
 mod status;

@@ -18,6 +18,7 @@ use super::paths::Target;
 use super::protobuf;
 use super::query::Params;
 use super::resources::{self, ResourceType};
+use super::scale;
 use super::selectors::{FieldSelector, Selector};
 use super::status::Failure;
 use super::store::{key, Entry, Store};
@@ -480,26 +481,7 @@ impl Op<'_, '_> {
 
     /// The `scale` subresource of a Deployment (`autoscaling/v1` Scale).
     fn scale(&self, entry: &Entry) -> Value {
-        let object = self.present(entry);
-        let m = &object["metadata"];
-        let selector = object["spec"]["selector"]["matchLabels"]
-            .as_object()
-            .map(|l| {
-                l.iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .unwrap_or_default();
-        json!({
-            "kind": "Scale",
-            "apiVersion": "autoscaling/v1",
-            "metadata": {"name": m["name"], "namespace": m["namespace"], "uid": m["uid"],
-                         "resourceVersion": m["resourceVersion"],
-                         "creationTimestamp": m["creationTimestamp"]},
-            "spec": {"replicas": object["spec"]["replicas"]},
-            "status": {"replicas": object["status"]["replicas"], "selector": selector},
-        })
+        scale::of(&self.present(entry))
     }
 
     /// Reads (`write` false) or changes the `scale` subresource.
