@@ -6,7 +6,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
-    PatchParams, PostParams,
+    PatchParams, PostParams, WatchEvent, WatchParams,
 };
 use kube::Client;
 use meshform::emulator::kubeapi::{rollout_time, KubeApis, KubeEndpoint};
@@ -173,8 +173,17 @@ async fn namespaces_and_server_side_apply_of_config_maps() {
     // Label selectors.
     let lp = ListParams::default().labels("app=mesh");
     assert_eq!(cms.list(&lp).await.unwrap().items.len(), 1);
+    // `!=` also selects objects without the label, as kube-root-ca.crt.
     let lp = ListParams::default().labels("app!=mesh");
-    assert_eq!(cms.list(&lp).await.unwrap().items.len(), 0);
+    let others: Vec<_> = cms
+        .list(&lp)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    assert_eq!(others, vec!["kube-root-ca.crt".to_string()]);
 
     // Replace with a stale resourceVersion conflicts.
     let mut stale = second.clone();
@@ -222,12 +231,12 @@ async fn namespaces_and_server_side_apply_of_config_maps() {
         .await
         .expect("namespace deleted");
     let all = Api::<ConfigMap>::all(client.clone());
-    assert!(all
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .is_empty());
+    let left = all.list(&ListParams::default()).await.unwrap().items;
+    assert!(
+        left.iter()
+            .all(|c| c.metadata.namespace.as_deref() != Some("istio-system")),
+        "{left:?}"
+    );
 
     apis.stop_all().await;
 }
@@ -542,6 +551,797 @@ async fn kubectl_gets_and_applies_server_side() {
 
     run(&["delete", "configmap", "mesh-settings"]).await;
     let left = run(&["get", "configmaps", "-o", "name"]).await;
-    assert!(left.trim().is_empty(), "{left}");
+    assert_eq!(
+        left.trim(),
+        "configmap/kube-root-ca.crt",
+        "only what a real cluster puts in every namespace is left"
+    );
+    apis.stop_all().await;
+}
+
+/// kubectl with a kubeconfig for one emulated cluster.
+struct Kubectl {
+    dir: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+}
+
+/// What a kubectl run returned.
+struct Ran {
+    success: bool,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Kubectl {
+    fn new(endpoint: &KubeEndpoint) -> Kubectl {
+        assert!(
+            std::path::Path::new("/usr/bin/kubectl").exists(),
+            "kubectl is not installed at /usr/bin/kubectl: install the kubectl package (CI installs it) to run this test"
+        );
+        use base64::Engine as _;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = base64::engine::general_purpose::STANDARD.encode(&endpoint.ca_pem);
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: emu\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\nusers:\n- name: emu\n  user:\n    token: ya29.kubectl\ncontexts:\n- name: emu\n  context:\n    cluster: emu\n    user: emu\ncurrent-context: emu\n",
+                endpoint.url()
+            ),
+        )
+        .unwrap();
+        Kubectl { dir, kubeconfig }
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().to_string()
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new("/usr/bin/kubectl");
+        cmd.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("cache"))
+            .args(args)
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn output(&self, args: &[&str]) -> Ran {
+        let out = self.command(args).output().await.expect("kubectl runs");
+        Ran {
+            success: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> String {
+        let ran = self.output(args).await;
+        assert!(
+            ran.success,
+            "kubectl {args:?} failed:\n{}\n{}",
+            ran.stdout, ran.stderr
+        );
+        ran.stdout
+    }
+}
+
+const GATEWAY_SVC: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: gateway\n  namespace: default\nspec:\n  type: LoadBalancer\n  selector:\n    app: gateway\n  ports:\n  - port: 15443\n";
+
+#[tokio::test]
+async fn kubectl_get_svc_shows_cluster_ip_and_ports_not_only_name_and_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start_in(KEY, Some("10.16.48.0/20")).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let svc = kubectl.file("svc.yaml", GATEWAY_SVC);
+    kubectl.run(&["apply", "--server-side", "-f", &svc]).await;
+    let out = kubectl.run(&["get", "svc"]).await;
+    let header = out.lines().next().unwrap_or("");
+    for column in [
+        "NAME",
+        "TYPE",
+        "CLUSTER-IP",
+        "EXTERNAL-IP",
+        "PORT(S)",
+        "AGE",
+    ] {
+        assert!(header.contains(column), "no {column} in:\n{out}");
+    }
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("gateway "))
+        .unwrap_or_else(|| panic!("no gateway row:\n{out}"));
+    assert!(row.contains("LoadBalancer"), "{row}");
+    assert!(row.contains("<pending>"), "{row}");
+    assert!(row.contains("15443:30000/TCP"), "{row}");
+    assert!(row.contains("10.16.48."), "{row}");
+    let kubernetes = out.lines().find(|l| l.starts_with("kubernetes ")).unwrap();
+    assert!(kubernetes.contains("10.16.48.1 "), "{kubernetes}");
+    assert!(kubernetes.contains("<none>"), "{kubernetes}");
+
+    let ns = kubectl.run(&["get", "ns"]).await;
+    assert!(ns.lines().next().unwrap().contains("STATUS"), "{ns}");
+    assert!(
+        ns.lines()
+            .any(|l| l.starts_with("default ") && l.contains("Active")),
+        "{ns}"
+    );
+    let secret = kubectl.file(
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: default\nstringData:\n  a: b\n",
+    );
+    kubectl
+        .run(&["apply", "--server-side", "-f", &secret])
+        .await;
+    let secrets = kubectl.run(&["get", "secrets"]).await;
+    assert!(
+        secrets.contains("TYPE") && secrets.contains("DATA"),
+        "{secrets}"
+    );
+    let row = secrets.lines().find(|l| l.starts_with("s ")).unwrap();
+    assert!(row.contains("Opaque") && row.contains(" 1 "), "{row}");
+    let pretty = kubectl
+        .run(&[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/default/secrets/s?pretty=True&unknown=x",
+        ])
+        .await;
+    assert!(pretty.contains("\n  \"kind\": \"Secret\""), "{pretty}");
+    assert!(
+        pretty.contains("\"a\": \"Yg==\""),
+        "stringData is stored as data: {pretty}"
+    );
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn service_applied_with_only_type_selector_and_port_comes_back_defaulted_and_the_applier_owns_no_default(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start_in(KEY, Some("10.16.48.0/20")).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let svc = kubectl.file(
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\nspec:\n  type: ClusterIP\n  selector:\n    app: web\n  ports:\n  - port: 80\n",
+    );
+    kubectl.run(&["apply", "--server-side", "-f", &svc]).await;
+    let get = || async {
+        let out = kubectl
+            .run(&["get", "svc", "web", "-o", "json", "--show-managed-fields"])
+            .await;
+        serde_json::from_str::<Value>(&out).expect("kubectl prints JSON")
+    };
+    let first = get().await;
+    let spec = &first["spec"];
+    let ip = spec["clusterIP"].as_str().expect("clusterIP is allocated");
+    assert!(ip.starts_with("10.16.") && ip != "10.16.48.1", "{ip}");
+    assert_eq!(spec["clusterIPs"], json!([ip]));
+    assert_eq!(spec["ports"][0]["protocol"], "TCP");
+    assert_eq!(spec["ports"][0]["targetPort"], 80);
+    assert_eq!(spec["sessionAffinity"], "None");
+    assert_eq!(spec["ipFamilies"], json!(["IPv4"]));
+    assert_eq!(spec["ipFamilyPolicy"], "SingleStack");
+    assert_eq!(spec["internalTrafficPolicy"], "Cluster");
+    let managed = first["metadata"]["managedFields"].as_array().unwrap();
+    let applier = managed
+        .iter()
+        .find(|m| m["manager"] == "kubectl" && m["operation"] == "Apply")
+        .expect("kubectl's apply entry");
+    let owned = applier["fieldsV1"]["f:spec"].as_object().unwrap();
+    for defaulted in [
+        "f:clusterIP",
+        "f:clusterIPs",
+        "f:sessionAffinity",
+        "f:ipFamilies",
+    ] {
+        assert!(
+            !owned.contains_key(defaulted),
+            "{defaulted} owned: {owned:?}"
+        );
+    }
+    assert!(owned.contains_key("f:selector") && owned.contains_key("f:type"));
+
+    // A second identical apply is a no-op: no conflict, no new version.
+    kubectl.run(&["apply", "--server-side", "-f", &svc]).await;
+    let second = get().await;
+    assert_eq!(
+        second["metadata"]["resourceVersion"],
+        first["metadata"]["resourceVersion"]
+    );
+    assert_eq!(second["spec"]["clusterIP"], ip);
+
+    // Deployments are defaulted too, and Secrets get their type.
+    let deploy = kubectl.file("deploy.yaml", &deployment_yaml("web"));
+    kubectl
+        .run(&["apply", "--server-side", "-f", &deploy])
+        .await;
+    let d: Value =
+        serde_json::from_str(&kubectl.run(&["get", "deploy", "web", "-o", "json"]).await).unwrap();
+    assert_eq!(d["spec"]["replicas"], 1);
+    assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
+    assert_eq!(d["spec"]["revisionHistoryLimit"], 10);
+    assert_eq!(d["spec"]["progressDeadlineSeconds"], 600);
+    let pod = &d["spec"]["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "Always");
+    assert_eq!(pod["schedulerName"], "default-scheduler");
+    assert_eq!(pod["containers"][0]["imagePullPolicy"], "IfNotPresent");
+    assert_eq!(pod["containers"][0]["terminationMessagePolicy"], "File");
+    assert_eq!(pod["containers"][0]["ports"][0]["protocol"], "TCP");
+    kubectl
+        .run(&["apply", "--server-side", "-f", &deploy])
+        .await;
+    apis.stop_all().await;
+}
+
+fn deployment_yaml(name: &str) -> String {
+    format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n        ports:\n        - containerPort: 80\n")
+}
+
+#[tokio::test]
+async fn kubectl_wait_for_available_watches_instead_of_saying_watch_is_not_supported() {
+    let dir = tempfile::tempdir().unwrap();
+    // Rollouts take 0.1 × 30 s = 3 s: kubectl starts waiting before.
+    let apis = KubeApis::new(dir.path(), 0.1);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let deploy = kubectl.file("deploy.yaml", &deployment_yaml("slow"));
+    kubectl
+        .run(&["apply", "--server-side", "-f", &deploy])
+        .await;
+    let started = std::time::Instant::now();
+    let ran = kubectl
+        .output(&[
+            "wait",
+            "--for=condition=Available",
+            "deployment/slow",
+            "--timeout=30s",
+        ])
+        .await;
+    assert!(
+        ran.success,
+        "kubectl wait failed:\n{}\n{}",
+        ran.stdout, ran.stderr
+    );
+    assert!(ran.stdout.contains("condition met"), "{}", ran.stdout);
+    assert!(
+        !ran.stderr.to_lowercase().contains("watch"),
+        "kubectl fell back from watch: {}",
+        ran.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let table = kubectl.run(&["get", "deploy"]).await;
+    assert!(table.lines().next().unwrap().contains("READY"), "{table}");
+    assert!(table.contains("1/1"), "{table}");
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn kubectl_get_ns_watch_prints_a_namespace_when_it_is_added() {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let mut child = kubectl
+        .command(&["get", "ns", "-w", "--request-timeout=30s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let found = tokio::time::timeout(Duration::from_secs(25), async {
+        let mut created = false;
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.starts_with("kube-system ") && !created {
+                // The initial list is printed: now add a namespace.
+                create_namespace(&client(&endpoint), "watched").await;
+                created = true;
+            }
+            if line.starts_with("watched ") {
+                return line;
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("kubectl get -w printed the new namespace within 25 s");
+    assert!(found.contains("Active"), "{found}");
+    let _ = child.kill().await;
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn kubectl_diff_server_side_shows_the_change_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let svc = kubectl.file("svc.yaml", GATEWAY_SVC);
+    let ran = kubectl.output(&["diff", "--server-side", "-f", &svc]).await;
+    assert_eq!(ran.code, Some(1), "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("+  name: gateway"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("clusterIP"),
+        "dry run defaults: {}",
+        ran.stdout
+    );
+    let ran = kubectl.output(&["get", "svc", "gateway"]).await;
+    assert!(!ran.success, "dry run stored the service: {}", ran.stdout);
+
+    kubectl.run(&["apply", "--server-side", "-f", &svc]).await;
+    let same = kubectl.output(&["diff", "--server-side", "-f", &svc]).await;
+    assert_eq!(same.code, Some(0), "{}\n{}", same.stdout, same.stderr);
+    let changed = kubectl.file("svc2.yaml", &GATEWAY_SVC.replace("15443", "15021"));
+    let ran = kubectl
+        .output(&["diff", "--server-side", "-f", &changed])
+        .await;
+    assert_eq!(ran.code, Some(1), "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout.contains("+  - port: 15021") || ran.stdout.contains("15021"),
+        "{}",
+        ran.stdout
+    );
+    let stored: Value =
+        serde_json::from_str(&kubectl.run(&["get", "svc", "gateway", "-o", "json"]).await).unwrap();
+    assert_eq!(stored["spec"]["ports"][0]["port"], 15443);
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn kube_rs_watch_sees_added_then_deleted_and_resumes_from_a_list_version() {
+    use futures::StreamExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let client = client(&endpoint);
+    let cms = Api::<ConfigMap>::namespaced(client.clone(), "default");
+    let listed = cms.list(&ListParams::default()).await.unwrap();
+    let rv = listed
+        .metadata
+        .resource_version
+        .clone()
+        .expect("list carries resourceVersion");
+    let stream = cms
+        .watch(&WatchParams::default().timeout(20), &rv)
+        .await
+        .expect("watch starts");
+    let mut stream = stream.boxed();
+    let cm: ConfigMap = serde_json::from_value(config_map(json!({"a": "1"}))).unwrap();
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    cms.delete("settings", &DeleteParams::default())
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("the stream goes on")
+            .expect("a decodable event");
+        match event {
+            WatchEvent::Added(c) => seen.push(("ADDED", c.metadata.name.unwrap())),
+            WatchEvent::Deleted(c) => seen.push(("DELETED", c.metadata.name.unwrap())),
+            WatchEvent::Bookmark(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            ("ADDED", "settings".to_string()),
+            ("DELETED", "settings".to_string())
+        ]
+    );
+
+    // From version 0 a watch starts with the current objects; a field
+    // selector narrows it to one name.
+    let ns = Api::<Namespace>::all(client.clone());
+    let mut initial = ns
+        .watch(
+            &WatchParams::default()
+                .fields("metadata.name=default")
+                .timeout(1),
+            "0",
+        )
+        .await
+        .unwrap()
+        .boxed();
+    let mut names = Vec::new();
+    while let Some(event) = initial.next().await {
+        if let WatchEvent::Added(n) = event.unwrap() {
+            names.push(n.metadata.name.unwrap());
+        }
+    }
+    assert_eq!(names, vec!["default".to_string()]);
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn kubectl_create_sends_protobuf_and_is_not_refused_as_not_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.05);
+    let endpoint = apis.start_in(KEY, Some("10.16.48.0/20")).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    kubectl.run(&["create", "namespace", "demo"]).await;
+    let labels = kubectl.run(&["get", "ns", "demo", "--show-labels"]).await;
+    assert!(
+        labels.contains("kubernetes.io/metadata.name=demo"),
+        "{labels}"
+    );
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "create",
+            "secret",
+            "generic",
+            "s",
+            "--from-literal=a=b",
+        ])
+        .await;
+    let data = kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "get",
+            "secret",
+            "s",
+            "-o",
+            "jsonpath={.type} {.data.a}",
+        ])
+        .await;
+    assert_eq!(data, "Opaque Yg==");
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "create",
+            "configmap",
+            "c",
+            "--from-literal=k=v",
+        ])
+        .await;
+    kubectl
+        .run(&["-n", "demo", "create", "serviceaccount", "robot"])
+        .await;
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx",
+            "--port=80",
+        ])
+        .await;
+    let policy = kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].imagePullPolicy}",
+        ])
+        .await;
+    assert_eq!(policy, "Always", "nginx without a tag is pulled always");
+    let status = kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "rollout",
+            "status",
+            "deploy/web",
+            "--timeout=20s",
+        ])
+        .await;
+    assert!(status.contains("successfully rolled out"), "{status}");
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "expose",
+            "deploy",
+            "web",
+            "--port=80",
+            "--type=LoadBalancer",
+        ])
+        .await;
+    let svc = kubectl.run(&["-n", "demo", "get", "svc", "web"]).await;
+    assert!(
+        svc.contains("80:30000/TCP") && svc.contains("10.16.48."),
+        "{svc}"
+    );
+    let all = kubectl.run(&["-n", "demo", "get", "all"]).await;
+    assert!(
+        all.contains("service/web") && all.contains("deployment.apps/web"),
+        "{all}"
+    );
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "run",
+            "tmp",
+            "--image=busybox:1.36",
+            "--restart=Never",
+        ])
+        .await;
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "create",
+            "role",
+            "reader",
+            "--verb=get,list",
+            "--resource=pods",
+        ])
+        .await;
+    kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "create",
+            "rolebinding",
+            "reader",
+            "--role=reader",
+            "--serviceaccount=demo:robot",
+        ])
+        .await;
+    let role = kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "get",
+            "rolebinding",
+            "reader",
+            "-o",
+            "jsonpath={.roleRef.name} {.subjects[0].name}",
+        ])
+        .await;
+    assert_eq!(role, "reader robot");
+    let events = kubectl.output(&["-n", "demo", "get", "events"]).await;
+    assert!(events.success, "kubectl get events: {}", events.stderr);
+    let sa = kubectl
+        .run(&["-n", "demo", "get", "sa", "-o", "name"])
+        .await;
+    assert!(sa.contains("serviceaccount/default"), "{sa}");
+    let ca = kubectl
+        .run(&[
+            "-n",
+            "demo",
+            "get",
+            "cm",
+            "kube-root-ca.crt",
+            "-o",
+            "jsonpath={.data.ca\\.crt}",
+        ])
+        .await;
+    assert_eq!(ca, endpoint.ca_pem);
+    kubectl.run(&["delete", "namespace", "demo"]).await;
+    apis.stop_all().await;
+}
+
+/// What `kube::runtime::wait::await_condition` relies on: after a list, a
+/// watch from its version narrowed to one name sends a `MODIFIED` event
+/// when the rollout completes, though nothing wrote the Deployment.
+#[tokio::test]
+async fn kube_rs_watch_of_a_deployment_sees_it_become_available_without_a_write() {
+    use futures::StreamExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.05);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let client = client(&endpoint);
+    let deployments = Api::<Deployment>::namespaced(client.clone(), "default");
+    let deploy = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "a", "image": "nginx:1.27"}]}}}
+    });
+    deployments
+        .patch("web", &PatchParams::apply("test"), &Patch::Apply(deploy))
+        .await
+        .unwrap();
+    let available = |d: &Deployment| {
+        d.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c.type_ == "Available" && c.status == "True")
+            })
+    };
+    let listed = deployments
+        .list(&ListParams::default().fields("metadata.name=web"))
+        .await
+        .unwrap();
+    assert!(!available(&listed.items[0]), "not available right away");
+    let rv = listed.metadata.resource_version.unwrap();
+    let mut stream = deployments
+        .watch(
+            &WatchParams::default()
+                .fields("metadata.name=web")
+                .timeout(20),
+            &rv,
+        )
+        .await
+        .unwrap()
+        .boxed();
+    let event = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match stream.next().await {
+                Some(Ok(WatchEvent::Modified(d))) if available(&d) => return d,
+                Some(Ok(_)) => {}
+                other => panic!("stream ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("MODIFIED with Available=True within 15 s");
+    assert_eq!(event.metadata.name.as_deref(), Some("web"));
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn kubectl_scale_and_patch_type_json_are_served_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let deploy = kubectl.file("deploy.yaml", &deployment_yaml("web"));
+    kubectl
+        .run(&["apply", "--server-side", "-f", &deploy])
+        .await;
+    let scaled = kubectl
+        .run(&["scale", "deployment/web", "--replicas=3"])
+        .await;
+    assert!(scaled.contains("scaled"), "{scaled}");
+    let replicas = kubectl
+        .run(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"])
+        .await;
+    assert_eq!(replicas, "3");
+    kubectl
+        .run(&[
+            "patch",
+            "deployment",
+            "web",
+            "--type=json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/replicas","value":2},{"op":"add","path":"/metadata/labels","value":{"tier":"front"}}]"#,
+        ])
+        .await;
+    let got = kubectl
+        .run(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas} {.metadata.labels.tier}",
+        ])
+        .await;
+    assert_eq!(got, "2 front");
+    let failed = kubectl
+        .output(&[
+            "patch",
+            "deployment",
+            "web",
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/spec/nothing"}]"#,
+        ])
+        .await;
+    assert!(!failed.success, "{}", failed.stdout);
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn invalid_names_and_mismatched_deployment_selectors_are_refused_as_by_a_real_api_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let kubectl = Kubectl::new(&endpoint);
+    let ran = kubectl
+        .output(&["create", "namespace", "Istio_System"])
+        .await;
+    assert!(!ran.success);
+    assert!(ran.stderr.contains("RFC 1123 label"), "{}", ran.stderr);
+    let bad = kubectl.file(
+        "bad.yaml",
+        &deployment_yaml("web").replace(
+            "      labels:\n        app: web",
+            "      labels:\n        app: other",
+        ),
+    );
+    let ran = kubectl
+        .output(&["apply", "--server-side", "-f", &bad])
+        .await;
+    assert!(!ran.success, "{}", ran.stdout);
+    assert!(
+        ran.stderr
+            .contains("`selector` does not match template `labels`"),
+        "{}",
+        ran.stderr
+    );
+    let no_ports = kubectl.file(
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\nspec:\n  selector:\n    app: web\n",
+    );
+    let ran = kubectl
+        .output(&["apply", "--server-side", "-f", &no_ports])
+        .await;
+    assert!(
+        ran.stderr.contains("spec.ports: Required value"),
+        "{}",
+        ran.stderr
+    );
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn dry_run_answers_create_patch_and_delete_without_storing_and_old_watches_expire() {
+    use futures::StreamExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let client = client(&endpoint);
+    let cms = Api::<ConfigMap>::namespaced(client.clone(), "default");
+    let cm: ConfigMap = serde_json::from_value(config_map(json!({"a": "1"}))).unwrap();
+    let dry = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    let answered = cms.create(&dry, &cm).await.expect("dry-run create");
+    assert_eq!(answered.data.unwrap()["a"], "1");
+    assert_eq!(api_code(cms.get("settings").await.unwrap_err()), 404);
+
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    let rv = cms.get("settings").await.unwrap().metadata.resource_version;
+    let patched = cms
+        .patch(
+            "settings",
+            &PatchParams::apply("t").dry_run().force(),
+            &Patch::Apply(config_map(json!({"a": "2"}))),
+        )
+        .await
+        .expect("dry-run apply");
+    assert_eq!(patched.data.unwrap()["a"], "2");
+    let stored = cms.get("settings").await.unwrap();
+    assert_eq!(stored.data.unwrap()["a"], "1");
+    assert_eq!(stored.metadata.resource_version, rv);
+    let dp = DeleteParams {
+        dry_run: true,
+        ..DeleteParams::default()
+    };
+    cms.delete("settings", &dp).await.expect("dry-run delete");
+    assert!(cms.get("settings").await.is_ok(), "dry-run delete kept it");
+
+    // After a restart the change history is gone: watching from an old
+    // version is answered 410 Expired, and the client relists.
+    apis.stop_all().await;
+    let endpoint = apis.start(KEY).await.unwrap();
+    let cms = Api::<ConfigMap>::namespaced(self::client(&endpoint), "default");
+    let mut stream = cms
+        .watch(&WatchParams::default().timeout(5), "1")
+        .await
+        .unwrap()
+        .boxed();
+    match stream.next().await {
+        Some(Ok(WatchEvent::Error(e))) => assert_eq!(e.code, 410),
+        other => panic!("expected 410 Expired, got {other:?}"),
+    }
     apis.stop_all().await;
 }

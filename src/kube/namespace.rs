@@ -96,3 +96,61 @@ pub(super) async fn delete(client: &kube::Client, attrs: &Attrs) -> Result<(), K
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::kubeapi::KubeApis;
+
+    /// The emulated API server defaults a namespace as the real one does
+    /// (the `kubernetes.io/metadata.name` label, the `kubernetes`
+    /// finalizer, the phase) and another manager may add labels: none of
+    /// that is drift, since only the labels meshform manages are compared.
+    #[tokio::test]
+    async fn a_defaulted_namespace_with_foreign_labels_reads_back_as_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let apis = KubeApis::new(dir.path(), 0.001);
+        let endpoint = apis
+            .start("projects/p/locations/l/clusters/c")
+            .await
+            .unwrap();
+        super::super::install_crypto_provider();
+        let mut config = kube::Config::new(endpoint.url().parse().unwrap());
+        config.root_cert = Some(super::super::pem_to_der(&endpoint.ca_pem));
+        config.auth_info = serde_json::from_value(json!({"token": "ya29.t"})).unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+
+        let mut given = Attrs::new();
+        given.insert("name".into(), json!("istio-system"));
+        given.insert("labels".into(), json!({"topology.istio.io/network": "n1"}));
+        apply(&client, &given).await.unwrap();
+        let api: Api<Namespace> = Api::all(client.clone());
+        api.patch(
+            "istio-system",
+            &PatchParams::apply("someone-else"),
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": "istio-system", "labels": {"team": "mesh"}}})),
+        )
+        .await
+        .unwrap();
+        let ns = api.get("istio-system").await.unwrap();
+        assert_eq!(
+            ns.spec.unwrap().finalizers,
+            Some(vec!["kubernetes".to_string()])
+        );
+        assert_eq!(
+            ns.metadata.labels.unwrap()["kubernetes.io/metadata.name"],
+            "istio-system"
+        );
+
+        let live = read(&client, &given)
+            .await
+            .unwrap()
+            .expect("namespace exists");
+        assert_eq!(
+            live.attrs, given,
+            "defaulted and foreign fields are not drift"
+        );
+        apis.stop_all().await;
+    }
+}

@@ -4,10 +4,14 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
+use tokio::sync::broadcast;
+
 use super::crd;
+use super::defaults::Cidr;
 use super::resources::{self, ResourceType};
 use super::status::Failure;
 use super::store::Store;
+use super::watch::Event;
 
 /// One cluster's API server state, shared by its requests.
 #[derive(Debug)]
@@ -20,6 +24,13 @@ pub struct Cluster {
     pub latency_scale: f64,
     /// The objects; locked briefly by each request, never across an await.
     pub store: Mutex<Store>,
+    /// The cluster CA (PEM), published in every namespace's
+    /// `kube-root-ca.crt` ConfigMap.
+    pub ca_pem: String,
+    /// The services range cluster IPs are allocated from.
+    pub services: Cidr,
+    /// Changes, sent to open watches (sent while the store is locked).
+    pub events: broadcast::Sender<Event>,
 }
 
 impl Cluster {

@@ -88,7 +88,25 @@ pub fn resource_list(types: &[ResourceType], group: &str, version: &str) -> Opti
         if !t.short_names.is_empty() {
             r["shortNames"] = json!(t.short_names);
         }
+        // `kubectl get all` lists the resources of category `all`.
+        if matches!(
+            (t.group.as_str(), t.plural.as_str()),
+            ("", "services") | ("", "pods") | ("apps", "deployments")
+        ) {
+            r["categories"] = json!(["all"]);
+        }
         list.push(r);
+        if t.group == "apps" && t.plural == "deployments" {
+            list.push(json!({
+                "name": "deployments/scale",
+                "singularName": "",
+                "namespaced": true,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
         if t.status_subresource {
             list.push(json!({
                 "name": format!("{}/status", t.plural),

@@ -10,9 +10,17 @@
 //!   `discovery.rs`: `/version`, `/api`, `/apis`, OpenAPI v3.
 //! - `paths.rs`: resource paths; `selectors.rs`: label/field selectors.
 //! - `objects.rs`: get/list/create/replace/patch/delete of objects.
-//! - `apply.rs`: server-side apply, merge patches, `managedFields`.
+//! - `apply.rs`: server-side apply, merge patches, `managedFields`;
+//!   `jsonpatch.rs`: JSON patches (RFC 6902).
 //! - `resources.rs`: built-in resource table; `crd.rs`: custom resources.
-//! - `deployments.rs`: Deployment status from emulated time.
+//! - `validate.rs`: names, Service and Deployment specs;
+//!   `defaults.rs`: API-server defaulting (Service cluster IPs and ports,
+//!   Deployment and pod template fields, Secret type, Namespace).
+//! - `watch.rs`: watch streams and the change history; `table.rs`: the
+//!   `Table` format of `kubectl get`; `query.rs`: query parameters;
+//!   `protobuf.rs`: protobuf request bodies of kubectl's typed clients.
+//! - `deployments.rs`: Deployment status from emulated time; `scale.rs`:
+//!   their `scale` subresource.
 //! - `store.rs`: objects persisted in `objects.json`; `meta.rs`: uid,
 //!   timestamps, resource versions; `cluster.rs`: per-server state;
 //!   `status.rs`: Kubernetes `Status` errors.
@@ -25,18 +33,26 @@ mod apply;
 mod auth;
 mod cluster;
 mod crd;
+mod defaults;
 mod deployments;
 mod discovery;
+mod jsonpatch;
 mod meta;
 mod objects;
 mod paths;
+mod protobuf;
+mod query;
 mod resources;
 mod router;
+mod scale;
 mod selectors;
 mod server;
 mod status;
 mod store;
+mod table;
 mod tls;
+mod validate;
+mod watch;
 
 use std::collections::HashMap;
 use std::fs;
@@ -145,22 +161,33 @@ pub fn sanitize_key(key: &str) -> String {
         .collect()
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct EndpointFile {
     port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    services_cidr: Option<String>,
 }
 
-fn read_port(dir: &Path) -> Option<u16> {
-    let bytes = fs::read(dir.join("endpoint.json")).ok()?;
-    serde_json::from_slice::<EndpointFile>(&bytes)
+fn read_endpoint(dir: &Path) -> EndpointFile {
+    fs::read(dir.join("endpoint.json"))
         .ok()
-        .map(|e| e.port)
+        .and_then(|bytes| serde_json::from_slice::<EndpointFile>(&bytes).ok())
+        .unwrap_or_default()
 }
 
-fn write_port(dir: &Path, port: u16) -> Result<(), KubeApiError> {
+fn write_endpoint(dir: &Path, file: &EndpointFile) -> Result<(), KubeApiError> {
     let path = dir.join("endpoint.json");
-    let body = serde_json::to_vec(&EndpointFile { port }).expect("serializable");
+    let body = serde_json::to_vec(file).expect("serializable");
     fs::write(&path, body).map_err(|source| KubeApiError::Io { path, source })
+}
+
+/// The services range of a cluster started without one: a /24 in
+/// `10.96.0.0/16` picked from the cluster key, so clusters differ.
+pub fn default_services_cidr(key: &str) -> String {
+    let hash = key
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    format!("10.96.{}.0/24", hash % 256)
 }
 
 impl KubeApis {
@@ -188,6 +215,22 @@ impl KubeApis {
     /// I/O or certificate failures, a corrupt `objects.json`, or the
     /// persisted port being taken by another process ([`KubeApiError::Bind`]).
     pub async fn start(&self, key: &str) -> Result<KubeEndpoint, KubeApiError> {
+        self.start_in(key, None).await
+    }
+
+    /// [`KubeApis::start`], allocating Service cluster IPs from
+    /// `services_cidr` (the cluster's services secondary range, e.g.
+    /// `10.16.48.0/20`). Without it, the range persisted by an earlier start
+    /// is used, else [`default_services_cidr`]. A running server keeps the
+    /// range it started with.
+    ///
+    /// # Errors
+    /// As [`KubeApis::start`]; an unparsable `services_cidr` is ignored.
+    pub async fn start_in(
+        &self,
+        key: &str,
+        services_cidr: Option<&str>,
+    ) -> Result<KubeEndpoint, KubeApiError> {
         let mut running = self.running.lock().await;
         if let Some(r) = running.get(key) {
             if !r.task.is_finished() {
@@ -201,8 +244,19 @@ impl KubeApis {
         })?;
         let certs = tls::load_or_create(&dir)?;
         let config = tls::server_config(&certs)?;
-        let store = store::Store::load(&dir)?;
-        let wanted = read_port(&dir).unwrap_or(0);
+        let mut store = store::Store::load(&dir)?;
+        let mut file = read_endpoint(&dir);
+        let cidr_text = services_cidr
+            .filter(|c| defaults::Cidr::parse(c).is_some())
+            .map(str::to_string)
+            .or(file.services_cidr.clone())
+            .unwrap_or_else(|| default_services_cidr(key));
+        let services = defaults::Cidr::parse(&cidr_text)
+            .or_else(|| defaults::Cidr::parse(&default_services_cidr(key)))
+            .expect("default range parses");
+        store.place_kubernetes_service(services);
+        store.all_namespace_defaults(&certs.ca_pem);
+        let wanted = file.port;
         let bind_at = SocketAddr::from(([127, 0, 0, 1], wanted));
         let listener = TcpListener::bind(bind_at)
             .await
@@ -214,8 +268,10 @@ impl KubeApis {
             address: bind_at.to_string(),
             source,
         })?;
-        if wanted != local.port() {
-            write_port(&dir, local.port())?;
+        if wanted != local.port() || file.services_cidr.as_deref() != Some(&cidr_text) {
+            file.port = local.port();
+            file.services_cidr = Some(cidr_text);
+            write_endpoint(&dir, &file)?;
         }
         store.save(&dir)?;
         let address = local.to_string();
@@ -224,6 +280,9 @@ impl KubeApis {
             address: address.clone(),
             latency_scale: self.latency_scale,
             store: Mutex::new(store),
+            services,
+            ca_pem: certs.ca_pem.clone(),
+            events: tokio::sync::broadcast::channel(1024).0,
         });
         let (tx, rx) = oneshot::channel();
         let task = server::spawn(listener, config, router::router(cluster), rx);

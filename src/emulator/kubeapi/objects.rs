@@ -10,13 +10,20 @@ use serde_json::{json, Value};
 use super::apply;
 use super::cluster::{all_types, Cluster};
 use super::crd;
+use super::defaults;
 use super::deployments;
+use super::jsonpatch;
 use super::meta::{self, meta_str};
 use super::paths::Target;
+use super::protobuf;
+use super::query::Params;
 use super::resources::{self, ResourceType};
+use super::scale;
 use super::selectors::{FieldSelector, Selector};
 use super::status::Failure;
 use super::store::{key, Entry, Store};
+use super::validate;
+use super::watch::{self, Event};
 
 /// One object request, as the router hands it over.
 #[derive(Debug)]
@@ -33,6 +40,60 @@ pub struct ObjectRequest<'a> {
     pub user_agent: &'a str,
     /// Request body.
     pub body: &'a [u8],
+    /// The parsed query parameters.
+    pub params: &'a Params,
+}
+
+/// The resource type `target` addresses, after checking that its scope
+/// matches the path.
+///
+/// # Errors
+/// 404 for an unknown resource or a path of the wrong scope.
+pub fn resolve(store: &Store, target: &Target, method: &Method) -> Result<ResourceType, Failure> {
+    let types = all_types(store);
+    let t = target;
+    let rt = resources::find(&types, &t.group, &t.version, &t.plural)
+        .ok_or_else(|| Failure::no_route(&format!("{} {}", t.group, t.plural)))?
+        .clone();
+    let ns = t.namespace.as_deref();
+    if ns.is_some() && !rt.namespaced {
+        return Err(Failure::no_route(&rt.plural));
+    }
+    if rt.namespaced && ns.is_none() && !(t.name.is_none() && method == Method::GET) {
+        return Err(Failure::no_route(&rt.plural));
+    }
+    Ok(rt)
+}
+
+/// An object as clients see it: `apiVersion` of `rt`, computed status.
+pub fn present(rt: &ResourceType, entry: &Entry, now: u64, latency_scale: f64) -> Value {
+    let mut object = entry.object.clone();
+    object["apiVersion"] = json!(rt.api_version());
+    object["kind"] = json!(rt.kind);
+    if rt.group == "apps" && rt.plural == "deployments" {
+        object["status"] = deployments::status(&object, entry.spec_changed_ms, now, latency_scale);
+    }
+    object
+}
+
+/// `object` without what changes on every write (resource version,
+/// generation, managed-fields times): equal values mean a no-op write.
+fn comparable(object: &Value) -> Value {
+    let mut copy = object.clone();
+    let m = meta::metadata_mut(&mut copy);
+    m.remove("resourceVersion");
+    m.remove("generation");
+    if let Some(list) = m.get_mut("managedFields").and_then(Value::as_array_mut) {
+        for e in list.iter_mut().filter_map(Value::as_object_mut) {
+            e.remove("time");
+        }
+    }
+    copy
+}
+
+/// The store prefix (`group/plural`) of a store key.
+fn prefix_of(key: &str) -> String {
+    key.splitn(3, '/').take(2).collect::<Vec<_>>().join("/")
 }
 
 /// Handles one object request.
@@ -41,19 +102,16 @@ pub struct ObjectRequest<'a> {
 /// A Kubernetes `Status` failure (404, 409, 400, 422, 405, 415, 500).
 pub fn handle(cluster: &Cluster, req: &ObjectRequest<'_>) -> Result<(StatusCode, Value), Failure> {
     let mut store = cluster.lock();
-    let types = all_types(&store);
     let t = req.target;
-    let rt = resources::find(&types, &t.group, &t.version, &t.plural)
-        .ok_or_else(|| Failure::no_route(&format!("{} {}", t.group, t.plural)))?
-        .clone();
-    let ns = t.namespace.as_deref();
-    if ns.is_some() && !rt.namespaced {
-        return Err(Failure::no_route(&rt.plural));
-    }
-    if rt.namespaced && ns.is_none() && !(t.name.is_none() && req.method == Method::GET) {
-        return Err(Failure::no_route(&rt.plural));
-    }
-    let dry_run = req.query.get("dryRun").is_some_and(|v| v == "All");
+    let rt = resolve(&store, t, req.method)?;
+    // A delete may carry `DeleteOptions` in its body, `dryRun` among them.
+    let delete_dry_run = req.method == Method::DELETE
+        && serde_json::from_slice::<Value>(req.body).is_ok_and(|o| {
+            o["dryRun"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|v| v == "All"))
+        });
+    let dry_run = req.params.dry_run || delete_dry_run;
     let mut op = Op {
         cluster,
         store: &mut store,
@@ -61,6 +119,7 @@ pub fn handle(cluster: &Cluster, req: &ObjectRequest<'_>) -> Result<(StatusCode,
         req,
         now: meta::now_ms(),
         dry_run,
+        events: Vec::new(),
     };
     let (code, body, mutated) = match (req.method, t.name.as_deref(), t.subresource.as_deref()) {
         (&Method::GET, None, None) => (StatusCode::OK, op.list()?, false),
@@ -83,6 +142,14 @@ pub fn handle(cluster: &Cluster, req: &ObjectRequest<'_>) -> Result<(StatusCode,
             let (_, body) = op.patch(name, true)?;
             (StatusCode::OK, body, true)
         }
+        (&Method::GET, Some(name), Some("scale")) if rt.plural == "deployments" => {
+            (StatusCode::OK, op.scale_request(name, false)?, false)
+        }
+        (&Method::PUT | &Method::PATCH, Some(name), Some("scale"))
+            if rt.plural == "deployments" =>
+        {
+            (StatusCode::OK, op.scale_request(name, true)?, true)
+        }
         (_, _, Some(sub)) => return Err(Failure::no_route(&format!("{}/{sub}", rt.plural))),
         (m, _, _) => {
             return Err(Failure::method_not_allowed(format!(
@@ -91,8 +158,10 @@ pub fn handle(cluster: &Cluster, req: &ObjectRequest<'_>) -> Result<(StatusCode,
             )))
         }
     };
-    if mutated && !dry_run {
+    let events = op.events;
+    if mutated && !dry_run && !events.is_empty() {
         cluster.persist(&store)?;
+        watch::publish(cluster, &mut store, events);
     }
     Ok((code, body))
 }
@@ -104,6 +173,7 @@ struct Op<'a, 'r> {
     req: &'a ObjectRequest<'r>,
     now: u64,
     dry_run: bool,
+    events: Vec<Event>,
 }
 
 impl Op<'_, '_> {
@@ -139,6 +209,21 @@ impl Op<'_, '_> {
     }
 
     fn body_json(&self) -> Result<Value, Failure> {
+        if self.req.content_type == "application/vnd.kubernetes.protobuf" {
+            let mut value = protobuf::decode(&self.rt.kind, self.req.body).map_err(
+                |(code, message)| match code {
+                    415 => {
+                        let mut f = Failure::unsupported_media_type(self.req.content_type);
+                        f.message = message;
+                        f
+                    }
+                    _ => Failure::bad_request(message),
+                },
+            )?;
+            value["apiVersion"] = json!(self.rt.api_version());
+            value["kind"] = json!(self.rt.kind);
+            return Ok(value);
+        }
         let value: Value = serde_json::from_slice(self.req.body).map_err(|e| {
             Failure::bad_request(format!(
                 "the request body is not JSON ({e}); the emulated API server reads JSON bodies only"
@@ -154,18 +239,20 @@ impl Op<'_, '_> {
 
     /// The object as clients see it: apiVersion of the request, computed status.
     fn present(&self, entry: &Entry) -> Value {
-        let mut object = entry.object.clone();
-        object["apiVersion"] = json!(self.rt.api_version());
-        object["kind"] = json!(self.rt.kind);
-        if self.rt.group == "apps" && self.rt.plural == "deployments" {
-            object["status"] = deployments::status(
-                &object,
-                entry.spec_changed_ms,
-                self.now,
-                self.cluster.latency_scale,
-            );
-        }
-        object
+        present(self.rt, entry, self.now, self.cluster.latency_scale)
+    }
+
+    /// Fills the API server's defaults into `object`; `old` is the stored
+    /// version, whose allocated cluster IP and node ports an update keeps.
+    fn default(&self, object: &mut Value, old: Option<&Value>) -> Result<(), Failure> {
+        let now = self.now_str();
+        let ctx = defaults::Context {
+            services: self.cluster.services,
+            store: self.store,
+            now: &now,
+            old,
+        };
+        defaults::apply(&self.rt.group, &self.rt.plural, object, &ctx)
     }
 
     fn require_namespace(&self) -> Result<(), Failure> {
@@ -228,16 +315,6 @@ impl Op<'_, '_> {
     }
 
     fn list(&self) -> Result<Value, Failure> {
-        if self
-            .req
-            .query
-            .get("watch")
-            .is_some_and(|w| w == "true" || w == "1")
-        {
-            return Err(Failure::method_not_allowed(
-                "watch is not supported by the emulated API server",
-            ));
-        }
         let items: Vec<Value> = self
             .selected()?
             .into_iter()
@@ -278,6 +355,7 @@ impl Op<'_, '_> {
                 map.remove("status");
             }
         }
+        self.default(&mut object, None)?;
         apply::record_update(None, &mut object, &self.manager(), None, &self.now_str());
         self.commit(key, None, object)
     }
@@ -328,6 +406,7 @@ impl Op<'_, '_> {
         status_only: bool,
     ) -> Result<Value, Failure> {
         let sub = status_only.then_some("status");
+        self.default(&mut new, Some(&old.object))?;
         apply::record_update(
             Some(&old.object),
             &mut new,
@@ -369,8 +448,85 @@ impl Op<'_, '_> {
                     self.finish_update(key, old, new, status_only)?,
                 ))
             }
+            "application/json-patch+json" => {
+                let key = self.key(name);
+                let old = self
+                    .store
+                    .get(&key)
+                    .cloned()
+                    .ok_or_else(|| self.not_found(name))?;
+                let patch: Value = serde_json::from_slice(self.req.body).map_err(|e| {
+                    Failure::bad_request(format!("the JSON patch is not JSON: {e}"))
+                })?;
+                let mut new = self.present(&old);
+                jsonpatch::apply(&mut new, &patch).map_err(Failure::invalid)?;
+                if status_only {
+                    let mut whole = old.object.clone();
+                    set_status(&mut whole, new.get("status").cloned());
+                    new = whole;
+                } else {
+                    self.check_identity(&mut new, name)?;
+                    if self.rt.status_subresource {
+                        set_status(&mut new, old.object.get("status").cloned());
+                    }
+                }
+                Ok((
+                    StatusCode::OK,
+                    self.finish_update(key, old, new, status_only)?,
+                ))
+            }
             other => Err(Failure::unsupported_media_type(other)),
         }
+    }
+
+    /// The `scale` subresource of a Deployment (`autoscaling/v1` Scale).
+    fn scale(&self, entry: &Entry) -> Value {
+        scale::of(&self.present(entry))
+    }
+
+    /// Reads (`write` false) or changes the `scale` subresource.
+    fn scale_request(&mut self, name: &str, write: bool) -> Result<Value, Failure> {
+        let key = self.key(name);
+        let old = self
+            .store
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))?;
+        let current = self.scale(&old);
+        if !write {
+            return Ok(current);
+        }
+        let wanted = match (self.req.method, self.req.content_type) {
+            (&Method::PUT, _) => self.body_json()?,
+            (_, "application/json-patch+json") => {
+                let patch: Value = serde_json::from_slice(self.req.body).map_err(|e| {
+                    Failure::bad_request(format!("the JSON patch is not JSON: {e}"))
+                })?;
+                let mut scale = current.clone();
+                jsonpatch::apply(&mut scale, &patch).map_err(Failure::invalid)?;
+                scale
+            }
+            (_, "application/merge-patch+json" | "application/strategic-merge-patch+json") => {
+                let mut scale = current.clone();
+                apply::merge_patch(&mut scale, &self.body_json()?);
+                scale
+            }
+            (_, other) => return Err(Failure::unsupported_media_type(other)),
+        };
+        self.check_resource_version(&wanted, &old, name)?;
+        let replicas = wanted["spec"]["replicas"].as_i64().ok_or_else(|| {
+            Failure::invalid(format!(
+                "Scale.autoscaling \"{name}\" is invalid: spec.replicas: Required value"
+            ))
+        })?;
+        let mut new = old.object.clone();
+        new["spec"]["replicas"] = json!(replicas);
+        let updated = self.finish_update(key.clone(), old, new, false)?;
+        let entry = self.store.get(&key).cloned().unwrap_or(Entry {
+            object: updated,
+            spec_changed_ms: self.now,
+        });
+        Ok(self.scale(&entry))
     }
 
     fn server_side_apply(
@@ -386,7 +542,7 @@ impl Op<'_, '_> {
                 ))
             }
         };
-        let force = self.req.query.get("force").is_some_and(|f| f == "true");
+        let force = self.req.params.force;
         let mut applied = self.body_json()?;
         for field in ["apiVersion", "kind"] {
             if applied
@@ -449,7 +605,25 @@ impl Op<'_, '_> {
     ) -> Result<Value, Failure> {
         object["apiVersion"] = json!(self.rt.api_version());
         object["kind"] = json!(self.rt.kind);
-        let rv = self.store.next_resource_version();
+        self.default(&mut object, old.as_ref().map(|e| &e.object))?;
+        let name = meta_str(&object, "name").unwrap_or("").to_string();
+        validate::name(&self.rt.group, &self.rt.plural, &self.rt.kind, &name)?;
+        validate::spec(&self.rt.group, &self.rt.plural, &object)?;
+        if let Some(old) = &old {
+            let mut candidate = object.clone();
+            let m = meta::metadata_mut(&mut candidate);
+            for field in ["uid", "creationTimestamp"] {
+                m.insert(field.into(), old.object["metadata"][field].clone());
+            }
+            if comparable(&candidate) == comparable(&old.object) {
+                return Ok(self.present(old));
+            }
+        }
+        let rv = if self.dry_run {
+            (self.store.resource_version + 1).to_string()
+        } else {
+            self.store.next_resource_version()
+        };
         let mut spec_changed_ms = self.now;
         match &old {
             Some(old) => {
@@ -472,58 +646,74 @@ impl Op<'_, '_> {
             }
             None => meta::stamp_new(&mut object, &rv, self.now),
         }
-        self.default_kind_fields(&mut object);
         let entry = Entry {
             object,
             spec_changed_ms,
         };
         let out = self.present(&entry);
         if !self.dry_run {
+            self.events.push(Event {
+                kind: if old.is_some() { "MODIFIED" } else { "ADDED" },
+                prefix: self.rt.store_prefix(),
+                entry: entry.clone(),
+                rv: self.store.resource_version,
+            });
             self.store.objects.insert(key, entry);
+            if old.is_none() && self.rt.group.is_empty() && self.rt.plural == "namespaces" {
+                self.namespace_defaults(&out);
+            }
         }
         Ok(out)
     }
 
-    /// Fields the server sets per kind: namespace phase and name label,
-    /// empty service load-balancer status, CRD acceptance.
-    fn default_kind_fields(&self, object: &mut Value) {
-        let name = meta_str(object, "name").unwrap_or("").to_string();
-        match (self.rt.group.as_str(), self.rt.plural.as_str()) {
-            ("", "namespaces") => {
-                let m = meta::metadata_mut(object);
-                let labels = m.entry("labels").or_insert_with(|| json!({}));
-                labels["kubernetes.io/metadata.name"] = json!(name);
-                if object.get("status").is_none() {
-                    object["status"] = json!({"phase": "Active"});
-                }
+    /// Adds a new namespace's `default` ServiceAccount and
+    /// `kube-root-ca.crt` ConfigMap, as the cluster's controllers do.
+    fn namespace_defaults(&mut self, namespace: &Value) {
+        let name = meta_str(namespace, "name").unwrap_or("").to_string();
+        let added = self
+            .store
+            .namespace_defaults(&name, &self.cluster.ca_pem, self.now);
+        for key in added {
+            if let Some(entry) = self.store.get(&key).cloned() {
+                let rv = meta_str(&entry.object, "resourceVersion")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(self.store.resource_version);
+                self.events.push(Event {
+                    kind: "ADDED",
+                    prefix: prefix_of(&key),
+                    entry,
+                    rv,
+                });
             }
-            ("", "services") if object.get("status").is_none() => {
-                object["status"] = json!({"loadBalancer": {}});
-            }
-            ("apiextensions.k8s.io", "customresourcedefinitions") => {
-                if object.get("status").is_none() {
-                    object["status"] = crd::status(object, &self.now_str());
-                } else {
-                    object["status"]["acceptedNames"] = object["spec"]["names"].clone();
-                }
-            }
-            _ => {}
         }
     }
 
     fn remove(&mut self, key: &str, entry: &Entry) {
-        self.store.objects.remove(key);
+        let Some(removed) = self.store.objects.remove(key) else {
+            return;
+        };
+        let mut gone = vec![(key.to_string(), removed)];
         match (self.rt.group.as_str(), self.rt.plural.as_str()) {
             ("", "namespaces") => {
                 let ns = meta_str(&entry.object, "name").unwrap_or("").to_string();
-                self.store.remove_namespace_contents(&ns);
+                gone.extend(self.store.remove_namespace_contents(&ns));
             }
             ("apiextensions.k8s.io", "customresourcedefinitions") => {
                 if let Some(prefix) = crd::resource_prefix(&entry.object) {
-                    self.store.remove_prefix(&prefix);
+                    gone.extend(self.store.remove_prefix(&prefix));
                 }
             }
             _ => {}
+        }
+        let rv = self.store.next_resource_version();
+        for (key, mut entry) in gone {
+            meta::metadata_mut(&mut entry.object).insert("resourceVersion".into(), json!(rv));
+            self.events.push(Event {
+                kind: "DELETED",
+                prefix: prefix_of(&key),
+                entry,
+                rv: self.store.resource_version,
+            });
         }
     }
 

@@ -12,8 +12,8 @@ pub enum Route {
     },
     /// A collection or an object.
     Resource(Target),
-    /// A `/watch/` path.
-    Watch,
+    /// A deprecated `/watch/` path: a watch of what follows it.
+    Watch(Target),
 }
 
 /// A collection (`name` is `None`) or an object, maybe a subresource.
@@ -46,7 +46,15 @@ pub fn parse(path: &str) -> Option<Route> {
         return Some(Route::GroupVersion { group, version });
     }
     if rest[0] == "watch" {
-        return Some(Route::Watch);
+        let prefix = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        return match parse(&format!("{prefix}/{}", rest[1..].join("/"))) {
+            Some(Route::Resource(t)) => Some(Route::Watch(t)),
+            _ => None,
+        };
     }
     let owned = |s: Option<&&str>| s.map(|s| s.to_string());
     let namespaced =
@@ -111,7 +119,10 @@ mod tests {
                 version: "v1".into()
             })
         );
-        assert_eq!(parse("/api/v1/watch/namespaces"), Some(Route::Watch));
+        assert!(matches!(
+            parse("/api/v1/watch/namespaces"),
+            Some(Route::Watch(Target { name: None, .. }))
+        ));
         assert_eq!(parse("/healthz"), None);
     }
 }

@@ -40,7 +40,7 @@ impl ResourceType {
     }
 }
 
-/// Verbs every served resource supports (watch is not among them).
+/// Verbs every served resource supports.
 pub const VERBS: &[&str] = &[
     "create",
     "delete",
@@ -49,6 +49,7 @@ pub const VERBS: &[&str] = &[
     "list",
     "patch",
     "update",
+    "watch",
 ];
 
 /// `(group, version, plural, singular, kind, namespaced, short names, status subresource)`
@@ -116,6 +117,7 @@ const BUILT_IN: &[Row] = &[
         false,
     ),
     ("", "v1", "pods", "pod", "Pod", true, &["po"], true),
+    ("", "v1", "events", "event", "Event", true, &["ev"], false),
     (
         "apps",
         "v1",

@@ -9,13 +9,18 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use serde_json::Value;
 
 use super::auth;
 use super::cluster::{all_types, Cluster};
 use super::discovery;
+use super::meta;
 use super::objects::{self, ObjectRequest};
-use super::paths::{self, Route};
+use super::paths::{self, Route, Target};
+use super::query;
 use super::status::{json_response, Failure};
+use super::table;
+use super::watch;
 
 /// The router serving `cluster`.
 pub fn router(cluster: Arc<Cluster>) -> Router {
@@ -46,7 +51,7 @@ async fn handle(
 }
 
 fn respond(
-    cluster: &Cluster,
+    cluster: &Arc<Cluster>,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -112,39 +117,89 @@ fn respond(
                 .map(|l| json_response(StatusCode::OK, &l))
                 .ok_or_else(|| Failure::no_route(path))
         }
-        Some(Route::Watch) => Err(Failure::method_not_allowed(
-            "watch is not supported by the emulated API server",
-        )),
+        Some(Route::Watch(target)) => resource(cluster, method, uri, headers, body, target, true),
         Some(Route::Resource(target)) => {
-            let query: HashMap<String, String> = Query::try_from_uri(uri)
-                .map(|Query(q)| q)
-                .map_err(|e| Failure::bad_request(e.to_string()))?;
-            let header_str = |name: header::HeaderName| {
-                headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string()
-            };
-            let content_type = header_str(header::CONTENT_TYPE);
-            let content_type = content_type
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            let user_agent = header_str(header::USER_AGENT);
-            let request = ObjectRequest {
-                method,
-                target: &target,
-                query: &query,
-                content_type: &content_type,
-                user_agent: &user_agent,
-                body,
-            };
-            let (code, value) = objects::handle(cluster, &request)?;
-            Ok(json_response(code, &value))
+            resource(cluster, method, uri, headers, body, target, false)
         }
         None => Err(Failure::no_route(path)),
     }
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A request on a collection or object (`watch_path`: a `/watch/` path).
+fn resource(
+    cluster: &Arc<Cluster>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    target: Target,
+    watch_path: bool,
+) -> Result<Response, Failure> {
+    let query: HashMap<String, String> = Query::try_from_uri(uri)
+        .map(|Query(q)| q)
+        .map_err(|e| Failure::bad_request(e.to_string()))?;
+    let mut params = query::parse(&query)?;
+    params.watch |= watch_path;
+    let as_table = method == Method::GET && table::wanted(&header_str(headers, header::ACCEPT));
+    let include = as_table.then(|| params.include_object.clone());
+    if params.watch && method == Method::GET && target.subresource.is_none() {
+        let rt = objects::resolve(&cluster.lock(), &target, method)?;
+        return watch::serve(
+            cluster.clone(),
+            rt,
+            target.namespace.clone(),
+            target.name.clone(),
+            &query,
+            &params,
+            include,
+        );
+    }
+    let content_type = header_str(headers, header::CONTENT_TYPE);
+    let content_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let user_agent = header_str(headers, header::USER_AGENT);
+    let request = ObjectRequest {
+        method,
+        target: &target,
+        query: &query,
+        content_type: &content_type,
+        user_agent: &user_agent,
+        body,
+        params: &params,
+    };
+    let (code, mut value) = objects::handle(cluster, &request)?;
+    if let Some(include) = include {
+        let rt = objects::resolve(&cluster.lock(), &target, method)?;
+        let rv = value["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let items = match value.get("items").and_then(Value::as_array) {
+            Some(items) if target.name.is_none() => items.clone(),
+            _ => vec![value.clone()],
+        };
+        value = table::table(&rt, &items, &include, &rv, meta::now_ms());
+    }
+    Ok(if params.pretty {
+        pretty_response(code, &value)
+    } else {
+        json_response(code, &value)
+    })
+}
+
+fn pretty_response(code: StatusCode, value: &Value) -> Response {
+    let body = serde_json::to_vec_pretty(value).expect("serializable");
+    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

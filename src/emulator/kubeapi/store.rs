@@ -4,7 +4,7 @@
 //! Objects are keyed `group/plural/namespace/name` (namespace empty for
 //! cluster-scoped objects); every version of a resource shares one key space.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::defaults::Cidr;
 use super::meta;
+use super::watch::Event;
 use super::KubeApiError;
 
 const FILE: &str = "objects.json";
@@ -35,6 +37,13 @@ pub struct Store {
     pub resource_version: u64,
     /// Objects by key.
     pub objects: BTreeMap<String, Entry>,
+    /// Recent changes, oldest first (in memory only), for watches.
+    #[serde(skip)]
+    pub history: VecDeque<Event>,
+    /// Watches from a resource version below this one get `410 Gone`: the
+    /// history does not reach back that far.
+    #[serde(skip)]
+    pub history_floor: u64,
 }
 
 /// The store key of an object.
@@ -52,11 +61,20 @@ impl Store {
     pub fn load(dir: &Path) -> Result<Store, KubeApiError> {
         let path = dir.join(FILE);
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| KubeApiError::Corrupt {
-                path,
-                message: e.to_string(),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Store::seeded()),
+            Ok(bytes) => {
+                let mut store: Store =
+                    serde_json::from_slice(&bytes).map_err(|e| KubeApiError::Corrupt {
+                        path,
+                        message: e.to_string(),
+                    })?;
+                store.history_floor = store.resource_version;
+                Ok(store)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut store = Store::seeded();
+                store.history_floor = store.resource_version;
+                Ok(store)
+            }
             Err(source) => Err(KubeApiError::Io { path, source }),
         }
     }
@@ -110,21 +128,83 @@ impl Store {
             .collect()
     }
 
-    /// Removes every object of `namespace` (all resources); returns how many.
-    pub fn remove_namespace_contents(&mut self, namespace: &str) -> usize {
-        let before = self.objects.len();
-        self.objects.retain(|k, _| {
+    /// Removes every object of `namespace` (all resources); returns them
+    /// with their keys.
+    pub fn remove_namespace_contents(&mut self, namespace: &str) -> Vec<(String, Entry)> {
+        self.remove_where(|k| {
             let mut parts = k.splitn(4, '/');
             let (_, _, ns) = (parts.next(), parts.next(), parts.next());
-            ns != Some(namespace)
-        });
-        before - self.objects.len()
+            ns == Some(namespace)
+        })
     }
 
-    /// Removes every object under `prefix` (used when a CRD is deleted).
-    pub fn remove_prefix(&mut self, prefix: &str) {
+    /// Removes every object under `prefix` (used when a CRD is deleted);
+    /// returns them with their keys.
+    pub fn remove_prefix(&mut self, prefix: &str) -> Vec<(String, Entry)> {
         let start = format!("{prefix}/");
-        self.objects.retain(|k, _| !k.starts_with(&start));
+        self.remove_where(|k| k.starts_with(&start))
+    }
+
+    fn remove_where(&mut self, doomed: impl Fn(&str) -> bool) -> Vec<(String, Entry)> {
+        let keys: Vec<String> = self.objects.keys().filter(|k| doomed(k)).cloned().collect();
+        keys.into_iter()
+            .filter_map(|k| self.objects.remove(&k).map(|e| (k, e)))
+            .collect()
+    }
+
+    /// Gives the seeded `kubernetes` Service the first address of
+    /// `services` when its address lies outside it.
+    pub fn place_kubernetes_service(&mut self, services: Cidr) {
+        let key = key("/services", Some("default"), "kubernetes");
+        let Some(entry) = self.objects.get_mut(&key) else {
+            return;
+        };
+        let inside = entry.object["spec"]["clusterIP"]
+            .as_str()
+            .and_then(|ip| ip.parse().ok())
+            .is_some_and(|ip| services.contains(ip));
+        if !inside {
+            let ip = services.first_host().to_string();
+            entry.object["spec"]["clusterIP"] = json!(ip);
+            entry.object["spec"]["clusterIPs"] = json!([ip]);
+        }
+    }
+
+    /// Adds what the controllers of a real cluster add to every namespace
+    /// that lacks it: the `default` ServiceAccount and the
+    /// `kube-root-ca.crt` ConfigMap (the cluster CA). Returns the keys added.
+    pub fn namespace_defaults(&mut self, namespace: &str, ca_pem: &str, now: u64) -> Vec<String> {
+        let mut added = Vec::new();
+        let sa_key = key("/serviceaccounts", Some(namespace), "default");
+        if self.get(&sa_key).is_none() {
+            let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "default", "namespace": namespace}});
+            self.seed(sa_key.clone(), sa, now);
+            added.push(sa_key);
+        }
+        let cm_key = key("/configmaps", Some(namespace), "kube-root-ca.crt");
+        if self.get(&cm_key).is_none() {
+            let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "kube-root-ca.crt", "namespace": namespace,
+                             "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                "data": {"ca.crt": ca_pem}});
+            self.seed(cm_key.clone(), cm, now);
+            added.push(cm_key);
+        }
+        added
+    }
+
+    /// [`Store::namespace_defaults`] for every namespace.
+    pub fn all_namespace_defaults(&mut self, ca_pem: &str) {
+        let names: Vec<String> = self
+            .list("/namespaces", None)
+            .iter()
+            .filter_map(|e| meta::meta_str(&e.object, "name").map(str::to_string))
+            .collect();
+        let now = meta::now_ms();
+        for ns in names {
+            self.namespace_defaults(&ns, ca_pem, now);
+        }
     }
 
     fn seeded() -> Store {
@@ -147,7 +227,8 @@ impl Store {
                          "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"],
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}],
-                     "sessionAffinity": "None"},
+                     "sessionAffinity": "None", "ipFamilies": ["IPv4"],
+                     "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster"},
             "status": {"loadBalancer": {}},
         });
         store.seed(
@@ -203,7 +284,7 @@ mod tests {
         }
         assert_eq!(store.list("/configmaps", Some("a")).len(), 2);
         assert_eq!(store.list("/configmaps", None).len(), 3);
-        assert_eq!(store.remove_namespace_contents("a"), 2);
+        assert_eq!(store.remove_namespace_contents("a").len(), 2);
         assert_eq!(store.list("/configmaps", None).len(), 1);
     }
 }
