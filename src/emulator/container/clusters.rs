@@ -301,7 +301,13 @@ fn hex_id(seed: u64) -> String {
 /// CA in the cluster. When it cannot start, the cluster keeps the endpoint
 /// it had (if any) and the failure is logged.
 pub async fn attach(shared: &Shared, key: &str) {
-    match shared.kube.start(key).await {
+    // The API server allocates Service addresses from the cluster's services range.
+    let services = shared.world_now().ok().and_then(|(world, _)| {
+        world.resources.get(key)?["ipAllocationPolicy"]["servicesIpv4CidrBlock"]
+            .as_str()
+            .map(str::to_string)
+    });
+    match shared.kube.start_in(key, services.as_deref()).await {
         Ok(endpoint) => {
             let Ok((mut world, _)) = shared.world_now() else {
                 return;
