@@ -108,6 +108,18 @@ impl Cloud {
         Err(CloudError::StillBusy(address.to_string()))
     }
 
+    /// Whether the cluster of a Kubernetes object (its `cluster` and
+    /// `location` attributes) exists and is not being deleted.
+    async fn cluster_stays(&self, attrs: &Attrs) -> Result<bool, CloudError> {
+        let cluster = crate::resource::desired::object(serde_json::json!({
+            "name": attr::str(attrs, "cluster"),
+            "location": attr::str(attrs, "location"),
+        }));
+        let address = Address::new(ResourceKind::Cluster, attr::str(attrs, "cluster"));
+        let live = self.gcp.read(&address, &cluster).await?;
+        Ok(live.is_some_and(|l| l.deleting.is_none()))
+    }
+
     /// A cluster that is created or deleted gets a new address and CA.
     async fn forget_clients(&self, address: &Address, attrs: &Attrs) {
         if address.kind == ResourceKind::Cluster {
@@ -181,7 +193,14 @@ impl Cloud {
     /// API errors.
     pub async fn delete(&self, address: &Address, attrs: &Attrs) -> Result<(), CloudError> {
         if is_kube(address.kind) {
-            return Ok(self.kube.delete(address, attrs).await?);
+            return match self.kube.delete(address, attrs).await {
+                // A cluster that is gone, or going, takes its objects with it.
+                Err(e) if !self.cluster_stays(attrs).await? => {
+                    tracing::info!(%address, error = %e, "gone with its cluster");
+                    Ok(())
+                }
+                other => Ok(other?),
+            };
         }
         self.forget_clients(address, attrs).await;
         for _ in 0..JOIN_ATTEMPTS {

@@ -19,14 +19,19 @@
 //! - [`state`]: the state file (serial, lineage, atomic writes, backup) and its lock.
 //! - [`changeset`]: the change set and the pure diff that produces it.
 //! - [`render`]: the change set as Terraform-style text or JSON.
-//! - [`exec`]: the ready-queue executor: steps, ordering, bounded parallel walk.
-//! - [`cloud`]: one face for all kinds; idempotent creates (adopt or conflict).
-//! - [`gcp`]: Google's compute and container clients per resource kind, retries, operation waits.
+//! - [`exec`]: the ready-queue executor: steps, ordering, bounded parallel walk, interrupts.
+//! - [`progress`]: what the running step reports without threading parameters: notes for
+//!   the user, the last retried error, the operation it waits for, the interrupt.
+//! - [`cloud`]: one face for all kinds; idempotent creates (adopt or conflict), and calls
+//!   refused because an earlier operation still runs join that operation and go on.
+//! - [`gcp`]: Google's compute and container clients per resource kind, retries, operation
+//!   waits and joins, the preflight checks of credentials, project and APIs.
 //! - [`kube`]: Kubernetes clients per cluster (CA from GKE, Google bearer tokens), objects rendered
 //!   from `templates/` and applied server-side, kubeconfig.
 //! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh).
 //! - [`cli`]: argument parsing, the printer, exit codes.
-//! - [`emulator`]: the embedded, persisted imitation of the compute API (axum on loopback).
+//! - [`emulator`]: the embedded, persisted imitation of the compute, GKE and Service Usage APIs
+//!   and of each cluster's Kubernetes API (axum on loopback), answering gcloud and kubectl too.
 
 pub mod address;
 pub mod changeset;

@@ -137,3 +137,38 @@ impl Provider {
             .collect())
     }
 }
+
+impl Provider {
+    /// The compute deletes still running in the project, by the relative
+    /// path of their target (`projects/p/zones/z/instances/i`) → operation
+    /// name: one `globalOperations.aggregatedList` call. An interrupted
+    /// destroy leaves such deletes behind; a resource under one is going away.
+    ///
+    /// # Errors
+    /// The list fails (after retries).
+    pub async fn deletes_in_flight(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, String>, GcpError> {
+        let list = self
+            .global_ops
+            .aggregated_list()
+            .set_project(&self.project)
+            .set_filter("(operationType = \"delete\") (status != \"DONE\")")
+            .send()
+            .await
+            .map_err(api("listing the deletes in flight"))?;
+        Ok(list
+            .items
+            .into_values()
+            .flat_map(|scoped| scoped.operations)
+            .filter(|op| {
+                op.status != Some(Status::Done) && op.operation_type.as_deref() == Some("delete")
+            })
+            .filter_map(|op| {
+                let link = op.target_link?;
+                let rel = link.find("projects/").map(|i| link[i..].to_string())?;
+                Some((rel, op.name.unwrap_or_default()))
+            })
+            .collect())
+    }
+}
