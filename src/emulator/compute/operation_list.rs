@@ -37,17 +37,7 @@ pub fn list(
         return Err(ApiError::not_found(&format!("projects/{project}/{scope}")));
     }
     let filter = Filter::parse(query_value(query, "filter").unwrap_or_default(), project)?;
-    let mut ops: Vec<_> = world
-        .operations
-        .values()
-        .filter(|op| op.project == project && op.scope == scope)
-        .collect();
-    ops.sort_by_key(|op| (op.insert_ms, op.id));
-    let items: Vec<Value> = ops
-        .into_iter()
-        .map(|op| operations::render(op, now))
-        .filter(|v| filter.matches(v))
-        .collect();
+    let items = in_scope(world, project, scope, &filter, now);
     let (page, next) = paging::page(&items, query)?;
     let rel = format!("projects/{project}/{scope}/operations");
     let mut out = json!({
@@ -62,6 +52,21 @@ pub fn list(
         out["nextPageToken"] = json!(next);
     }
     Ok(out)
+}
+
+/// The operations of `project` in `scope` that match `filter`, oldest
+/// first, rendered at `now`.
+fn in_scope(world: &World, project: &str, scope: &str, filter: &Filter, now: u64) -> Vec<Value> {
+    let mut ops: Vec<_> = world
+        .operations
+        .values()
+        .filter(|op| op.project == project && op.scope == scope)
+        .collect();
+    ops.sort_by_key(|op| (op.insert_ms, op.id));
+    ops.into_iter()
+        .map(|op| operations::render(op, now))
+        .filter(|v| filter.matches(v))
+        .collect()
 }
 
 /// The `compute#operationAggregatedList` of `project` at `now`: every scope
@@ -82,17 +87,7 @@ pub fn aggregated(
     scopes.extend(geography::scopes(true));
     let mut items = serde_json::Map::new();
     for scope in scopes {
-        let mut ops: Vec<_> = world
-            .operations
-            .values()
-            .filter(|op| op.project == project && op.scope == scope)
-            .collect();
-        ops.sort_by_key(|op| (op.insert_ms, op.id));
-        let rendered: Vec<Value> = ops
-            .into_iter()
-            .map(|op| operations::render(op, now))
-            .filter(|v| filter.matches(v))
-            .collect();
+        let rendered = in_scope(world, project, &scope, &filter, now);
         let entry = if rendered.is_empty() {
             json!({"warning": {
                 "code": "NO_RESULTS_ON_PAGE",
