@@ -361,12 +361,7 @@ impl Op<'_, '_> {
     }
 
     fn replace(&mut self, name: &str, status_only: bool) -> Result<Value, Failure> {
-        let key = self.key(name);
-        let old = self
-            .store
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| self.not_found(name))?;
+        let (key, old) = self.existing(name)?;
         let mut body = self.body_json()?;
         self.check_identity(&mut body, name)?;
         self.check_resource_version(&body, &old, name)?;
@@ -417,16 +412,32 @@ impl Op<'_, '_> {
         self.commit(key, Some(old), new)
     }
 
+    /// The stored object `name` and its key; 404 when there is none.
+    fn existing(&self, name: &str) -> Result<(String, Entry), Failure> {
+        let key = self.key(name);
+        let old = self
+            .store
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))?;
+        Ok((key, old))
+    }
+
+    /// A change of the main resource keeps its identity, and its status
+    /// when the kind has a status subresource.
+    fn spec_update(&self, new: &mut Value, old: &Entry, name: &str) -> Result<(), Failure> {
+        self.check_identity(new, name)?;
+        if self.rt.status_subresource {
+            set_status(new, old.object.get("status").cloned());
+        }
+        Ok(())
+    }
+
     fn patch(&mut self, name: &str, status_only: bool) -> Result<(StatusCode, Value), Failure> {
         match self.req.content_type {
             "application/apply-patch+yaml" => self.server_side_apply(name, status_only),
             "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-                let key = self.key(name);
-                let old = self
-                    .store
-                    .get(&key)
-                    .cloned()
-                    .ok_or_else(|| self.not_found(name))?;
+                let (key, old) = self.existing(name)?;
                 let patch = self.body_json()?;
                 self.check_resource_version(&patch, &old, name)?;
                 let mut new = old.object.clone();
@@ -438,10 +449,7 @@ impl Op<'_, '_> {
                     }
                 } else {
                     apply::merge_patch(&mut new, &patch);
-                    self.check_identity(&mut new, name)?;
-                    if self.rt.status_subresource {
-                        set_status(&mut new, old.object.get("status").cloned());
-                    }
+                    self.spec_update(&mut new, &old, name)?;
                 }
                 Ok((
                     StatusCode::OK,
@@ -449,12 +457,7 @@ impl Op<'_, '_> {
                 ))
             }
             "application/json-patch+json" => {
-                let key = self.key(name);
-                let old = self
-                    .store
-                    .get(&key)
-                    .cloned()
-                    .ok_or_else(|| self.not_found(name))?;
+                let (key, old) = self.existing(name)?;
                 let patch: Value = serde_json::from_slice(self.req.body).map_err(|e| {
                     Failure::bad_request(format!("the JSON patch is not JSON: {e}"))
                 })?;
@@ -465,10 +468,7 @@ impl Op<'_, '_> {
                     set_status(&mut whole, new.get("status").cloned());
                     new = whole;
                 } else {
-                    self.check_identity(&mut new, name)?;
-                    if self.rt.status_subresource {
-                        set_status(&mut new, old.object.get("status").cloned());
-                    }
+                    self.spec_update(&mut new, &old, name)?;
                 }
                 Ok((
                     StatusCode::OK,
@@ -486,12 +486,7 @@ impl Op<'_, '_> {
 
     /// Reads (`write` false) or changes the `scale` subresource.
     fn scale_request(&mut self, name: &str, write: bool) -> Result<Value, Failure> {
-        let key = self.key(name);
-        let old = self
-            .store
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| self.not_found(name))?;
+        let (key, old) = self.existing(name)?;
         let current = self.scale(&old);
         if !write {
             return Ok(current);
