@@ -60,22 +60,36 @@ async fn bench(name: &str, plan_text: &str) {
     .await
     .expect("workspace");
 
-    let set = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM)
-        .await
-        .expect("plan");
+    let set = ops::plan(
+        &ws,
+        &plan_file,
+        &plan,
+        &desired,
+        PARALLELISM,
+        ops::PlanInputs::now(),
+    )
+    .await
+    .expect("plan");
     let resources = set.changes.len();
     emulator.reset_request_counts();
     let (apply_wall, apply_path) = timed_apply(&mut ws, &set).await;
     let apply_calls = calls(&emulator);
 
     emulator.reset_request_counts();
-    let again = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM)
-        .await
-        .expect("plan");
+    let again = ops::plan(
+        &ws,
+        &plan_file,
+        &plan,
+        &desired,
+        PARALLELISM,
+        ops::PlanInputs::now(),
+    )
+    .await
+    .expect("plan");
     assert!(!again.has_changes(), "second plan must be empty");
     let plan_calls = calls(&emulator);
 
-    let destroy = ops::plan_destroy(&ws, &plan_file, &plan, PARALLELISM)
+    let destroy = ops::plan_destroy(&ws, &plan_file, &plan, PARALLELISM, ops::PlanInputs::now())
         .await
         .expect("plan destroy");
     emulator.reset_request_counts();

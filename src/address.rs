@@ -36,7 +36,7 @@ impl fmt::Display for Address {
 
 /// An address string that is not `KIND.NAME` with a known kind.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid resource address {0:?}: expected KIND.NAME, e.g. subnet.europe-west2 (kinds: {kinds})", kinds = ResourceKind::ALL.map(|k| k.as_str()).join(", "))]
+#[error("invalid resource address {0:?}: expected KIND.NAME, e.g. subnet.europe-west2 (kinds: {kinds})", kinds = ResourceKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "))]
 pub struct AddressParseError(pub String);
 
 impl FromStr for Address {
@@ -46,8 +46,8 @@ impl FromStr for Address {
         let (kind, name) = s
             .split_once('.')
             .ok_or_else(|| AddressParseError(s.to_string()))?;
-        let kind = ResourceKind::ALL
-            .into_iter()
+        let kind = *ResourceKind::ALL
+            .iter()
             .find(|k| k.as_str() == kind)
             .ok_or_else(|| AddressParseError(s.to_string()))?;
         if name.is_empty() {

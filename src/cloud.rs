@@ -1,14 +1,16 @@
-//! One face for every kind of resource: Google Cloud objects through
-//! [`gcp`](crate::gcp), Kubernetes objects through [`kube`](crate::kube).
+//! One face for every kind of resource: the engine calls it with JSON
+//! attributes, the [`kinds`](crate::kinds) registry finds the kind's code.
 //! Creates are idempotent here: "already exists" is read back and adopted
-//! when it matches, and reported as a conflict when it does not.
+//! when it matches, and reported as a conflict when it does not; calls
+//! refused because an earlier operation still runs join that operation.
 
 use std::time::Duration;
 
 use crate::address::Address;
 use crate::gcp::{GcpError, Provider};
+use crate::kinds::{Api, ResourceKind};
 use crate::kube::{Kube, KubeError};
-use crate::resource::{attr, Attrs, Ids, Live, ResourceKind};
+use crate::resource::{Attrs, Ids, Live, Outputs};
 
 /// A cloud call failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,17 @@ pub enum CloudError {
     /// The resource went away while meshform was updating it.
     #[error("{0} was deleted while meshform was updating it\n  help: run `meshform plan` again: it will be created")]
     Gone(String),
+    /// Attributes (from state or a saved plan) do not fit the kind.
+    #[error("attributes of a {kind} do not fit its spec: {message}\n  help: the state or saved plan was written by another meshform release; run `meshform plan` again")]
+    Attributes {
+        /// The kind.
+        kind: ResourceKind,
+        /// serde's message.
+        message: String,
+    },
+    /// A value the resource needs is another resource's output that is not known.
+    #[error("{0} is not known: apply its resource first")]
+    Unknown(crate::resource::OutputRef),
 }
 
 /// How often a call refused because the resource is busy is retried after
@@ -53,6 +66,12 @@ impl CloudError {
     }
 }
 
+impl From<crate::resource::OutputRef> for CloudError {
+    fn from(r: crate::resource::OutputRef) -> Self {
+        CloudError::Unknown(r)
+    }
+}
+
 /// Google Cloud and the clusters' Kubernetes APIs.
 #[derive(Debug)]
 pub struct Cloud {
@@ -62,75 +81,75 @@ pub struct Cloud {
     pub kube: Kube,
 }
 
-fn is_kube(kind: ResourceKind) -> bool {
-    kind == ResourceKind::Namespace
-}
-
 impl Cloud {
     /// Reads the live resource like `attrs`; `None` when it does not exist.
     ///
     /// # Errors
     /// Any API error but "not found".
     pub async fn read(&self, address: &Address, attrs: &Attrs) -> Result<Option<Live>, CloudError> {
-        if is_kube(address.kind) {
-            Ok(self.kube.read(address, attrs).await?)
-        } else {
-            Ok(self.gcp.read(address, attrs).await?)
+        address.kind.behaviour().read(self, attrs).await
+    }
+
+    /// The outputs of the resource now, for kinds that have outputs.
+    async fn outputs(&self, address: &Address, attrs: &Attrs) -> Result<Outputs, CloudError> {
+        if address.kind.behaviour().outputs().is_empty() {
+            return Ok(Outputs::new());
         }
+        Ok(self
+            .read(address, attrs)
+            .await?
+            .map(|l| l.outputs)
+            .unwrap_or_default())
     }
 
     /// Creates the resource and waits until it exists; adopts a matching
-    /// resource that already exists.
+    /// resource that already exists. Returns its ids and outputs.
     ///
     /// # Errors
     /// API errors; [`CloudError::Conflict`] for a different resource of that name.
-    pub async fn create(&self, address: &Address, attrs: &Attrs) -> Result<Ids, CloudError> {
-        if is_kube(address.kind) {
+    pub async fn create(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+    ) -> Result<(Ids, Outputs), CloudError> {
+        let kind = address.kind.behaviour();
+        if kind.api() == Api::Kubernetes {
             // Server-side apply creates or adopts by itself.
-            return Ok(self.kube.apply(address, attrs).await?);
+            let ids = kind.create(self, attrs).await?;
+            return Ok((ids, self.outputs(address, attrs).await?));
         }
         self.forget_clients(address, attrs).await;
+        let in_flight = kind.in_flight(attrs, self.gcp.project())?;
         for _ in 0..JOIN_ATTEMPTS {
-            match self.gcp.create(address, attrs).await {
+            match kind.create(self, attrs).await {
                 // An earlier run's create (or delete) of this name may still
                 // be running: join it, then adopt what exists, or create
                 // again when it turned out to be a delete.
-                Err(e) if e.is_already_exists() || e.is_busy() => {
-                    let joined = self.gcp.join(address, attrs).await?;
+                Err(CloudError::Gcp(e)) if e.is_already_exists() || e.is_busy() => {
+                    let joined = self.gcp.join(&in_flight).await?;
                     if joined > 0 && self.read(address, attrs).await?.is_none() {
                         continue;
                     }
                     return self.adopt(address, attrs).await;
                 }
-                other => return Ok(other?),
+                Ok(ids) => return Ok((ids, self.outputs(address, attrs).await?)),
+                Err(e) => return Err(e),
             }
         }
         Err(CloudError::StillBusy(address.to_string()))
     }
 
-    /// Whether the cluster of a Kubernetes object (its `cluster` and
-    /// `location` attributes) exists and is not being deleted.
-    async fn cluster_stays(&self, attrs: &Attrs) -> Result<bool, CloudError> {
-        let cluster = crate::resource::desired::object(serde_json::json!({
-            "name": attr::str(attrs, "cluster"),
-            "location": attr::str(attrs, "location"),
-        }));
-        let address = Address::new(ResourceKind::Cluster, attr::str(attrs, "cluster"));
-        let live = self.gcp.read(&address, &cluster).await?;
-        Ok(live.is_some_and(|l| l.deleting.is_none()))
-    }
-
     /// A cluster that is created or deleted gets a new address and CA.
     async fn forget_clients(&self, address: &Address, attrs: &Attrs) {
         if address.kind == ResourceKind::Cluster {
-            let location = attr::str(attrs, "location");
+            let text = |k: &str| attrs.get(k).and_then(|v| v.as_str()).unwrap_or_default();
             self.kube
-                .forget_cluster(location, attr::str(attrs, "name"))
+                .forget_cluster(text("location"), text("name"))
                 .await;
         }
     }
 
-    async fn adopt(&self, address: &Address, attrs: &Attrs) -> Result<Ids, CloudError> {
+    async fn adopt(&self, address: &Address, attrs: &Attrs) -> Result<(Ids, Outputs), CloudError> {
         // A create still running (e.g. sent by a process that was killed) is
         // not readable yet: poll until it is.
         let mut delay = Duration::from_millis(50);
@@ -143,7 +162,7 @@ impl Cloud {
                     .collect();
                 if differing.is_empty() {
                     tracing::info!(%address, "adopted existing resource");
-                    return Ok(live.ids);
+                    return Ok((live.ids, live.outputs));
                 }
                 return Err(CloudError::Conflict {
                     address: address.to_string(),
@@ -156,7 +175,8 @@ impl Cloud {
         Err(CloudError::NotReadable(address.to_string()))
     }
 
-    /// Changes the updatable fields from `before` to `after` in place.
+    /// Changes the updatable fields from `before` to `after` in place;
+    /// returns its ids (when the API reports them) and outputs.
     ///
     /// # Errors
     /// API errors.
@@ -165,23 +185,23 @@ impl Cloud {
         address: &Address,
         before: &Attrs,
         after: &Attrs,
-    ) -> Result<Ids, CloudError> {
-        if is_kube(address.kind) {
-            return Ok(self.kube.apply(address, after).await?);
-        }
+    ) -> Result<(Ids, Outputs), CloudError> {
+        let kind = address.kind.behaviour();
+        let in_flight = kind.in_flight(after, self.gcp.project())?;
         let mut before = before.clone();
         for _ in 0..JOIN_ATTEMPTS {
-            match self.gcp.update(address, &before, after).await {
+            match kind.update(self, &before, after).await {
                 // Another operation on it is running: join it, read it again
                 // and change what is still different.
-                Err(e) if e.is_busy() => {
-                    self.gcp.join(address, after).await?;
+                Err(CloudError::Gcp(e)) if e.is_busy() => {
+                    self.gcp.join(&in_flight).await?;
                     match self.read(address, after).await? {
                         Some(live) => before = live.attrs,
                         None => return Err(CloudError::Gone(address.to_string())),
                     }
                 }
-                other => return Ok(other?),
+                Ok(ids) => return Ok((ids, self.outputs(address, after).await?)),
+                Err(e) => return Err(e),
             }
         }
         Err(CloudError::StillBusy(address.to_string()))
@@ -192,25 +212,18 @@ impl Cloud {
     /// # Errors
     /// API errors.
     pub async fn delete(&self, address: &Address, attrs: &Attrs) -> Result<(), CloudError> {
-        if is_kube(address.kind) {
-            return match self.kube.delete(address, attrs).await {
-                // A cluster that is gone, or going, takes its objects with it.
-                Err(e) if !self.cluster_stays(attrs).await? => {
-                    tracing::info!(%address, error = %e, "gone with its cluster");
-                    Ok(())
-                }
-                other => Ok(other?),
-            };
-        }
+        let kind = address.kind.behaviour();
         self.forget_clients(address, attrs).await;
+        let in_flight = kind.in_flight(attrs, self.gcp.project())?;
         for _ in 0..JOIN_ATTEMPTS {
-            match self.gcp.delete(address, attrs).await {
+            match kind.delete(self, attrs).await {
+                Err(CloudError::Gcp(e)) if e.is_not_found() => return Ok(()),
                 // An earlier run's delete (or create, or update) is running:
                 // join it, then delete what is left ("not found" is done).
-                Err(e) if e.is_busy() => {
-                    self.gcp.join(address, attrs).await?;
+                Err(CloudError::Gcp(e)) if e.is_busy() => {
+                    self.gcp.join(&in_flight).await?;
                 }
-                other => return Ok(other?),
+                other => return other,
             }
         }
         Err(CloudError::StillBusy(address.to_string()))

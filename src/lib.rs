@@ -41,6 +41,7 @@ pub mod emulator;
 pub mod exec;
 pub mod gcp;
 pub mod graph;
+pub mod kinds;
 pub mod kube;
 pub mod ops;
 pub mod plan;

@@ -1059,14 +1059,20 @@ async fn endpoint_forms() {
         meshform::gcp::Provider::connect(PROJECT, &meshform::gcp::Target::Emulator(emulator.url()))
             .await
             .unwrap();
+    let cloud = meshform::cloud::Cloud {
+        kube: meshform::kube::Kube::new(&provider).unwrap(),
+        gcp: provider,
+    };
     let read = |name: &'static str| {
-        let provider = provider.clone();
+        let cloud = &cloud;
         async move {
-            let attrs = meshform::resource::desired::object(
-                json!({"name": name, "location": "europe-west2-a"}),
-            );
+            let attrs = meshform::kinds::attrs_of(&meshform::kinds::cluster::ClusterSpec {
+                name: name.into(),
+                location: "europe-west2-a".into(),
+                ..Default::default()
+            });
             let address = "cluster.europe-west2".parse().unwrap();
-            let mut live = provider
+            let mut live = cloud
                 .read(&address, &attrs)
                 .await
                 .unwrap()

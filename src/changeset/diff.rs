@@ -2,10 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Action, Change};
+use super::{Action, Change, Reason};
 use crate::address::Address;
-use crate::resource::{DesiredResource, FieldRule, Live, ResourceKind};
-use crate::state::State;
+use crate::kinds::{Api, FieldRule};
+use crate::resource::outputs::{references_in, resolve};
+use crate::resource::{Attrs, DesiredResource, Ids, Live, OutputRef, Outputs};
+use crate::state::{State, StateResource};
 
 /// Decides one action per resource.
 ///
@@ -14,9 +16,13 @@ use crate::state::State;
 /// - `live`: the refresh result for state's resources (`None` = gone). A state
 ///   resource missing from `live` was not refreshed and is taken as in state.
 ///
-/// Field changes the API can patch give `Update`; any other gives `Replace`
-/// naming the fields. A resource inside one that is replaced (on its network,
-/// in its subnet, in its cluster) is replaced too. State resources the plan no longer has are deleted, dependants first.
+/// References to other resources' outputs are resolved from what refresh
+/// read, else from state; an output of a resource that is created or
+/// replaced stays "known after apply". Field changes the API can patch give
+/// `Update`; any other gives `Replace` naming the fields. A resource that
+/// lives in one that is replaced (a subnet on its network, a namespace in
+/// its cluster) is replaced too. State resources the plan no longer has are
+/// deleted, dependants first.
 pub fn diff(
     desired: &[DesiredResource],
     state: &State,
@@ -24,15 +30,34 @@ pub fn diff(
 ) -> Vec<Change> {
     let mut changes: Vec<Change> = Vec::new();
     let mut replaced: BTreeSet<Address> = BTreeSet::new();
+    let mut unknown: BTreeSet<Address> = BTreeSet::new();
+    let known = |r: &OutputRef| -> Option<serde_json::Value> {
+        let outputs: &Outputs = match live.get(&r.address) {
+            Some(Some(l)) => &l.outputs,
+            Some(None) => return None,
+            None => &state.get(&r.address)?.outputs,
+        };
+        outputs.get(&r.output).cloned()
+    };
     for want in desired {
+        let mut after = want.attrs.clone();
+        resolve(&mut after, &|r: &OutputRef| {
+            if unknown.contains(&r.address) {
+                None
+            } else {
+                known(r)
+            }
+        });
         let prior = state.get(&want.address);
         let current = match (prior, live.get(&want.address)) {
             (None, _) => None,
             (Some(_), Some(None)) => {
+                unknown.insert(want.address.clone());
                 changes.push(change(
                     want,
+                    after,
                     Action::Create,
-                    Some("deleted outside meshform".into()),
+                    Some(Reason::DeletedOutside),
                     None,
                     prior,
                 ));
@@ -41,60 +66,36 @@ pub fn diff(
             // A delete an earlier run started is still under way: the
             // resource is deleted (joining that delete) and created again.
             (Some(_), Some(Some(l))) if l.deleting.is_some() => {
+                let why = l.deleting.clone().unwrap_or_default();
                 let mut c = change(
                     want,
+                    after,
                     Action::Replace,
-                    Some(format!(
-                        "being deleted: {}; created again once that finishes",
-                        l.deleting.as_deref().unwrap_or_default()
-                    )),
+                    Some(Reason::BeingDeleted { why }),
                     Some(l.attrs.clone()),
                     prior,
                 );
                 c.ids = l.ids.clone();
                 replaced.insert(want.address.clone());
+                unknown.insert(want.address.clone());
                 changes.push(c);
                 continue;
             }
-            (Some(_), Some(Some(l))) => Some((l.attrs.clone(), l.ids.clone())),
-            (Some(p), None) => Some((p.attributes.clone(), p.ids.clone())),
+            (Some(_), Some(Some(l))) => Some((l.attrs.clone(), l.ids.clone(), l.outputs.clone())),
+            (Some(p), None) => Some((p.attributes.clone(), p.ids.clone(), p.outputs.clone())),
         };
-        let Some((before, ids)) = current else {
-            changes.push(change(want, Action::Create, None, None, prior));
+        let Some((before, ids, outputs)) = current else {
+            unknown.insert(want.address.clone());
+            changes.push(change(want, after, Action::Create, None, None, prior));
             continue;
         };
-        let mut c = change(want, Action::NoOp, None, Some(before), prior);
+        let mut c = change(want, after, Action::NoOp, None, Some(before), prior);
         c.ids = ids;
-        let fields = c.changed_fields();
-        let forcing: Vec<&String> = fields
-            .iter()
-            .filter(|f| want.address.kind.field_rule(f) == FieldRule::ForcesReplacement)
-            .collect();
-        // A resource that lives in a replaced one (a subnet in a network, a
-        // cluster in a subnet, a namespace in a cluster) names it in a field
-        // of the dependency's kind, and goes with it.
-        let replaced_container = want
-            .deps
-            .iter()
-            .find(|d| replaced.contains(*d) && want.attrs.contains_key(d.kind.as_str()));
-        if !forcing.is_empty() {
-            c.action = Action::Replace;
-            c.reason = Some(format!("forces replacement: {}", join(&forcing)));
-        } else if let Some(dep) = replaced_container {
-            c.action = Action::Replace;
-            c.reason = Some(format!(
-                "forces replacement: {} ({dep} is replaced)",
-                dep.kind
-            ));
-        } else if !fields.is_empty() {
-            c.action = Action::Update;
-            c.reason = Some(format!(
-                "changed: {}",
-                join(&fields.iter().collect::<Vec<_>>())
-            ));
-        }
+        c.outputs = outputs;
+        decide(&mut c, want, &replaced);
         if c.action == Action::Replace {
             replaced.insert(want.address.clone());
+            unknown.insert(want.address.clone());
         }
         changes.push(c);
     }
@@ -103,60 +104,126 @@ pub fn diff(
         if wanted.contains(&old.address) {
             continue;
         }
-        // An object inside a cluster that goes away goes with it: no call to
-        // a Kubernetes API that may be unreachable or already gone.
-        let container = old.dependencies.iter().find(|d| {
-            d.kind == ResourceKind::Cluster
-                && old.attributes.contains_key("cluster")
-                && (replaced.contains(*d) || !wanted.contains(d))
-        });
-        if let Some(cluster) = container {
-            changes.push(Change {
-                address: old.address.clone(),
-                action: Action::NoOp,
-                reason: Some(format!("deleted with {cluster}: dropped from state")),
-                before: None,
-                after: None,
-                ids: old.ids.clone(),
-                dependencies: vec![],
-                prior_dependencies: old.dependencies.clone(),
-                notes: Default::default(),
-            });
-            continue;
-        }
-        let (action, reason, before, ids) = match live.get(&old.address) {
-            Some(None) => (
-                Action::NoOp,
-                "not in the plan file and already deleted outside meshform: dropped from state",
-                None,
-                old.ids.clone(),
-            ),
-            Some(Some(l)) => (
-                Action::Delete,
-                "not in the plan file",
-                Some(l.attrs.clone()),
-                l.ids.clone(),
-            ),
-            None => (
-                Action::Delete,
-                "not in the plan file",
-                Some(old.attributes.clone()),
-                old.ids.clone(),
-            ),
-        };
-        changes.push(Change {
-            address: old.address.clone(),
-            action,
-            reason: Some(reason.into()),
-            before,
-            after: None,
-            ids,
-            dependencies: vec![],
-            prior_dependencies: old.dependencies.clone(),
-            notes: Default::default(),
-        });
+        changes.push(leaving(old, live, &replaced, &wanted));
     }
     changes
+}
+
+/// Update or replace, and why, for a resource that exists and stays.
+fn decide(c: &mut Change, want: &DesiredResource, replaced: &BTreeSet<Address>) {
+    let kind = want.address.kind;
+    let fields = c.changed_fields();
+    let after = c.after.clone().unwrap_or_default();
+    // The output a changed field is built from, and whether it is known now.
+    let output_of = |field: &String| -> Option<(OutputRef, bool)> {
+        let r = references_in(want.attrs.get(field)?).into_iter().next()?;
+        let known = after
+            .get(field)
+            .is_some_and(|v| references_in(v).is_empty());
+        Some((r, known))
+    };
+    let forcing: Vec<String> = fields
+        .iter()
+        .filter(|f| kind.field_rule(f) == FieldRule::ForcesReplacement)
+        .cloned()
+        .collect();
+    let forced_by_value: Vec<String> = forcing
+        .iter()
+        .filter(|f| output_of(f).is_none())
+        .cloned()
+        .collect();
+    // A resource that lives in a replaced one goes with it.
+    let container = want
+        .deps
+        .iter()
+        .find(|d| replaced.contains(*d) && kind.behaviour().lives_in().contains(&d.kind));
+    let output = fields.iter().find_map(output_of);
+    let (action, reason) = if !forced_by_value.is_empty() {
+        (
+            Action::Replace,
+            Reason::CannotUpdate {
+                fields: forced_by_value,
+            },
+        )
+    } else if let Some(container) = container {
+        (
+            Action::Replace,
+            Reason::ContainerReplaced {
+                container: container.clone(),
+            },
+        )
+    } else if let (Some((output, known)), false) = (output.clone(), forcing.is_empty()) {
+        (Action::Replace, Reason::OutputChanged { output, known })
+    } else if let Some((output, known)) = output {
+        (Action::Update, Reason::OutputChanged { output, known })
+    } else if !fields.is_empty() {
+        (Action::Update, Reason::Changed { fields })
+    } else {
+        return;
+    };
+    if action == Action::Replace {
+        c.forces_replacement = forcing;
+    }
+    c.action = action;
+    c.reason = Some(reason);
+}
+
+/// The change for a state resource the plan no longer has.
+fn leaving(
+    old: &StateResource,
+    live: &BTreeMap<Address, Option<Live>>,
+    replaced: &BTreeSet<Address>,
+    wanted: &BTreeSet<&Address>,
+) -> Change {
+    let kind = old.address.kind.behaviour();
+    // A Kubernetes object in a cluster that goes away goes with it: no call
+    // to an API that may be unreachable or already gone.
+    let container = old.dependencies.iter().find(|d| {
+        kind.api() == Api::Kubernetes
+            && kind.lives_in().contains(&d.kind)
+            && (replaced.contains(*d) || !wanted.contains(d))
+    });
+    let (action, reason, before, ids) = match (container, live.get(&old.address)) {
+        (Some(container), _) => (
+            Action::NoOp,
+            Reason::GoneWithContainer {
+                container: container.clone(),
+            },
+            None,
+            old.ids.clone(),
+        ),
+        (None, Some(None)) => (
+            Action::NoOp,
+            Reason::NotInPlanAndGone,
+            None,
+            old.ids.clone(),
+        ),
+        (None, Some(Some(l))) => (
+            Action::Delete,
+            Reason::NotInPlan,
+            Some(l.attrs.clone()),
+            l.ids.clone(),
+        ),
+        (None, None) => (
+            Action::Delete,
+            Reason::NotInPlan,
+            Some(old.attributes.clone()),
+            old.ids.clone(),
+        ),
+    };
+    Change {
+        address: old.address.clone(),
+        action,
+        reason: Some(reason),
+        forces_replacement: vec![],
+        before,
+        after: None,
+        ids,
+        outputs: Outputs::new(),
+        dependencies: vec![],
+        prior_dependencies: old.dependencies.clone(),
+        notes: Default::default(),
+    }
 }
 
 /// A change set that deletes everything in `state`, dependants first.
@@ -165,7 +232,7 @@ pub fn destroy_all(state: &State, live: &BTreeMap<Address, Option<Live>>) -> Vec
         .into_iter()
         .map(|mut c| {
             if c.action == Action::Delete {
-                c.reason = Some("destroy".into());
+                c.reason = Some(Reason::Destroy);
             }
             c
         })
@@ -174,37 +241,32 @@ pub fn destroy_all(state: &State, live: &BTreeMap<Address, Option<Live>>) -> Vec
 
 fn change(
     want: &DesiredResource,
+    after: Attrs,
     action: Action,
-    reason: Option<String>,
-    before: Option<crate::resource::Attrs>,
-    prior: Option<&crate::state::StateResource>,
+    reason: Option<Reason>,
+    before: Option<Attrs>,
+    prior: Option<&StateResource>,
 ) -> Change {
     Change {
         address: want.address.clone(),
         action,
         reason,
+        forces_replacement: vec![],
         before,
-        after: Some(want.attrs.clone()),
-        ids: Default::default(),
+        after: Some(after),
+        ids: Ids::default(),
+        outputs: Outputs::new(),
         dependencies: want.deps.clone(),
         prior_dependencies: prior.map(|p| p.dependencies.clone()).unwrap_or_default(),
         notes: want.notes.clone(),
     }
 }
 
-fn join(fields: &[&String]) -> String {
-    fields
-        .iter()
-        .map(|f| f.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::resource::desired::object;
-    use crate::resource::{Attrs, Ids};
+    use crate::resource::{Attrs, Ids, Outputs};
     use crate::state::StateResource;
     use serde_json::json;
 
@@ -244,6 +306,7 @@ mod tests {
                 },
                 attributes: attrs.clone(),
                 dependencies: deps.iter().map(|d| addr(d)).collect(),
+                outputs: Default::default(),
             });
         }
         s
@@ -258,6 +321,7 @@ mod tests {
                     Some(Live {
                         ids: r.ids.clone(),
                         attrs: r.attributes.clone(),
+                        outputs: r.outputs.clone(),
                         deleting: None,
                     }),
                 )
@@ -300,7 +364,10 @@ mod tests {
         )];
         let c = only(&diff(&want, &state, &live_as_state(&state)), "subnet.eu");
         assert_eq!(c.action, Action::Update);
-        assert_eq!(c.reason.as_deref(), Some("changed: secondary_ranges"));
+        assert_eq!(
+            c.reason.as_ref().map(ToString::to_string).as_deref(),
+            Some("changed: secondary_ranges")
+        );
         assert_eq!(c.ids.id.as_deref(), Some("1"));
     }
 
@@ -315,7 +382,7 @@ mod tests {
         let c = only(&diff(&want, &state, &live_as_state(&state)), "subnet.eu");
         assert_eq!(c.action, Action::Replace);
         assert_eq!(
-            c.reason.as_deref(),
+            c.reason.as_ref().map(ToString::to_string).as_deref(),
             Some("forces replacement: ip_cidr_range")
         );
     }
@@ -345,7 +412,7 @@ mod tests {
         let s = only(&changes, "subnet.eu");
         assert_eq!(s.action, Action::Replace);
         assert_eq!(
-            s.reason.as_deref(),
+            s.reason.as_ref().map(ToString::to_string).as_deref(),
             Some("forces replacement: network (network.vpc is replaced)")
         );
     }
@@ -365,13 +432,17 @@ mod tests {
         ];
         let changes = diff(&want, &state, &live_as_state(&state));
         assert_eq!(
-            only(&changes, "cluster.eu").reason.as_deref(),
+            only(&changes, "cluster.eu")
+                .reason
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
             Some("forces replacement: master_cidr")
         );
         let n = only(&changes, "namespace.eu.istio-system");
         assert_eq!(n.action, Action::Replace);
         assert_eq!(
-            n.reason.as_deref(),
+            n.reason.as_ref().map(ToString::to_string).as_deref(),
             Some("forces replacement: cluster (cluster.eu is replaced)")
         );
     }
@@ -391,7 +462,7 @@ mod tests {
         let n = only(&changes, "namespace.eu.istio-system");
         assert_eq!(n.action, Action::NoOp);
         assert_eq!(
-            n.reason.as_deref(),
+            n.reason.as_ref().map(ToString::to_string).as_deref(),
             Some("deleted with cluster.eu: dropped from state")
         );
         assert!(n.after.is_none());
@@ -411,6 +482,7 @@ mod tests {
             Some(Live {
                 ids: Default::default(),
                 attrs: cluster.clone(),
+                outputs: Default::default(),
                 deleting: Some("GKE is deleting it (status STOPPING)".into()),
             }),
         );
@@ -422,7 +494,7 @@ mod tests {
         let c = only(&changes, "cluster.eu");
         assert_eq!(c.action, Action::Replace);
         assert_eq!(
-            c.reason.as_deref(),
+            c.reason.as_ref().map(ToString::to_string).as_deref(),
             Some("being deleted: GKE is deleting it (status STOPPING); created again once that finishes")
         );
         assert_eq!(
@@ -438,7 +510,10 @@ mod tests {
         let want = [desired("network.vpc", network("vpc"), &[])];
         let c = only(&diff(&want, &state, &live), "network.vpc");
         assert_eq!(c.action, Action::Create);
-        assert_eq!(c.reason.as_deref(), Some("deleted outside meshform"));
+        assert_eq!(
+            c.reason.as_ref().map(ToString::to_string).as_deref(),
+            Some("deleted outside meshform")
+        );
     }
 
     #[test]
@@ -454,7 +529,10 @@ mod tests {
         let want = [desired("network.vpc", network("vpc"), &[])];
         let c = only(&diff(&want, &state, &live_as_state(&state)), "subnet.eu");
         assert_eq!(c.action, Action::Delete);
-        assert_eq!(c.reason.as_deref(), Some("not in the plan file"));
+        assert_eq!(
+            c.reason.as_ref().map(ToString::to_string).as_deref(),
+            Some("not in the plan file")
+        );
         assert_eq!(c.prior_dependencies, vec![addr("network.vpc")]);
         assert!(c.after.is_none());
     }
@@ -481,5 +559,114 @@ mod tests {
         let changes = destroy_all(&state, &live_as_state(&state));
         assert!(changes.iter().all(|c| c.action == Action::Delete));
         assert_eq!(changes.len(), 2);
+    }
+
+    fn namespace_built_from_the_cluster_ca() -> Attrs {
+        let ca = crate::resource::outputs::Known::<String>::after(addr("cluster.eu"), "ca_digest");
+        object(json!({"name": "istio-system", "cluster": "c1", "cluster_ca": ca}))
+    }
+
+    fn cluster_with_ca(master_cidr: &str, ca: &str) -> (Attrs, Outputs) {
+        (
+            object(json!({"name": "c1", "master_cidr": master_cidr})),
+            Outputs::from([("ca_digest".to_string(), json!(ca))]),
+        )
+    }
+
+    fn state_with_outputs(cluster: &(Attrs, Outputs), ns_ca: &str) -> State {
+        let mut state = state_of(&[
+            ("cluster.eu", cluster.0.clone(), &[]),
+            (
+                "namespace.eu.istio-system",
+                object(json!({"name": "istio-system", "cluster": "c1", "cluster_ca": ns_ca})),
+                &["cluster.eu"],
+            ),
+        ]);
+        state.resources[0].outputs = cluster.1.clone();
+        state
+    }
+
+    #[test]
+    fn an_output_is_resolved_from_what_refresh_read_and_nothing_changes() {
+        let cluster = cluster_with_ca("172.16.0.32/28", "sha256:one");
+        let state = state_with_outputs(&cluster, "sha256:one");
+        let want = [
+            desired("cluster.eu", cluster.0.clone(), &[]),
+            desired(
+                "namespace.eu.istio-system",
+                namespace_built_from_the_cluster_ca(),
+                &["cluster.eu"],
+            ),
+        ];
+        let changes = diff(&want, &state, &live_as_state(&state));
+        assert!(
+            changes.iter().all(|c| c.action == Action::NoOp),
+            "{changes:?}"
+        );
+        let ns = only(&changes, "namespace.eu.istio-system");
+        assert_eq!(ns.after.unwrap()["cluster_ca"], json!("sha256:one"));
+    }
+
+    #[test]
+    fn a_changed_output_replans_what_is_built_from_it_and_names_it() {
+        // The cluster was re-created outside meshform with the same
+        // settings: the namespace meshform knows was made in the old one.
+        let cluster = cluster_with_ca("172.16.0.32/28", "sha256:two");
+        let state = state_with_outputs(&cluster, "sha256:one");
+        let want = [
+            desired("cluster.eu", cluster.0.clone(), &[]),
+            desired(
+                "namespace.eu.istio-system",
+                namespace_built_from_the_cluster_ca(),
+                &["cluster.eu"],
+            ),
+        ];
+        let changes = diff(&want, &state, &live_as_state(&state));
+        assert_eq!(only(&changes, "cluster.eu").action, Action::NoOp);
+        let ns = only(&changes, "namespace.eu.istio-system");
+        assert_eq!(ns.action, Action::Replace);
+        assert_eq!(ns.forces_replacement, vec!["cluster_ca".to_string()]);
+        assert_eq!(
+            ns.reason.as_ref().map(ToString::to_string).as_deref(),
+            Some("cluster.eu's ca_digest changed")
+        );
+    }
+
+    #[test]
+    fn outputs_of_a_replaced_cluster_are_known_after_apply() {
+        let old = cluster_with_ca("172.16.0.32/28", "sha256:one");
+        let state = state_with_outputs(&old, "sha256:one");
+        let new = cluster_with_ca("172.16.0.48/28", "sha256:one");
+        let want = [
+            desired("cluster.eu", new.0, &[]),
+            desired(
+                "namespace.eu.istio-system",
+                namespace_built_from_the_cluster_ca(),
+                &["cluster.eu"],
+            ),
+        ];
+        let changes = diff(&want, &state, &live_as_state(&state));
+        let c = only(&changes, "cluster.eu");
+        assert_eq!(
+            c.reason,
+            Some(Reason::CannotUpdate {
+                fields: vec!["master_cidr".into()]
+            })
+        );
+        assert_eq!(c.forces_replacement, vec!["master_cidr".to_string()]);
+        let ns = only(&changes, "namespace.eu.istio-system");
+        assert_eq!(ns.action, Action::Replace);
+        assert_eq!(
+            ns.reason,
+            Some(Reason::ContainerReplaced {
+                container: addr("cluster.eu")
+            })
+        );
+        let after = ns.after.unwrap();
+        assert_eq!(
+            crate::resource::outputs::reference(&after["cluster_ca"]).map(|r| r.to_string()),
+            Some("cluster.eu's ca_digest".to_string()),
+            "the old cluster's CA must not be used for the new one"
+        );
     }
 }

@@ -2,14 +2,17 @@
 //! Planning produces it, `plan --out` saves it, apply walks it unchanged.
 
 mod diff;
+mod reason;
 
 pub use diff::{destroy_all, diff};
+pub use reason::Reason;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 use crate::address::Address;
-use crate::resource::{Attrs, Ids};
+use crate::kube::Connections;
+use crate::resource::{Attrs, Ids, Outputs};
 
 /// The closed set of actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,9 +37,12 @@ pub struct Change {
     pub address: Address,
     /// What apply will do.
     pub action: Action,
-    /// Why, e.g. "forces replacement: ip_cidr_range".
+    /// Why: a closed set of reasons, rendered as text by [`Reason`]'s `Display`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
+    /// For a replace, the changed fields that force it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forces_replacement: Vec<String>,
     /// The attributes now (live, or state when not refreshed); `None` when absent.
     pub before: Option<Attrs>,
     /// The attributes after apply; `None` when the resource goes away.
@@ -44,6 +50,9 @@ pub struct Change {
     /// Known cloud ids of the existing resource.
     #[serde(default)]
     pub ids: Ids,
+    /// Its outputs as refresh (or state) knows them, kept by a no-op.
+    #[serde(default, skip_serializing_if = "Outputs::is_empty")]
+    pub outputs: Outputs,
     /// What the resource needs after apply (from the plan file).
     pub dependencies: Vec<Address>,
     /// What the existing resource needed when it was applied (from state):
@@ -79,7 +88,7 @@ pub struct StateRef {
 }
 
 /// The version of the saved change-set format.
-pub const CHANGE_SET_VERSION: u32 = 1;
+pub const CHANGE_SET_VERSION: u32 = 2;
 
 /// The complete output of planning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +109,12 @@ pub struct ChangeSet {
     /// How long each step may take (defaults and the plan file's `[timeouts]`).
     #[serde(default)]
     pub timeouts: crate::resource::Timeouts,
+    /// How each cluster's Kubernetes API is reached (plan file, then state).
+    #[serde(default, skip_serializing_if = "Connections::is_empty")]
+    pub connections: Connections,
+    /// When it was planned (RFC 3339, UTC): the planner's clock input.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub planned_at: String,
 }
 
 /// Counts for the summary line.

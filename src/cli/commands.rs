@@ -226,9 +226,17 @@ async fn plan_cmd(
     .await?;
     let parallelism = target.parallelism as usize;
     let set = if destroy {
-        ops::plan_destroy(&ws, plan_file, &plan, parallelism).await?
+        ops::plan_destroy(&ws, plan_file, &plan, parallelism, ops::PlanInputs::now()).await?
     } else {
-        ops::plan(&ws, plan_file, &plan, &desired, parallelism).await?
+        ops::plan(
+            &ws,
+            plan_file,
+            &plan,
+            &desired,
+            parallelism,
+            ops::PlanInputs::now(),
+        )
+        .await?
     };
     if json {
         p.out(&render_json(&set));
@@ -288,7 +296,15 @@ async fn apply_cmd(file: &Path, auto_approve: bool, target: &Target, p: &Printer
                 p,
             )
             .await?;
-            let set = ops::plan(&ws, file, &plan, &desired, parallelism).await?;
+            let set = ops::plan(
+                &ws,
+                file,
+                &plan,
+                &desired,
+                parallelism,
+                ops::PlanInputs::now(),
+            )
+            .await?;
             (set, ws, false)
         }
     };
@@ -322,7 +338,14 @@ async fn destroy_cmd(
     let (plan, _, _) = ops::load_desired(plan_file)?;
     let state_path = state_path(plan_file, target);
     let ws = open(&state_path, "destroy", &plan.project, false, target, p).await?;
-    let set = ops::plan_destroy(&ws, plan_file, &plan, target.parallelism as usize).await?;
+    let set = ops::plan_destroy(
+        &ws,
+        plan_file,
+        &plan,
+        target.parallelism as usize,
+        ops::PlanInputs::now(),
+    )
+    .await?;
     p.out(&render_text(&set));
     if !set.has_changes() && set.changes.is_empty() {
         ws.close().await;

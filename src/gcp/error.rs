@@ -76,6 +76,11 @@ impl GcpError {
         matches!(self, GcpError::Api { source, .. } if is_http(source, 409))
     }
 
+    /// Whether the API answered "not found" (HTTP 404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, GcpError::Api { source, .. } if is_http(source, 404))
+    }
+
     /// Whether the API refused the call because another operation on the
     /// same resource is still running: compute's `resourceNotReady`, GKE's
     /// `FAILED_PRECONDITION … is currently creating/updating/deleting …`.

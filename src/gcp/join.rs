@@ -11,10 +11,7 @@ use google_cloud_compute_v1::model::Operation;
 
 use super::operation::Scope;
 use super::{api, GcpError, Provider};
-use crate::address::Address;
 use crate::progress;
-use crate::resource::attr::str as str_attr;
-use crate::resource::{Attrs, ResourceKind};
 
 /// The canonical link of a compute resource, as operations name their target.
 pub(crate) const COMPUTE_BASE: &str = "https://www.googleapis.com/compute/v1/";
@@ -29,48 +26,56 @@ pub(crate) fn verb_of(operation_type: &str) -> String {
     }
 }
 
+/// The operations to join for one resource: where they are listed and
+/// which target they name. Each kind says this of its resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InFlight {
+    /// Its API has no long-running operations (Kubernetes objects).
+    None,
+    /// A global compute resource at this relative link (`projects/p/global/networks/vpc`).
+    Global(String),
+    /// A regional compute resource.
+    Region {
+        /// The region.
+        region: String,
+        /// Its relative link.
+        link: String,
+    },
+    /// A zonal compute resource.
+    Zone {
+        /// The zone.
+        zone: String,
+        /// Its relative link.
+        link: String,
+    },
+    /// A GKE cluster.
+    Cluster {
+        /// Its location.
+        location: String,
+        /// Its name.
+        name: String,
+    },
+}
+
 impl Provider {
-    /// Waits for every operation still running on the resource at
-    /// `address` (named by `attrs`); returns how many there were. An earlier
-    /// operation's own failure is reported as a note, not as an error: the
-    /// caller reads the resource again and decides what is left to do.
+    /// Waits for every operation still running on the resource `target`
+    /// names; returns how many there were. An earlier operation's own
+    /// failure is reported as a note, not as an error: the caller reads the
+    /// resource again and decides what is left to do.
     ///
     /// # Errors
     /// The operations cannot be listed or polled, or the run was interrupted.
-    pub async fn join(&self, address: &Address, attrs: &Attrs) -> Result<usize, GcpError> {
-        let name = str_attr(attrs, "name");
-        let region = str_attr(attrs, "region");
-        let project = &self.project;
-        let (scope, rel) = match address.kind {
-            ResourceKind::Network => (
-                Scope::Global,
-                format!("projects/{project}/global/networks/{name}"),
-            ),
-            ResourceKind::Firewall => (
-                Scope::Global,
-                format!("projects/{project}/global/firewalls/{name}"),
-            ),
-            ResourceKind::Subnet => (
-                Scope::Region(region),
-                format!("projects/{project}/regions/{region}/subnetworks/{name}"),
-            ),
-            ResourceKind::Router => (
-                Scope::Region(region),
-                format!("projects/{project}/regions/{region}/routers/{name}"),
-            ),
-            ResourceKind::Instance => {
-                let zone = str_attr(attrs, "zone");
-                (
-                    Scope::Zone(zone),
-                    format!("projects/{project}/zones/{zone}/instances/{name}"),
-                )
+    pub async fn join(&self, target: &InFlight) -> Result<usize, GcpError> {
+        let (scope, rel) = match target {
+            InFlight::None => return Ok(0),
+            InFlight::Global(link) => (Scope::Global, link),
+            InFlight::Region { region, link } => (Scope::Region(region), link),
+            InFlight::Zone { zone, link } => (Scope::Zone(zone), link),
+            InFlight::Cluster { location, name } => {
+                return super::gke::join_cluster(self, location, name).await
             }
-            ResourceKind::Cluster => {
-                return super::cluster::join(self, str_attr(attrs, "location"), name).await
-            }
-            ResourceKind::Namespace => return Ok(0),
         };
-        let running = self.running_operations(&scope, &rel).await?;
+        let running = self.running_operations(&scope, rel).await?;
         for op in &running {
             let op_name = op.name.clone().unwrap_or_default();
             let verb = verb_of(op.operation_type.as_deref().unwrap_or_default());

@@ -1,21 +1,19 @@
-//! The GCP layer: Google's official compute client, one file per resource
-//! kind. The real cloud and the emulator differ only in endpoint and
+//! The GCP transport: Google's official compute and container clients,
+//! retries, operation waits and joins, preflight checks; it knows no
+//! resource kind (those are in [`kinds`](crate::kinds)). The real cloud and the emulator differ only in endpoint and
 //! credentials.
 
-mod cluster;
 mod error;
-mod firewall;
-mod instance;
+mod gke;
 mod join;
-mod network;
 mod operation;
 mod preflight;
 pub mod retry;
-mod router;
-mod subnet;
 
-pub use cluster::{poll_interval, ClusterEndpoint};
 pub use error::GcpError;
+pub use gke::{ca_pem, poll_interval, ClusterEndpoint};
+pub use join::InFlight;
+pub(crate) use operation::Scope;
 pub use preflight::{COMPUTE_API, CONTAINER_API};
 
 use google_cloud_auth::credentials::{anonymous, Builder as CredentialsBuilder, Credentials};
@@ -25,9 +23,7 @@ use google_cloud_compute_v1::client::{
 };
 use google_cloud_container_v1::client::ClusterManager;
 
-use crate::address::Address;
-use crate::resource::attr::str as str_attr;
-use crate::resource::{Attrs, Ids, Live, ResourceKind};
+use crate::resource::Ids;
 
 /// Where the compute API is and who we are to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,16 +37,16 @@ pub enum Target {
 /// Compute clients for one project.
 #[derive(Debug, Clone)]
 pub struct Provider {
-    project: String,
-    networks: Networks,
-    subnetworks: Subnetworks,
-    routers: Routers,
-    firewalls: Firewalls,
-    global_ops: GlobalOperations,
-    region_ops: RegionOperations,
-    zone_ops: ZoneOperations,
-    instances: Instances,
-    clusters: ClusterManager,
+    pub(crate) project: String,
+    pub(crate) networks: Networks,
+    pub(crate) subnetworks: Subnetworks,
+    pub(crate) routers: Routers,
+    pub(crate) firewalls: Firewalls,
+    pub(crate) global_ops: GlobalOperations,
+    pub(crate) region_ops: RegionOperations,
+    pub(crate) zone_ops: ZoneOperations,
+    pub(crate) instances: Instances,
+    pub(crate) clusters: ClusterManager,
     credentials: Credentials,
     target: Target,
 }
@@ -110,107 +106,20 @@ impl Provider {
         &self.target
     }
 
-    /// Reads the live resource whose managed attributes are like `attrs`
-    /// (its name and region are taken from them); `None` when it does not exist.
-    ///
-    /// # Errors
-    /// Any API error but 404, after retries.
-    pub async fn read(&self, address: &Address, attrs: &Attrs) -> Result<Option<Live>, GcpError> {
-        let name = str_attr(attrs, "name");
-        let region = str_attr(attrs, "region");
-        match address.kind {
-            ResourceKind::Network => network::read(self, name).await,
-            ResourceKind::Subnet => subnet::read(self, region, name).await,
-            ResourceKind::Router => router::read(self, region, name).await,
-            ResourceKind::Firewall => firewall::read(self, name).await,
-            ResourceKind::Cluster => cluster::read(self, str_attr(attrs, "location"), name).await,
-            ResourceKind::Instance => {
-                instance::read(self, str_attr(attrs, "zone"), name, attrs).await
-            }
-            ResourceKind::Namespace => Err(not_gcp(address)),
-        }
-    }
-
-    /// Creates the resource and waits until it exists.
-    ///
-    /// # Errors
-    /// API and operation errors; "already exists" is a 409 [`GcpError::Api`]
-    /// (see [`GcpError::is_already_exists`]) that the caller may adopt.
-    pub async fn create(&self, address: &Address, attrs: &Attrs) -> Result<Ids, GcpError> {
-        match address.kind {
-            ResourceKind::Network => network::create(self, attrs).await,
-            ResourceKind::Subnet => subnet::create(self, attrs).await,
-            ResourceKind::Router => router::create(self, attrs).await,
-            ResourceKind::Firewall => firewall::create(self, attrs).await,
-            ResourceKind::Cluster => cluster::create(self, attrs).await,
-            ResourceKind::Instance => instance::create(self, attrs).await,
-            ResourceKind::Namespace => Err(not_gcp(address)),
-        }
-    }
-
-    /// Changes the updatable fields from `before` to `after` in place.
-    ///
-    /// # Errors
-    /// API and operation errors.
-    pub async fn update(
-        &self,
-        address: &Address,
-        before: &Attrs,
-        after: &Attrs,
-    ) -> Result<Ids, GcpError> {
-        match address.kind {
-            ResourceKind::Network => network::update(self, after).await,
-            ResourceKind::Subnet => subnet::update(self, before, after).await,
-            ResourceKind::Router => router::update(self, after).await,
-            ResourceKind::Firewall => firewall::update(self, after).await,
-            ResourceKind::Cluster => cluster::update(self, before, after).await,
-            ResourceKind::Instance | ResourceKind::Namespace => Err(not_gcp(address)),
-        }
-    }
-
-    /// Deletes the resource and waits until it is gone. A resource that is
-    /// already gone counts as deleted.
-    ///
-    /// # Errors
-    /// API and operation errors, e.g. `resourceInUseByAnotherResource`.
-    pub async fn delete(&self, address: &Address, attrs: &Attrs) -> Result<(), GcpError> {
-        let name = str_attr(attrs, "name");
-        let region = str_attr(attrs, "region");
-        let result = match address.kind {
-            ResourceKind::Network => network::delete(self, name).await,
-            ResourceKind::Subnet => subnet::delete(self, region, name).await,
-            ResourceKind::Router => router::delete(self, region, name).await,
-            ResourceKind::Firewall => firewall::delete(self, name).await,
-            ResourceKind::Cluster => cluster::delete(self, str_attr(attrs, "location"), name).await,
-            ResourceKind::Instance => instance::delete(self, str_attr(attrs, "zone"), name).await,
-            ResourceKind::Namespace => Err(not_gcp(address)),
-        };
-        match result {
-            Err(GcpError::Api { source, .. }) if error::is_http(&source, 404) => Ok(()),
-            other => other,
-        }
-    }
-
-    fn network_path(&self, network: &str) -> String {
+    /// The API path of network `network` of this project.
+    pub(crate) fn network_path(&self, network: &str) -> String {
         format!("projects/{}/global/networks/{network}", self.project)
     }
 }
 
-fn not_gcp(address: &Address) -> GcpError {
-    GcpError::Client {
-        service: "compute",
-        message: format!("{address} is not a Google Cloud resource"),
-    }
-}
-
 /// The last path segment of a resource URL (`…/networks/vpc` → `vpc`).
-fn last_segment(url: &str) -> String {
+pub(crate) fn last_segment(url: &str) -> String {
     url.rsplit('/').next().unwrap_or(url).to_string()
 }
 
 /// A fresh `requestId`: the API runs a mutation once per id, so a retried
 /// request returns the first one's operation instead of a second change.
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     let b: [u8; 16] = rand::random();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!(
@@ -223,12 +132,15 @@ fn request_id() -> String {
     )
 }
 
-fn api(context: impl Into<String>) -> impl FnOnce(google_cloud_gax::error::Error) -> GcpError {
+pub(crate) fn api(
+    context: impl Into<String>,
+) -> impl FnOnce(google_cloud_gax::error::Error) -> GcpError {
     let context = context.into();
     move |source| GcpError::Api { context, source }
 }
 
-fn ids(id: Option<u64>, self_link: Option<String>) -> Ids {
+/// Ids from a compute resource's `id` and `selfLink`.
+pub(crate) fn ids(id: Option<u64>, self_link: Option<String>) -> Ids {
     Ids {
         id: id.map(|i| i.to_string()),
         self_link,
@@ -236,7 +148,7 @@ fn ids(id: Option<u64>, self_link: Option<String>) -> Ids {
 }
 
 /// `Ok(None)` for a 404, the value otherwise.
-fn found<T>(
+pub(crate) fn found<T>(
     r: Result<T, google_cloud_gax::error::Error>,
     context: &str,
 ) -> Result<Option<T>, GcpError> {

@@ -4,20 +4,22 @@
 //! kubeconfig files.
 
 mod bearer;
+mod connection;
 pub mod kubeconfig;
-mod namespace;
+mod object;
 pub mod templates;
 mod token;
 
 pub use bearer::{Bearer, BearerLayer};
+pub use connection::{ClusterConnection, Connections};
+pub use object::{Connected, Placement};
 pub use token::{TokenError, TokenSource, EMULATOR_TOKEN};
 
 use std::collections::HashMap;
 use tokio::sync::Mutex;
 
-use crate::address::Address;
 use crate::gcp::{ClusterEndpoint, GcpError, Provider, Target};
-use crate::resource::{attr, Attrs, Ids, Live, ResourceKind};
+use crate::resource::outputs::digest;
 
 /// The field manager of meshform's server-side applies.
 pub const FIELD_MANAGER: &str = "meshform";
@@ -42,6 +44,12 @@ pub enum KubeError {
         /// Why.
         message: String,
     },
+    /// meshform does not know how to reach the cluster.
+    #[error("no connection settings for cluster {0}: it is in neither the plan file nor the state\n  help: add the cluster back to the plan file, or remove its objects from state")]
+    NoConnection(String),
+    /// The object did not go away in time.
+    #[error("{0}")]
+    StillThere(String),
     /// The Kubernetes API answered with an error.
     #[error("{context}: {source}")]
     Api {
@@ -72,7 +80,8 @@ impl KubeError {
 pub struct Kube {
     gcp: Provider,
     tokens: TokenSource,
-    clients: Mutex<HashMap<String, kube::Client>>,
+    connections: std::sync::RwLock<Connections>,
+    clients: Mutex<HashMap<String, Connected>>,
 }
 
 impl std::fmt::Debug for Kube {
@@ -95,6 +104,7 @@ impl Kube {
         Ok(Kube {
             gcp: gcp.clone(),
             tokens,
+            connections: Default::default(),
             clients: Mutex::new(HashMap::new()),
         })
     }
@@ -104,30 +114,69 @@ impl Kube {
         &self.tokens
     }
 
-    /// The client of cluster `name` in `location`, reached by `access`
-    /// (`dns`, `public` or `proxy` through `proxy_url`); built once.
+    /// Sets how each cluster is reached (from the plan file, or the state
+    /// for clusters the plan no longer has). Clients are cached per
+    /// settings, so changed settings build a new one.
+    pub fn set_connections(&self, connections: Connections) {
+        *self.connections.write().expect("connections lock") = connections;
+    }
+
+    /// How cluster `name` in `location` is reached.
+    ///
+    /// # Errors
+    /// [`KubeError::NoConnection`] when neither plan nor state says.
+    pub fn connection(&self, location: &str, name: &str) -> Result<ClusterConnection, KubeError> {
+        self.connections
+            .read()
+            .expect("connections lock")
+            .get(&connection::key(location, name))
+            .cloned()
+            .ok_or_else(|| KubeError::NoConnection(format!("{name} in {location}")))
+    }
+
+    /// The client of cluster `name` in `location`, reached as its
+    /// connection settings say, with the digest of the CA it trusts; built
+    /// once per settings. `None` when the cluster does not exist.
     ///
     /// # Errors
     /// The cluster cannot be read, or the client cannot be configured.
-    pub async fn client(
+    pub async fn connect(
         &self,
         location: &str,
         name: &str,
-        access: &str,
-        proxy_url: Option<&str>,
-    ) -> Result<kube::Client, KubeError> {
+    ) -> Result<Option<Connected>, KubeError> {
+        let settings = self.connection(location, name)?;
         let key = format!(
-            "{location}/{name}/{access}/{}",
-            proxy_url.unwrap_or_default()
+            "{location}/{name}/{}/{}",
+            settings.access,
+            settings.proxy_url.as_deref().unwrap_or_default()
         );
         let mut clients = self.clients.lock().await;
         if let Some(c) = clients.get(&key) {
-            return Ok(c.clone());
+            return Ok(Some(c.clone()));
         }
-        let endpoint = self.gcp.cluster_endpoint(location, name, access).await?;
-        let client = build_client(name, &endpoint, proxy_url, self.tokens.clone())?;
-        clients.insert(key, client.clone());
-        Ok(client)
+        let endpoint = match self
+            .gcp
+            .cluster_endpoint(location, name, &settings.access)
+            .await
+        {
+            Ok(e) => e,
+            // No cluster, no objects in it.
+            Err(GcpError::NotReadable(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let client = build_client(
+            name,
+            &endpoint,
+            settings.proxy_url.as_deref(),
+            self.tokens.clone(),
+        )?;
+        let connected = Connected {
+            client,
+            ca_digest: digest(endpoint.ca_pem.trim().as_bytes()),
+        };
+        clients.insert(key, connected.clone());
+        Ok(Some(connected))
     }
 
     /// Drops the cached clients of cluster `name`: after it is created or
@@ -140,63 +189,15 @@ impl Kube {
             .retain(|k, _| !k.starts_with(&prefix));
     }
 
-    async fn client_for(&self, attrs: &Attrs) -> Result<kube::Client, KubeError> {
-        let s = |k: &str| attr::str(attrs, k).to_string();
-        let proxy = attrs.get("proxy_url").and_then(|v| v.as_str());
-        self.client(&s("location"), &s("cluster"), &s("access"), proxy)
-            .await
-    }
-
-    /// Reads the object; `None` when it (or its cluster) does not exist.
+    /// Whether cluster `name` in `location` exists and is not being deleted.
     ///
     /// # Errors
-    /// The API fails.
-    pub async fn read(&self, address: &Address, attrs: &Attrs) -> Result<Option<Live>, KubeError> {
-        let client = match self.client_for(attrs).await {
-            Ok(c) => c,
-            // No cluster, no objects in it.
-            Err(KubeError::Gcp(GcpError::NotReadable(_))) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        match address.kind {
-            ResourceKind::Namespace => namespace::read(&client, attrs).await,
-            _ => Err(not_kube(address)),
-        }
-    }
-
-    /// Creates or updates the object with server-side apply.
-    ///
-    /// # Errors
-    /// The API fails.
-    pub async fn apply(&self, address: &Address, attrs: &Attrs) -> Result<Ids, KubeError> {
-        let client = self.client_for(attrs).await?;
-        match address.kind {
-            ResourceKind::Namespace => namespace::apply(&client, attrs).await,
-            _ => Err(not_kube(address)),
-        }
-    }
-
-    /// Deletes the object and waits until it is gone; gone already is fine.
-    ///
-    /// # Errors
-    /// The API fails.
-    pub async fn delete(&self, address: &Address, attrs: &Attrs) -> Result<(), KubeError> {
-        let client = match self.client_for(attrs).await {
-            Ok(c) => c,
-            Err(KubeError::Gcp(GcpError::NotReadable(_))) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        match address.kind {
-            ResourceKind::Namespace => namespace::delete(&client, attrs).await,
-            _ => Err(not_kube(address)),
-        }
-    }
-}
-
-fn not_kube(address: &Address) -> KubeError {
-    KubeError::Config {
-        cluster: String::new(),
-        message: format!("{address} is not a Kubernetes resource"),
+    /// GKE cannot be read.
+    pub async fn cluster_stays(&self, location: &str, name: &str) -> Result<bool, KubeError> {
+        let cluster = self.gcp.get_cluster(location, name).await?;
+        Ok(cluster.is_some_and(|c| {
+            c.status != google_cloud_container_v1::model::cluster::Status::Stopping
+        }))
     }
 }
 

@@ -9,7 +9,8 @@ use crate::changeset::{Action, Change, ChangeSet, StateRef};
 use crate::cloud::{Cloud, CloudError};
 use crate::exec::{walk, Outcome, Step, StepKind, StepPlan, StepResult, WalkEvent, WalkOptions};
 use crate::progress;
-use crate::resource::{Ids, Timeouts, Verb};
+use crate::resource::outputs::{references, resolve};
+use crate::resource::{Attrs, Ids, OutputRef, Outputs, ResourceKind, Timeouts, Verb};
 use crate::state::{State, StateError, StateResource};
 
 /// Apply could not start, or state could not be saved.
@@ -94,6 +95,11 @@ pub async fn apply(
         });
     }
     let steps = StepPlan::new(&set.changes);
+    ws.connection
+        .cloud
+        .kube
+        .set_connections(set.connections.clone());
+    ws.state.connections = set.connections.clone();
     let shared = Mutex::new(std::mem::take(&mut ws.state));
     let save_error: Mutex<Option<StateError>> = Mutex::new(None);
     let cloud = &ws.connection.cloud;
@@ -102,11 +108,20 @@ pub async fn apply(
         let change = &set.changes[step.change];
         let (shared, save_error) = (&shared, &save_error);
         async move {
+            // Values known only after apply come from the outputs of the
+            // dependencies that just finished.
+            let after = change.after.clone().map(|mut after| {
+                let state = shared.lock().expect("state lock poisoned");
+                resolve(&mut after, &|r: &OutputRef| {
+                    state.get(&r.address)?.outputs.get(&r.output).cloned()
+                });
+                after
+            });
             let outcome = within_limit(
                 &set.timeouts,
                 &step,
                 change,
-                with_retries(|| run_step(cloud, &step, change)),
+                with_retries(|| run_step(cloud, &step, change, after.as_ref())),
             )
             .await?;
             let mut state = shared.lock().expect("state lock poisoned");
@@ -122,6 +137,7 @@ pub async fn apply(
     };
     let results = walk(&steps, options, run, on_event).await;
     ws.state = shared.into_inner().expect("state lock poisoned");
+    forget_gone_clusters(&mut ws.state);
     if let Some(e) = save_error.into_inner().expect("poisoned") {
         return Err(e.into());
     }
@@ -174,12 +190,40 @@ async fn within_limit<T>(
     }
 }
 
+/// Drops the connection settings of clusters state no longer has.
+fn forget_gone_clusters(state: &mut State) {
+    let clusters: Vec<String> = state
+        .resources
+        .iter()
+        .filter(|r| r.address.kind == ResourceKind::Cluster)
+        .map(|r| {
+            let text = |k: &str| {
+                r.attributes
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+            };
+            format!("{}/{}", text("location"), text("name"))
+        })
+        .collect();
+    state.connections.retain(|key, _| clusters.contains(key));
+}
+
+/// What a step left in the cloud.
+#[derive(Debug)]
+enum Left {
+    /// The resource exists with these ids, outputs and attributes.
+    Exists(Ids, Outputs, Attrs),
+    /// It is gone, or nothing was called.
+    Nothing,
+}
+
 /// Retries a step whose operation failed transiently (rate limit, backend
 /// error), up to three attempts with growing pauses.
-async fn with_retries<F, Fut>(mut f: F) -> Result<Option<Ids>, String>
+async fn with_retries<F, Fut>(mut f: F) -> Result<Left, String>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<Ids>, CloudError>>,
+    Fut: std::future::Future<Output = Result<Left, CloudError>>,
 {
     let mut pause = Duration::from_millis(500);
     for attempt in 1.. {
@@ -196,34 +240,56 @@ where
     unreachable!("the loop returns")
 }
 
-/// Performs one step in the cloud. `Some(ids)` when the resource now exists
-/// with those ids, `None` when it is gone or nothing was called.
-async fn run_step(p: &Cloud, step: &Step, c: &Change) -> Result<Option<Ids>, CloudError> {
-    let empty = Default::default();
+/// Performs one step in the cloud with `after` (the change's attributes
+/// with the outputs it refers to filled in).
+async fn run_step(
+    p: &Cloud,
+    step: &Step,
+    c: &Change,
+    after: Option<&Attrs>,
+) -> Result<Left, CloudError> {
+    let empty = Attrs::default();
     let before = c.before.as_ref().unwrap_or(&empty);
+    let resolved = || -> Result<&Attrs, CloudError> {
+        let after = after.expect("creates and updates have attributes");
+        match references(after).into_iter().next() {
+            Some(unknown) => Err(CloudError::Unknown(unknown)),
+            None => Ok(after),
+        }
+    };
     match (step.kind, c.action) {
-        (StepKind::Delete, _) => p.delete(&c.address, before).await.map(|_| None),
+        (StepKind::Delete, _) => p.delete(&c.address, before).await.map(|_| Left::Nothing),
         (StepKind::Apply, Action::Create | Action::Replace) => {
-            let after = c.after.as_ref().expect("creates have attributes");
-            p.create(&c.address, after).await.map(Some)
+            let after = resolved()?;
+            let (ids, outputs) = p.create(&c.address, after).await?;
+            Ok(Left::Exists(ids, outputs, after.clone()))
         }
         (StepKind::Apply, Action::Update) => {
-            let after = c.after.as_ref().expect("updates have attributes");
-            let ids = p.update(&c.address, before, after).await?;
-            Ok(Some(if ids.id.is_some() { ids } else { c.ids.clone() }))
+            let after = resolved()?;
+            let (ids, outputs) = p.update(&c.address, before, after).await?;
+            let ids = if ids.id.is_some() { ids } else { c.ids.clone() };
+            Ok(Left::Exists(ids, outputs, after.clone()))
         }
-        (StepKind::Apply, _) => Ok(Some(c.ids.clone())),
+        (StepKind::Apply, _) => match after {
+            Some(after) => Ok(Left::Exists(
+                c.ids.clone(),
+                c.outputs.clone(),
+                after.clone(),
+            )),
+            None => Ok(Left::Nothing),
+        },
     }
 }
 
 /// Writes the step's result into `state`; true when state changed.
-fn record(state: &mut State, step: &Step, c: &Change, ids: Option<Ids>) -> bool {
-    let entry = match (step.kind, &c.after, ids) {
-        (StepKind::Apply, Some(after), Some(ids)) => Some(StateResource {
+fn record(state: &mut State, step: &Step, c: &Change, left: Left) -> bool {
+    let entry = match (step.kind, left) {
+        (StepKind::Apply, Left::Exists(ids, outputs, attributes)) => Some(StateResource {
             address: c.address.clone(),
             ids,
-            attributes: after.clone(),
+            attributes,
             dependencies: c.dependencies.clone(),
+            outputs,
         }),
         _ => None,
     };

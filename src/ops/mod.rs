@@ -10,7 +10,7 @@ mod refresh;
 pub use apply::{apply, ApplyError, ApplyReport};
 pub use connect::{Connection, EmulatorSettings, TargetChoice};
 pub use kubeconfig::kubeconfig;
-pub use plan::{load_desired, plan, plan_destroy, PlanError, Workspace};
+pub use plan::{load_desired, plan, plan_destroy, PlanError, PlanInputs, Workspace};
 pub use refresh::refresh;
 
 use std::path::{Path, PathBuf};

@@ -2,12 +2,13 @@
 //! change set.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::{refresh, Connection, TargetChoice};
 use crate::changeset::{destroy_all, diff, ChangeSet, StateRef, CHANGE_SET_VERSION};
 use crate::cloud::CloudError;
 use crate::graph::{GraphError, ResourceGraph};
+use crate::kube::Connections;
 use crate::plan::Plan;
 use crate::resource::{desired_resources, DesiredResource, Timeouts};
 use crate::state::{LockError, LockHolder, State, StateError, StateLock, StateStore};
@@ -82,7 +83,7 @@ impl Workspace {
             || state
                 .resources
                 .iter()
-                .any(|r| r.address.kind == crate::resource::ResourceKind::Cluster);
+                .any(|r| r.address.kind.api() == crate::kinds::Api::Gke);
         if let Err(e) = connection.cloud.gcp.preflight(needs_container).await {
             connection.close().await;
             return Err(PlanError::Cloud(e.into()));
@@ -108,6 +109,31 @@ impl Workspace {
     }
 }
 
+/// What planning takes from outside, so that the planner stays pure and
+/// its tests fix them: the time (certificates expire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanInputs {
+    /// Now.
+    pub now: SystemTime,
+}
+
+impl PlanInputs {
+    /// The inputs of a run starting now.
+    pub fn now() -> Self {
+        PlanInputs {
+            now: SystemTime::now(),
+        }
+    }
+}
+
+/// How each cluster is reached: the plan file's settings over the state's
+/// (which keep clusters the plan file no longer has reachable).
+fn connections(ws: &Workspace, plan: &Plan) -> Connections {
+    let mut all = ws.state.connections.clone();
+    all.extend(crate::resource::desired::connections(plan));
+    all
+}
+
 /// Plans `desired` against the workspace: refreshes state resources from the
 /// cloud (in parallel) and diffs.
 ///
@@ -119,7 +145,13 @@ pub async fn plan(
     plan: &Plan,
     desired: &[DesiredResource],
     parallelism: usize,
+    inputs: PlanInputs,
 ) -> Result<ChangeSet, PlanError> {
+    let connections = connections(ws, plan);
+    ws.connection
+        .cloud
+        .kube
+        .set_connections(connections.clone());
     let live = refresh(&ws.connection.cloud, &ws.state, parallelism).await?;
     Ok(ChangeSet {
         format_version: CHANGE_SET_VERSION,
@@ -129,6 +161,8 @@ pub async fn plan(
         destroy: false,
         changes: diff(desired, &ws.state, &live),
         timeouts: Timeouts::from_settings(&plan.timeouts),
+        connections,
+        planned_at: rfc3339(inputs.now),
     })
 }
 
@@ -141,7 +175,13 @@ pub async fn plan_destroy(
     plan_file: &Path,
     plan: &Plan,
     parallelism: usize,
+    inputs: PlanInputs,
 ) -> Result<ChangeSet, PlanError> {
+    let connections = connections(ws, plan);
+    ws.connection
+        .cloud
+        .kube
+        .set_connections(connections.clone());
     let live = refresh(&ws.connection.cloud, &ws.state, parallelism).await?;
     Ok(ChangeSet {
         format_version: CHANGE_SET_VERSION,
@@ -151,5 +191,12 @@ pub async fn plan_destroy(
         destroy: true,
         changes: destroy_all(&ws.state, &live),
         timeouts: Timeouts::from_settings(&plan.timeouts),
+        connections,
+        planned_at: rfc3339(inputs.now),
     })
+}
+
+/// `time` as RFC 3339 in UTC, to the second.
+fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(time).to_string()
 }

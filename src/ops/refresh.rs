@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::address::Address;
 use crate::cloud::{Cloud, CloudError};
-use crate::resource::{Live, ResourceKind};
+use crate::kinds::{Api, ResourceKind};
+use crate::resource::Live;
 use crate::state::State;
 
 /// Reads each resource of `state`, at most `parallelism` at once.
@@ -21,8 +22,7 @@ pub async fn refresh(
     state: &State,
     parallelism: usize,
 ) -> Result<BTreeMap<Address, Option<Live>>, CloudError> {
-    let compute =
-        |kind: ResourceKind| !matches!(kind, ResourceKind::Cluster | ResourceKind::Namespace);
+    let compute = |kind: ResourceKind| kind.api() == Api::Compute;
     let deleting = if state.resources.iter().any(|r| compute(r.address.kind)) {
         cloud.gcp.deletes_in_flight().await?
     } else {
@@ -35,7 +35,7 @@ pub async fn refresh(
                 // A Kubernetes API that cannot be reached (a closed tunnel, a
                 // cluster being deleted) must not block planning: the state's
                 // copy stands in, and planning says so.
-                Err(CloudError::Kube(e)) if r.address.kind == ResourceKind::Namespace => {
+                Err(CloudError::Kube(e)) if r.address.kind.api() == Api::Kubernetes => {
                     tracing::warn!(address = %r.address, error = %e, "not refreshed: using the state's copy");
                     Ok(None)
                 }

@@ -4,7 +4,8 @@ use serde_json::Value;
 use std::fmt::Write;
 
 use crate::changeset::{Action, Change, ChangeSet, Summary};
-use crate::resource::FieldRule;
+use crate::resource::outputs::reference;
+use crate::resource::Sensitive;
 
 /// The whole plan as text: a legend of the symbols used, every change that
 /// does something, and the summary line (or "No changes.").
@@ -20,7 +21,10 @@ pub fn render_text(set: &ChangeSet) -> String {
             out,
             "Note: {} {}.",
             c.address,
-            c.reason.as_deref().unwrap_or("")
+            c.reason
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
         );
     }
     if !forgotten.is_empty() {
@@ -67,7 +71,7 @@ fn render_change(out: &mut String, c: &Change) {
     };
     let reason = c
         .reason
-        .as_deref()
+        .as_ref()
         .map(|r| format!(" ({r})"))
         .unwrap_or_default();
     let _ = writeln!(out, "  # {} {what}{reason}", c.address);
@@ -86,8 +90,7 @@ fn render_change(out: &mut String, c: &Change) {
     let width = shown.iter().map(|k| k.len()).max().unwrap_or(0);
     for k in shown {
         let (b, a) = (before.get(k), after.get(k));
-        let forces = c.action == Action::Replace
-            && c.address.kind.field_rule(k) == FieldRule::ForcesReplacement;
+        let forces = c.action == Action::Replace && c.forces_replacement.contains(k);
         let note = match (forces, c.notes.get(k.as_str())) {
             (true, _) => " # forces replacement".to_string(),
             (false, Some(why)) if c.action != Action::Delete => format!(" # {why}"),
@@ -110,10 +113,35 @@ fn render_change(out: &mut String, c: &Change) {
     out.push_str("    }\n");
 }
 
+/// A value as the plan shows it: outputs not known yet as
+/// `(known after apply)`, sensitive values as `(sensitive, DIGEST)`.
 fn show(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => "null".into(),
-        Some(v) => v.to_string(),
+        Some(v) if reference(v).is_some() => KNOWN_AFTER_APPLY.into(),
+        Some(v) if Sensitive::from_value(v).is_some() => {
+            Sensitive::from_value(v).expect("checked").to_string()
+        }
+        Some(v) => shown(v).to_string(),
+    }
+}
+
+const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
+/// `v` with nested references and sensitive values replaced by their text.
+fn shown(v: &Value) -> Value {
+    if reference(v).is_some() {
+        return Value::String(KNOWN_AFTER_APPLY.into());
+    }
+    if let Some(s) = Sensitive::from_value(v) {
+        return Value::String(s.to_string());
+    }
+    match v {
+        Value::Array(items) => Value::Array(items.iter().map(shown).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), shown(v))).collect())
+        }
+        other => other.clone(),
     }
 }
 
@@ -140,7 +168,7 @@ fn legend_word(a: Action) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::changeset::{diff, StateRef, CHANGE_SET_VERSION};
+    use crate::changeset::{diff, Reason, StateRef, CHANGE_SET_VERSION};
     use crate::resource::desired::object;
     use crate::resource::desired_resources;
     use crate::state::State;
@@ -159,23 +187,31 @@ mod tests {
             destroy: false,
             changes,
             timeouts: Default::default(),
+            connections: Default::default(),
+            planned_at: String::new(),
         }
     }
 
     fn change(
         address: &str,
         action: Action,
-        reason: Option<&str>,
+        reason: Option<Reason>,
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
     ) -> Change {
+        let forces_replacement = match &reason {
+            Some(Reason::CannotUpdate { fields }) => fields.clone(),
+            _ => vec![],
+        };
         Change {
             address: address.parse().unwrap(),
             action,
-            reason: reason.map(str::to_string),
+            reason,
+            forces_replacement,
             before: before.map(object),
             after: after.map(object),
             ids: Default::default(),
+            outputs: Default::default(),
             dependencies: vec![],
             prior_dependencies: vec![],
             notes: Default::default(),
@@ -200,7 +236,9 @@ mod tests {
             change(
                 "subnet.europe-west2",
                 Action::Update,
-                Some("changed: secondary_ranges"),
+                Some(Reason::Changed {
+                    fields: vec!["secondary_ranges".into()],
+                }),
                 Some(
                     json!({"name": "eu", "ip_cidr_range": "172.20.0.0/20", "secondary_ranges": [{"name": "pods", "cidr": "10.16.32.0/20"}]}),
                 ),
@@ -211,14 +249,16 @@ mod tests {
             change(
                 "subnet.us-central1",
                 Action::Replace,
-                Some("forces replacement: ip_cidr_range"),
+                Some(Reason::CannotUpdate {
+                    fields: vec!["ip_cidr_range".into()],
+                }),
                 Some(json!({"name": "us", "ip_cidr_range": "172.21.0.0/20"})),
                 Some(json!({"name": "us", "ip_cidr_range": "172.22.0.0/20"})),
             ),
             change(
                 "firewall.old-rule",
                 Action::Delete,
-                Some("not in the plan file"),
+                Some(Reason::NotInPlan),
                 Some(json!({"name": "old-rule", "priority": 1000})),
                 None,
             ),

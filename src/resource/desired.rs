@@ -1,10 +1,22 @@
 //! From a validated plan file to the desired resources (pure).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
+use super::outputs::Known;
 use super::{Attrs, ResourceKind};
 use crate::address::Address;
+use crate::kinds::cluster::{
+    sort_authorized_networks, AuthorizedNetwork, ClusterSpec, OUTPUT_CA_DIGEST,
+};
+use crate::kinds::firewall::FirewallSpec;
+use crate::kinds::instance::InstanceSpec;
+use crate::kinds::namespace::NamespaceSpec;
+use crate::kinds::network::NetworkSpec;
+use crate::kinds::router::RouterSpec;
+use crate::kinds::subnet::{sort_secondary_ranges, SecondaryRange, SubnetSpec};
+use crate::kinds::{self, attrs_of, Kind};
+use crate::kube::{ClusterConnection, Connections};
 use crate::plan::{Bastion, Cluster, ControlPlaneAccess, Plan, Region};
 
 /// One resource the plan file asks for.
@@ -21,10 +33,11 @@ pub struct DesiredResource {
 }
 
 impl DesiredResource {
-    fn new(address: Address, attrs: Attrs, deps: Vec<Address>) -> Self {
+    /// A resource of kind `K` named `name` with `spec`, built after `deps`.
+    pub fn of<K: Kind>(name: impl Into<String>, spec: &K::Spec, deps: Vec<Address>) -> Self {
         DesiredResource {
-            address,
-            attrs,
+            address: Address::new(K::KIND, name),
+            attrs: attrs_of(spec),
             deps,
             notes: BTreeMap::new(),
         }
@@ -45,27 +58,27 @@ pub const NAT_IP_ALLOCATION: &str = "AUTO_ONLY";
 pub fn desired_resources(plan: &Plan) -> Vec<DesiredResource> {
     let net = &plan.network;
     let network = Address::new(ResourceKind::Network, &net.name);
-    let mut out = vec![DesiredResource::new(
-        network.clone(),
-        object(json!({
-            "name": net.name,
-            "auto_create_subnetworks": false,
-            "routing_mode": net.routing_mode.as_api(),
-            "mtu": net.mtu,
-        })),
+    let mut out = vec![DesiredResource::of::<kinds::network::Network>(
+        &net.name,
+        &NetworkSpec {
+            name: net.name.clone(),
+            auto_create_subnetworks: false,
+            routing_mode: net.routing_mode.as_api().to_string(),
+            mtu: net.mtu as i32,
+        },
         vec![],
     )];
     for region in &plan.regions {
         let subnet = Address::new(ResourceKind::Subnet, &region.name);
-        out.push(DesiredResource::new(
-            subnet.clone(),
-            subnet_attrs(&net.name, region),
+        out.push(DesiredResource::of::<kinds::subnet::Subnet>(
+            &region.name,
+            &subnet_spec(&net.name, region),
             vec![network.clone()],
         ));
         if region.nat.enabled {
-            out.push(DesiredResource::new(
-                Address::new(ResourceKind::Router, &region.name),
-                router_attrs(&net.name, region),
+            out.push(DesiredResource::of::<kinds::router::Router>(
+                &region.name,
+                &router_spec(&net.name, region),
                 vec![network.clone(), subnet.clone()],
             ));
         }
@@ -75,21 +88,21 @@ pub fn desired_resources(plan: &Plan) -> Vec<DesiredResource> {
     }
     for rule in &plan.firewalls {
         let ranges = |r: &[ipnet::Ipv4Net]| r.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-        out.push(DesiredResource::new(
-            Address::new(ResourceKind::Firewall, &rule.name),
-            object(json!({
-                "name": rule.name,
-                "network": net.name,
-                "direction": rule.direction.as_api(),
-                "priority": rule.priority,
-                "allow": rule.allow,
-                "deny": rule.deny,
-                "source_ranges": ranges(&rule.source_ranges),
-                "source_tags": rule.source_tags,
-                "destination_ranges": ranges(&rule.destination_ranges),
-                "target_tags": rule.target_tags,
-                "description": rule.description,
-            })),
+        out.push(DesiredResource::of::<kinds::firewall::Firewall>(
+            &rule.name,
+            &FirewallSpec {
+                name: rule.name.clone(),
+                network: net.name.clone(),
+                direction: rule.direction.as_api().to_string(),
+                priority: rule.priority as i32,
+                allow: rule.allow.clone(),
+                deny: rule.deny.clone(),
+                source_ranges: ranges(&rule.source_ranges),
+                source_tags: rule.source_tags.clone(),
+                destination_ranges: ranges(&rule.destination_ranges),
+                target_tags: rule.target_tags.clone(),
+                description: rule.description.clone(),
+            },
             vec![network.clone()],
         ));
     }
@@ -99,42 +112,43 @@ pub fn desired_resources(plan: &Plan) -> Vec<DesiredResource> {
     out
 }
 
-fn subnet_attrs(network: &str, region: &Region) -> Attrs {
+fn subnet_spec(network: &str, region: &Region) -> SubnetSpec {
     let s = &region.subnet;
     let mut secondary = vec![
-        json!({"name": s.pod_range.name, "cidr": s.pod_range.cidr.to_string()}),
-        json!({"name": s.service_range.name, "cidr": s.service_range.cidr.to_string()}),
+        SecondaryRange {
+            name: s.pod_range.name.clone(),
+            cidr: s.pod_range.cidr.to_string(),
+        },
+        SecondaryRange {
+            name: s.service_range.name.clone(),
+            cidr: s.service_range.cidr.to_string(),
+        },
     ];
     sort_secondary_ranges(&mut secondary);
-    object(json!({
-        "name": s.name,
-        "region": region.name,
-        "network": network,
-        "ip_cidr_range": s.cidr.to_string(),
-        "secondary_ranges": secondary,
-        "private_ip_google_access": s.private_google_access,
-    }))
+    SubnetSpec {
+        name: s.name.clone(),
+        region: region.name.clone(),
+        network: network.to_string(),
+        ip_cidr_range: s.cidr.to_string(),
+        secondary_ranges: secondary,
+        private_ip_google_access: s.private_google_access,
+    }
 }
 
-/// Secondary ranges are a set to the API: compare them in name order.
-pub fn sort_secondary_ranges(ranges: &mut [Value]) {
-    ranges.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-}
-
-fn router_attrs(network: &str, region: &Region) -> Attrs {
+fn router_spec(network: &str, region: &Region) -> RouterSpec {
     let nat = &region.nat;
-    object(json!({
-        "name": region.router_name(network),
-        "region": region.name,
-        "network": network,
-        "nat_name": region.nat_name(network),
-        "nat_source_ranges": NAT_SOURCE_RANGES,
-        "nat_ip_allocation": NAT_IP_ALLOCATION,
-        "nat_min_ports_per_vm": nat.min_ports_per_vm,
-        "nat_log": nat.log.as_api_filter().unwrap_or("NONE"),
-        "nat_udp_idle_timeout_sec": nat.udp_idle_timeout_sec,
-        "nat_tcp_established_idle_timeout_sec": nat.tcp_established_idle_timeout_sec,
-    }))
+    RouterSpec {
+        name: region.router_name(network),
+        region: region.name.clone(),
+        network: network.to_string(),
+        nat_name: region.nat_name(network),
+        nat_source_ranges: NAT_SOURCE_RANGES.to_string(),
+        nat_ip_allocation: NAT_IP_ALLOCATION.to_string(),
+        nat_min_ports_per_vm: nat.min_ports_per_vm as i32,
+        nat_log: nat.log.as_api_filter().unwrap_or("NONE").to_string(),
+        nat_udp_idle_timeout_sec: nat.udp_idle_timeout_sec as i32,
+        nat_tcp_established_idle_timeout_sec: nat.tcp_established_idle_timeout_sec as i32,
+    }
 }
 
 /// The fields of a JSON object literal as [`Attrs`].
@@ -168,10 +182,11 @@ fn cluster_resources(
 ) -> Vec<DesiredResource> {
     let address = Address::new(ResourceKind::Cluster, &region.name);
     let mode = cluster.access_mode();
-    let mut authorized: Vec<Value> = plan
+    let net = |name: String, cidr: String| AuthorizedNetwork { name, cidr };
+    let mut authorized: Vec<AuthorizedNetwork> = plan
         .regions
         .iter()
-        .map(|r| json!({"name": format!("subnet-{}", r.name), "cidr": r.subnet.cidr.to_string()}))
+        .map(|r| net(format!("subnet-{}", r.name), r.subnet.cidr.to_string()))
         .collect();
     let peers: Vec<&Region> = plan
         .regions
@@ -180,40 +195,41 @@ fn cluster_resources(
         .collect();
     for peer in &peers {
         let name = &peer.cluster.as_ref().expect("filtered on clusters").name;
-        authorized.push(
-            json!({"name": format!("pods-{name}"), "cidr": peer.subnet.pod_range.cidr.to_string()}),
-        );
+        authorized.push(net(
+            format!("pods-{name}"),
+            peer.subnet.pod_range.cidr.to_string(),
+        ));
     }
     if let (ControlPlaneAccess::Public, Some(cidr)) = (mode, cluster.operator_cidr) {
-        authorized.push(json!({"name": "operator", "cidr": cidr.to_string()}));
+        authorized.push(net("operator".into(), cidr.to_string()));
     }
     for extra in &cluster.authorized_networks {
-        authorized.push(json!({"name": extra.name, "cidr": extra.cidr.to_string()}));
+        authorized.push(net(extra.name.clone(), extra.cidr.to_string()));
     }
     sort_authorized_networks(&mut authorized);
     let pool = &cluster.node_pool;
     let multi_region = plan.regions.len() > 1;
-    let attrs = object(json!({
-        "name": cluster.name,
-        "location": cluster.location,
-        "network": plan.network.name,
-        "subnet": region.subnet.name,
-        "master_cidr": cluster.master_cidr.to_string(),
-        "private_nodes": true,
-        "private_endpoint": cluster.private_endpoint,
-        "master_global_access": multi_region,
-        "authorized_networks": authorized,
-        "pods_range": region.subnet.pod_range.name,
-        "services_range": region.subnet.service_range.name,
-        "workload_pool": format!("{}.svc.id.goog", plan.project),
-        "release_channel": cluster.release_channel.as_api(),
-        "dns_endpoint_external_traffic": mode == ControlPlaneAccess::Dns,
-        "node_machine_type": pool.machine_type,
-        "node_count": pool.count,
-        "node_disk_size_gb": pool.disk_size_gb,
-        "node_image_type": pool.image_type,
-        "node_tags": [node_tag(&cluster.name)],
-    }));
+    let spec = ClusterSpec {
+        name: cluster.name.clone(),
+        location: cluster.location.clone(),
+        network: plan.network.name.clone(),
+        subnet: region.subnet.name.clone(),
+        master_cidr: cluster.master_cidr.to_string(),
+        private_nodes: true,
+        private_endpoint: cluster.private_endpoint,
+        master_global_access: multi_region,
+        authorized_networks: authorized,
+        pods_range: region.subnet.pod_range.name.clone(),
+        services_range: region.subnet.service_range.name.clone(),
+        workload_pool: format!("{}.svc.id.goog", plan.project),
+        release_channel: cluster.release_channel.as_api().to_string(),
+        dns_endpoint_external_traffic: mode == ControlPlaneAccess::Dns,
+        node_machine_type: pool.machine_type.clone(),
+        node_count: pool.count as i32,
+        node_disk_size_gb: pool.disk_size_gb as i32,
+        node_image_type: pool.image_type.clone(),
+        node_tags: vec![node_tag(&cluster.name)],
+    };
     let peer_names: Vec<&str> = peers
         .iter()
         .filter_map(|p| p.cluster.as_ref().map(|c| c.name.as_str()))
@@ -235,7 +251,7 @@ fn cluster_resources(
     if !cluster.authorized_networks.is_empty() {
         why_authorized.push_str(" + authorized_networks from the plan file");
     }
-    let cluster_resource = DesiredResource::new(address.clone(), attrs, vec![network.clone(), subnet.clone()])
+    let cluster_resource = DesiredResource::of::<kinds::cluster::Cluster>(&region.name, &spec, vec![network.clone(), subnet.clone()])
         .note("private_nodes", "derived: nodes get internal addresses only")
         .note(
             "master_global_access",
@@ -259,21 +275,21 @@ fn cluster_resources(
         )
         .note("node_tags", "derived: the Istio webhook firewall rule targets this tag");
 
-    let webhook = DesiredResource::new(
-        Address::new(ResourceKind::Firewall, webhook_rule_name(&cluster.name)),
-        object(json!({
-            "name": webhook_rule_name(&cluster.name),
-            "network": plan.network.name,
-            "direction": "INGRESS",
-            "priority": 1000,
-            "allow": ["tcp:15017"],
-            "deny": [],
-            "source_ranges": [cluster.master_cidr.to_string()],
-            "source_tags": [],
-            "destination_ranges": [],
-            "target_tags": [node_tag(&cluster.name)],
-            "description": format!("Istio webhook: control plane of {} to its nodes", cluster.name),
-        })),
+    let webhook = DesiredResource::of::<kinds::firewall::Firewall>(
+        webhook_rule_name(&cluster.name),
+        &FirewallSpec {
+            name: webhook_rule_name(&cluster.name),
+            network: plan.network.name.clone(),
+            direction: "INGRESS".into(),
+            priority: 1000,
+            allow: vec!["tcp:15017".into()],
+            deny: vec![],
+            source_ranges: vec![cluster.master_cidr.to_string()],
+            source_tags: vec![],
+            destination_ranges: vec![],
+            target_tags: vec![node_tag(&cluster.name)],
+            description: format!("Istio webhook: control plane of {} to its nodes", cluster.name),
+        },
         vec![network.clone()],
     )
     .note(
@@ -281,19 +297,18 @@ fn cluster_resources(
         "derived: GKE's own rules let the control plane reach nodes on 443 and 10250 only; Istio's webhook listens on 15017",
     );
 
-    let namespace = DesiredResource::new(
-        Address::new(
-            ResourceKind::Namespace,
-            format!("{}.{ISTIO_NAMESPACE}", region.name),
-        ),
-        object(json!({
-            "name": ISTIO_NAMESPACE,
-            "cluster": cluster.name,
-            "location": cluster.location,
-            "labels": {"topology.istio.io/network": format!("{}-network", cluster.name)},
-            "access": access_name(mode),
-            "proxy_url": cluster.proxy_url,
-        })),
+    let namespace = DesiredResource::of::<kinds::namespace::Namespace>(
+        format!("{}.{ISTIO_NAMESPACE}", region.name),
+        &NamespaceSpec {
+            name: ISTIO_NAMESPACE.into(),
+            cluster: cluster.name.clone(),
+            location: cluster.location.clone(),
+            cluster_ca: Known::after(address.clone(), OUTPUT_CA_DIGEST),
+            labels: BTreeMap::from([(
+                "topology.istio.io/network".to_string(),
+                format!("{}-network", cluster.name),
+            )]),
+        },
         vec![address],
     )
     .note("labels", "derived: each cluster is its own Istio network");
@@ -308,11 +323,21 @@ fn access_name(mode: ControlPlaneAccess) -> &'static str {
     }
 }
 
-/// Authorized networks are a set to GKE: compare them in CIDR order.
-pub fn sort_authorized_networks(nets: &mut [Value]) {
-    nets.sort_by(|a, b| {
-        (a["cidr"].as_str(), a["name"].as_str()).cmp(&(b["cidr"].as_str(), b["name"].as_str()))
-    });
+/// How meshform reaches each cluster of `plan`: its access mode and proxy.
+pub fn connections(plan: &Plan) -> Connections {
+    plan.regions
+        .iter()
+        .filter_map(|r| r.cluster.as_ref())
+        .map(|c| {
+            let conn = ClusterConnection {
+                location: c.location.clone(),
+                name: c.name.clone(),
+                access: access_name(c.access_mode()).to_string(),
+                proxy_url: c.proxy_url.clone(),
+            };
+            (conn.key(), conn)
+        })
+        .collect()
 }
 
 fn bastion_resource(plan: &Plan, bastion: &Bastion, network: &Address) -> DesiredResource {
@@ -321,19 +346,19 @@ fn bastion_resource(plan: &Plan, bastion: &Bastion, network: &Address) -> Desire
         .iter()
         .find(|r| bastion.zone.starts_with(&format!("{}-", r.name)))
         .expect("validation puts the bastion's zone in a plan region");
-    DesiredResource::new(
-        Address::new(ResourceKind::Instance, &bastion.name),
-        object(json!({
-            "name": bastion.name,
-            "zone": bastion.zone,
-            "machine_type": bastion.machine_type,
-            "network": plan.network.name,
-            "subnet": region.subnet.name,
-            "region": region.name,
-            "tags": bastion.tags,
-            "image": bastion.image,
-            "external_ip": false,
-        })),
+    DesiredResource::of::<kinds::instance::Instance>(
+        &bastion.name,
+        &InstanceSpec {
+            name: bastion.name.clone(),
+            zone: bastion.zone.clone(),
+            machine_type: bastion.machine_type.clone(),
+            network: plan.network.name.clone(),
+            subnet: region.subnet.name.clone(),
+            region: region.name.clone(),
+            tags: bastion.tags.clone(),
+            image: bastion.image.clone(),
+            external_ip: false,
+        },
         vec![
             network.clone(),
             Address::new(ResourceKind::Subnet, &region.name),
@@ -348,6 +373,7 @@ fn bastion_resource(plan: &Plan, bastion: &Bastion, network: &Address) -> Desire
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const TWO_CLUSTERS: &str = r#"
 project = "meshform-demo"

@@ -1,13 +1,16 @@
-//! Resources: the kinds meshform manages, their attributes, and which
-//! attribute changes the API can apply in place.
+//! Resources in the kind-independent form the engine works with: JSON
+//! attributes, ids, outputs, what a read found, and the desired resources
+//! of a plan file. What each kind is lives in [`kinds`](crate::kinds).
 
-pub mod attr;
 pub mod desired;
-mod kind;
+pub mod outputs;
+pub mod sensitive;
 pub mod timeouts;
 
+pub use crate::kinds::{FieldRule, ResourceKind};
 pub use desired::{desired_resources, DesiredResource};
-pub use kind::{FieldRule, ResourceKind};
+pub use outputs::{OutputRef, Outputs};
+pub use sensitive::{Material, Sensitive};
 pub use timeouts::{Timeouts, Verb};
 
 use std::collections::BTreeMap;
@@ -35,6 +38,8 @@ pub struct Live {
     pub ids: Ids,
     /// The managed attributes, in the same form as the desired ones.
     pub attrs: Attrs,
+    /// What it produced that others may consume (an endpoint, a CA digest).
+    pub outputs: Outputs,
     /// Why the resource is going away, when a delete of it is under way
     /// (e.g. a GKE cluster in status STOPPING, left by an interrupted destroy).
     pub deleting: Option<String>,

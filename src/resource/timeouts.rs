@@ -38,16 +38,16 @@ impl fmt::Display for Verb {
     }
 }
 
-/// meshform's default limit: Terraform's Google provider defaults (20
-/// minutes for compute resources; GKE clusters 45 minutes to create or
-/// delete and an hour to update, since a real create takes 5–15 minutes and
-/// a regional one longer), and 5 minutes for Kubernetes objects.
+/// meshform's default limit, from the kind's module: Terraform's Google
+/// provider defaults (20 minutes for compute resources; GKE clusters 45
+/// minutes to create or delete and an hour to update), and 5 minutes for
+/// Kubernetes objects.
 pub fn default_limit(kind: ResourceKind, verb: Verb) -> Duration {
-    let minutes = match (kind, verb) {
-        (ResourceKind::Cluster, Verb::Update) => 60,
-        (ResourceKind::Cluster, _) => 45,
-        (ResourceKind::Namespace, _) => 5,
-        _ => 20,
+    let limits = kind.behaviour().limits();
+    let minutes = match verb {
+        Verb::Create => limits.create,
+        Verb::Update => limits.update,
+        Verb::Delete => limits.delete,
     };
     Duration::from_secs(minutes * 60)
 }

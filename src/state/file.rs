@@ -8,7 +8,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::address::Address;
-use crate::resource::{Attrs, Ids};
+use crate::kube::Connections;
+use crate::resource::{Attrs, Ids, Outputs};
 
 /// The state file format version this build writes and reads.
 pub const STATE_VERSION: u32 = 1;
@@ -24,6 +25,10 @@ pub struct State {
     pub lineage: String,
     /// Resources in the order they were applied.
     pub resources: Vec<StateResource>,
+    /// How each cluster's Kubernetes API is reached, as last applied: a
+    /// destroy reaches clusters the plan file no longer has.
+    #[serde(default, skip_serializing_if = "Connections::is_empty")]
+    pub connections: Connections,
 }
 
 /// One applied resource.
@@ -37,6 +42,9 @@ pub struct StateResource {
     pub attributes: Attrs,
     /// What it depended on when applied (destroy walks these in reverse).
     pub dependencies: Vec<Address>,
+    /// What it produced (an endpoint, a CA digest) for others to consume.
+    #[serde(default, skip_serializing_if = "Outputs::is_empty")]
+    pub outputs: Outputs,
 }
 
 impl State {
@@ -47,6 +55,7 @@ impl State {
             serial: 0,
             lineage: new_lineage(),
             resources: vec![],
+            connections: Connections::new(),
         }
     }
 

@@ -1,7 +1,10 @@
-//! The state file (what meshform last applied) and the lock beside it.
+//! The state file (what meshform last applied), the lock beside it, and
+//! the store of sensitive material beside it.
 
 mod file;
 mod lock;
+mod secrets;
 
 pub use file::{write_private, State, StateError, StateResource, StateStore, STATE_VERSION};
 pub use lock::{LockError, LockHolder, StateLock};
+pub use secrets::{SecretError, SecretStore};
