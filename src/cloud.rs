@@ -141,7 +141,7 @@ impl Cloud {
 
     /// A cluster that is created or deleted gets a new address and CA.
     async fn forget_clients(&self, address: &Address, attrs: &Attrs) {
-        if address.kind == ResourceKind::Cluster {
+        if address.kind.api() == Api::Gke {
             let text = |k: &str| attrs.get(k).and_then(|v| v.as_str()).unwrap_or_default();
             self.kube
                 .forget_cluster(text("location"), text("name"))

@@ -6,28 +6,38 @@
 //! How a command flows, and the module that owns each step:
 //!
 //! ```text
-//! plan file ─[plan]─▶ Plan ─[resource]─▶ desired resources ─[graph]─▶ DAG
+//! plan file ─[plan]─▶ Plan ─[resource]─▶ desired resources (typed specs of [kinds]) ─[graph]─▶ DAG
 //! state file ─[state]─▶ State (locked) ─┐
-//! live cloud ─[ops::refresh via gcp]────┴─[changeset::diff]─▶ ChangeSet ─[render]─▶ text / JSON
-//! ChangeSet ─[exec]─▶ steps walked in parallel ─[gcp]─▶ cloud, state saved after each resource
+//! live cloud ─[ops::refresh via cloud]──┴─[changeset::diff]─▶ ChangeSet ─[render]─▶ text / JSON
+//! ChangeSet ─[exec]─▶ steps walked in parallel ─[cloud → kinds → gcp | kube]─▶ cloud,
+//!           state saved after each resource with its outputs
 //! ```
 //!
 //! - [`plan`]: the plan file: typed model, parsing, validation with file:line:col diagnostics.
 //! - [`address`]: resource addresses (`subnet.europe-west2`).
-//! - [`resource`]: resource kinds, their attributes and update rules; desired resources from a plan.
+//! - [`kinds`]: one module per resource kind (typed spec, the rule of each field, its API,
+//!   what it lives in, its outputs, read / create / update / delete) and the one registry
+//!   that lists them; adding a kind is one file and one registry line.
+//! - [`resource`]: the kind-independent form the engine works with: JSON attributes, ids,
+//!   outputs and references to them (known after apply), sensitive references, time
+//!   limits; desired resources from a plan.
 //! - [`graph`]: the dependency graph (petgraph), cycle check, DOT output.
-//! - [`state`]: the state file (serial, lineage, atomic writes, backup) and its lock.
-//! - [`changeset`]: the change set and the pure diff that produces it.
-//! - [`render`]: the change set as Terraform-style text or JSON.
+//! - [`state`]: the state file (serial, lineage, atomic writes, backup, outputs, cluster
+//!   connections), its lock, and the secret store beside it (0700/0600).
+//! - [`changeset`]: the change set and the pure diff that produces it; every change records
+//!   its reason as a closed type and the fields that force a replace.
+//! - [`render`]: the change set as Terraform-style text or JSON; it only reads decisions.
 //! - [`exec`]: the ready-queue executor: steps, ordering, bounded parallel walk, interrupts.
 //! - [`progress`]: what the running step reports without threading parameters: notes for
 //!   the user, the last retried error, the operation it waits for, the interrupt.
-//! - [`cloud`]: one face for all kinds; idempotent creates (adopt or conflict), and calls
-//!   refused because an earlier operation still runs join that operation and go on.
-//! - [`gcp`]: Google's compute and container clients per resource kind, retries, operation
-//!   waits and joins, the preflight checks of credentials, project and APIs.
-//! - [`kube`]: Kubernetes clients per cluster (CA from GKE, Google bearer tokens), objects rendered
-//!   from `templates/` and applied server-side, kubeconfig.
+//! - [`cloud`]: one face for all kinds, dispatching through the registry; idempotent creates
+//!   (adopt or conflict), and calls refused because an earlier operation still runs join
+//!   that operation and go on.
+//! - [`gcp`]: transport to Google: compute and container clients, retries, operation waits
+//!   and joins, the preflight checks of credentials, project and APIs. It knows no kind.
+//! - [`kube`]: transport to each cluster's Kubernetes API: clients per cluster from its
+//!   connection settings (CA from GKE, Google bearer tokens), the generic server-side apply /
+//!   read / delete-and-wait of objects rendered from `templates/`, kubeconfig.
 //! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh).
 //! - [`cli`]: argument parsing, the printer, exit codes.
 //! - [`emulator`]: the embedded, persisted imitation of the compute, GKE and Service Usage APIs

@@ -13,7 +13,6 @@ use crate::exec::WalkOptions;
 use crate::ops::{self, TargetChoice, Workspace};
 use crate::progress::{Interrupt, InterruptHandle};
 use crate::render::{render_json, render_text};
-use crate::resource::ResourceKind;
 use crate::state::StateStore;
 
 /// How often a running resource reports that it is still running.
@@ -280,7 +279,7 @@ async fn apply_cmd(file: &Path, auto_approve: bool, target: &Target, p: &Printer
             let clusters = set
                 .changes
                 .iter()
-                .any(|c| c.address.kind == ResourceKind::Cluster);
+                .any(|c| c.address.kind.api() == crate::kinds::Api::Gke);
             let ws = open(&state_path, "apply", &set.project, clusters, target, p).await?;
             (set, ws, true)
         }

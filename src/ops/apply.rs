@@ -8,9 +8,10 @@ use super::Workspace;
 use crate::changeset::{Action, Change, ChangeSet, StateRef};
 use crate::cloud::{Cloud, CloudError};
 use crate::exec::{walk, Outcome, Step, StepKind, StepPlan, StepResult, WalkEvent, WalkOptions};
+use crate::kinds::Api;
 use crate::progress;
 use crate::resource::outputs::{references, resolve};
-use crate::resource::{Attrs, Ids, OutputRef, Outputs, ResourceKind, Timeouts, Verb};
+use crate::resource::{Attrs, Ids, OutputRef, Outputs, Timeouts, Verb};
 use crate::state::{State, StateError, StateResource};
 
 /// Apply could not start, or state could not be saved.
@@ -195,7 +196,7 @@ fn forget_gone_clusters(state: &mut State) {
     let clusters: Vec<String> = state
         .resources
         .iter()
-        .filter(|r| r.address.kind == ResourceKind::Cluster)
+        .filter(|r| r.address.kind.api() == Api::Gke)
         .map(|r| {
             let text = |k: &str| {
                 r.attributes

@@ -200,3 +200,16 @@ pub async fn plan_destroy(
 fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_planner_records_the_clock_it_was_given() {
+        let inputs = PlanInputs {
+            now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_083_200),
+        };
+        assert_eq!(rfc3339(inputs.now), "2026-12-01T00:00:00Z");
+    }
+}
