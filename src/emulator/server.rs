@@ -20,6 +20,7 @@ use super::access::{Access, Api};
 use super::batch;
 use super::compute::{self, Env};
 use super::container;
+use super::controllers;
 use super::errors::ApiError;
 use super::faults::Faults;
 use super::kubeapi::KubeApis;
@@ -60,7 +61,7 @@ impl Shared {
     pub fn world_now(&self) -> Result<(MutexGuard<'_, World>, u64), ApiError> {
         let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
         let now = now_ms();
-        let applied = world.advance(now);
+        let applied = controllers::advance(&mut world, now);
         let pruned = world.prune(now, self.retention_ms);
         let forget = std::mem::take(&mut world.kube_to_forget);
         container::forget_deleted(&self.kube, forget);

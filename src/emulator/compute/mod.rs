@@ -639,29 +639,6 @@ pub fn existing_ref(
     Ok(Some(rel))
 }
 
-/// Resources in `project` (of any of `collections`, existing or pending insert) whose
-/// JSON mentions `rel` as a link; used for "in use" checks.
-pub fn users_of(world: &World, project: &str, collections: &[&str], rel: &str) -> Option<String> {
-    let needle = link(rel);
-    collections.iter().find_map(|c| {
-        world
-            .existing_and_pending(project, c)
-            .find(|(_, v)| mentions(v, &needle))
-            .map(|(k, _)| k.to_string())
-    })
-}
-
-fn mentions(v: &Value, needle: &str) -> bool {
-    match v {
-        Value::String(s) => s == needle,
-        Value::Array(a) => a.iter().any(|x| mentions(x, needle)),
-        Value::Object(o) => o
-            .iter()
-            .any(|(k, x)| k != "selfLink" && mentions(x, needle)),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

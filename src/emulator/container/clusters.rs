@@ -4,7 +4,7 @@
 //!
 //! A cluster exists from the create request on: PROVISIONING until its
 //! operation is DONE, then RUNNING; RECONCILING while an update runs;
-//! STOPPING while it is deleted; gone afterwards (see `lifecycle.rs`).
+//! STOPPING while it is deleted; gone afterwards (see `controllers/cluster_operations.rs`).
 
 use std::sync::Arc;
 
@@ -12,15 +12,15 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::errors::{already_exists, busy, invalid, not_found};
-use super::lifecycle::{set_status, ClusterStep};
 use super::operations;
+use super::status::set_status;
 use super::validate::{self, Aliases, Network, Placement};
 use super::{cluster_path, link, update, Answer};
 use crate::emulator::errors::ApiError;
 use crate::emulator::geography;
 use crate::emulator::kubeapi::{KubeApis, KubeEndpoint};
 use crate::emulator::server::Shared;
-use crate::emulator::world::{in_collection, timestamp, World};
+use crate::emulator::world::{in_collection, timestamp, ClusterStep, World};
 
 /// Kubernetes versions by release channel (the emulator's fixed "current" ones).
 const VERSIONS: &[(&str, &str)] = &[

@@ -70,8 +70,8 @@ fn in_location<'w>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::container::lifecycle::ClusterStep;
     use crate::emulator::faults::{FaultConfig, Faults};
+    use crate::emulator::world::ClusterStep;
 
     #[test]
     fn lists_the_operations_of_one_location_or_all() {
