@@ -365,7 +365,7 @@ fn get_operation(shared: &Shared, key: &str) -> Result<Value, ApiError> {
 /// at any await point is safe. hyper's HTTP/1 dispatcher keeps reading the
 /// connection while the handler runs and drops the handler future when the
 /// client closes it, so a client that gives up stops the wait (tested in
-/// `tests/emulator_compute.rs`).
+/// `tests/emulator_compute/operations.rs`).
 async fn wait(shared: &Shared, key: &str) -> Result<Value, ApiError> {
     let _guard = WaitGuard::new(&shared.waits_in_flight);
     let deadline = Instant::now() + WAIT_CAP;
