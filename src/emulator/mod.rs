@@ -5,6 +5,7 @@
 //!
 //! - [`Emulator`]: start / url / request counts / shutdown (this file).
 //! - `server.rs`: routing (paths from the discovery document), faults, counts.
+//! - `shared.rs`: the state every request shares; the one way in to the world.
 //! - `schema.rs`: the embedded discovery subset and request validation.
 //! - `world/`: what is stored (resources + operations, persisted in
 //!   `DATA_DIR/world.json`) and `world/uses.rs`, the index of which object
@@ -22,10 +23,12 @@
 //! - `access.rs`: missing projects and disabled services (test knobs).
 //! - `pending.rs`: the operations in flight, for tests.
 //!
-//! Dependencies point one way: `world` imports no other module of the
-//! emulator but this one; `compute` and `container` import `world` and not
-//! each other (a delete check asks `world::uses`); `controllers` import
-//! `world` and `container`'s cluster status; the server ties them together.
+//! Dependencies point one way, and there are no circles among these
+//! modules: `world` imports no other module of the emulator but this one;
+//! `controllers` import only `world`; `shared` (the way in to the world)
+//! imports `controllers`; `compute` and `container` import `world` and not
+//! each other (a delete check asks `world::uses`), and `container` reaches
+//! the world through `shared`; `server` ties them together.
 //!
 //! Operations complete lazily by wall-clock time: an operation's effect
 //! happens when it becomes DONE, even across a restart, and the controllers
@@ -50,6 +53,7 @@ mod refs;
 mod schema;
 mod server;
 mod serviceusage;
+mod shared;
 pub mod tool_env;
 mod world;
 
@@ -67,7 +71,7 @@ pub use faults::FaultConfig;
 pub use latency::base_duration;
 pub use pending::PendingOperation;
 
-use server::Shared;
+use shared::Shared;
 use world::World;
 
 /// Environment variable read by [`EmulatorConfig::apply_env`]: services to

@@ -6,7 +6,6 @@
 //! - `clusters.rs`: the handlers and the cluster record GKE returns.
 //! - `validate.rs`: the rules a create must pass (network, subnet, ranges, master /28).
 //! - `update.rs`: `ClusterUpdate` (exactly one `desired*` field) → a change.
-//! - `status.rs`: the status a cluster and its node pools show.
 //! - `managed_ranges.rs`: the subnet ranges GKE adds for a cluster.
 //! - `endpoint_forms.rs`: the old and new forms of the control plane's endpoints.
 //! - `operations.rs`: GKE `Operation`s; `operation_calls.rs`: their get / list.
@@ -30,7 +29,6 @@ mod errors;
 mod managed_ranges;
 mod operation_calls;
 mod operations;
-pub mod status;
 mod update;
 mod validate;
 
@@ -40,7 +38,7 @@ use crate::emulator::access::Api;
 use crate::emulator::errors::ApiError;
 use crate::emulator::geography;
 use crate::emulator::schema;
-use crate::emulator::server::Shared;
+use crate::emulator::shared::Shared;
 
 /// Prefix of every stored GKE link; replaced by the server's URL in responses.
 pub const CONTAINER_BASE: &str = "https://container.googleapis.com/v1/";
@@ -155,7 +153,7 @@ fn rewrite(value: Value, base: &str) -> Value {
     }
 }
 
-pub use clusters::{attach_all, forget_deleted};
+pub use clusters::attach_all;
 
 #[cfg(test)]
 mod tests {

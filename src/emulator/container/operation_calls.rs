@@ -7,7 +7,7 @@ use super::errors::not_found;
 use super::operations::{self, is_container};
 use super::{validate, Answer};
 use crate::emulator::errors::ApiError;
-use crate::emulator::server::Shared;
+use crate::emulator::shared::Shared;
 use crate::emulator::world::{OperationRecord, World};
 
 /// `operations.get`; location `-` finds the operation in any location.

@@ -8,10 +8,12 @@
 //! | create | RUNNING, node pools RUNNING        | ERROR (delete it and try again)  |
 //! | update | the change applied, RUNNING        | RUNNING, unchanged               |
 //! | delete | gone                               | ERROR                            |
+//!
+//! [`set_status`] is here too: the request that starts an operation sets the
+//! status that says so (PROVISIONING, RECONCILING, STOPPING) with it.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::emulator::container::status::set_status;
 use crate::emulator::world::{ClusterStep, OperationError, OperationRecord, World};
 
 /// Applies `step` of `op` (DONE now) to the world; returns the operation's
@@ -59,4 +61,24 @@ pub fn finish(
         }
     }
     None
+}
+
+/// Sets the cluster's and its node pools' status (RECONCILING leaves the
+/// node pools RUNNING; a status other than ERROR drops `statusMessage`).
+pub fn set_status(cluster: &mut Value, status: &str) {
+    cluster["status"] = json!(status);
+    if status != "ERROR" {
+        if let Some(m) = cluster.as_object_mut() {
+            m.remove("statusMessage");
+        }
+    }
+    let pool_status = match status {
+        "RECONCILING" => "RUNNING",
+        other => other,
+    };
+    if let Some(pools) = cluster["nodePools"].as_array_mut() {
+        for pool in pools {
+            pool["status"] = json!(pool_status);
+        }
+    }
 }

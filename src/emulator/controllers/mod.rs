@@ -8,7 +8,8 @@
 //! in [`CONTROLLERS`]. The API handlers (`compute/`, `container/`) only
 //! record what was asked; they never call a controller.
 //!
-//! - `cluster_operations.rs`: what a finished GKE operation does to its cluster.
+//! - `cluster_operations.rs`: what a finished GKE operation does to its
+//!   cluster, and the status a cluster shows.
 //! - `gke_firewall_rules.rs`: the `gke-*` firewall rules a running cluster owns.
 //! - `cluster_ranges.rs`: the GKE-managed subnet ranges of a deleted cluster go.
 //! - `kube_apis.rs`: a deleted cluster's Kubernetes API is forgotten.
@@ -28,6 +29,8 @@ mod kube_apis;
 use serde_json::Value;
 
 use super::world::{Effect, World};
+
+pub use cluster_operations::set_status;
 
 /// One change of a stored object, as a controller sees it.
 #[derive(Debug, Clone, PartialEq)]
