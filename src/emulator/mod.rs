@@ -5,26 +5,42 @@
 //!
 //! - [`Emulator`]: start / url / request counts / shutdown (this file).
 //! - `server.rs`: routing (paths from the discovery document), faults, counts.
+//! - `shared.rs`: the state every request shares; the one way in to the world.
 //! - `schema.rs`: the embedded discovery subset and request validation.
-//! - `compute/`: the collections (networks, subnetworks, routers, firewalls,
-//!   forwarding rules, instances) and their invariants.
-//! - `container/`: GKE clusters and their operations, in the same world.
+//! - `world/`: what is stored (resources + operations, persisted in
+//!   `DATA_DIR/world.json`) and `world/uses.rs`, the index of which object
+//!   uses which. It knows no API.
+//! - `compute/`: the compute API: the collections (networks, subnetworks,
+//!   routers, firewalls, forwarding rules, instances), their rules, and
+//!   list / filter / paging.
+//! - `container/`: the GKE API: clusters and their operations.
+//! - `controllers/`: GKE's own behaviours, reconciling the world after each
+//!   change (a finished cluster operation, the `gke-*` firewall rules of a
+//!   cluster, its managed ranges, its Kubernetes API).
 //! - `kubeapi/`: each cluster's Kubernetes API (`DATA_DIR/kube`).
 //! - `operations.rs`: `compute#operation`s; `latency.rs`: how long they take.
-//! - `world.rs`: resources + operations, persisted in `DATA_DIR/world.json`.
 //! - `faults.rs`: seeded fault injection; `errors.rs`: error bodies.
 //! - `access.rs`: missing projects and disabled services (test knobs).
 //! - `pending.rs`: the operations in flight, for tests.
 //!
+//! Dependencies point one way, and there are no circles among these
+//! modules: `world` imports no other module of the emulator but this one;
+//! `controllers` import only `world`; `shared` (the way in to the world)
+//! imports `controllers`; `compute` and `container` import `world` and not
+//! each other (a delete check asks `world::uses`), and `container` reaches
+//! the world through `shared`; `server` ties them together.
+//!
 //! Operations complete lazily by wall-clock time: an operation's effect
-//! happens when it becomes DONE, even across a restart. Every mutation may
-//! carry a `requestId`; a repeated one returns the original operation. DONE
-//! operations are dropped after [`EmulatorConfig::operation_retention`].
+//! happens when it becomes DONE, even across a restart, and the controllers
+//! react to it then. Every mutation may carry a `requestId`; a repeated one
+//! returns the original operation. DONE operations are dropped after
+//! [`EmulatorConfig::operation_retention`].
 
 mod access;
 mod batch;
 mod compute;
 mod container;
+mod controllers;
 mod errors;
 mod faults;
 mod geography;
@@ -37,6 +53,7 @@ mod refs;
 mod schema;
 mod server;
 mod serviceusage;
+mod shared;
 pub mod tool_env;
 mod world;
 
@@ -54,7 +71,7 @@ pub use faults::FaultConfig;
 pub use latency::base_duration;
 pub use pending::PendingOperation;
 
-use server::Shared;
+use shared::Shared;
 use world::World;
 
 /// Environment variable read by [`EmulatorConfig::apply_env`]: services to

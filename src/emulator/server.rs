@@ -3,9 +3,8 @@
 //! matched against the discovery paths, plus `/_emulator/health` and `/_emulator/requests`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -16,82 +15,22 @@ use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde_json::Value;
 
-use super::access::{Access, Api};
+use super::access::Api;
 use super::batch;
 use super::compute::{self, Env};
 use super::container;
 use super::errors::ApiError;
-use super::faults::Faults;
-use super::kubeapi::KubeApis;
 use super::operations::{self, WAIT_CAP};
 use super::query::FieldMask;
 use super::schema;
 use super::serviceusage;
-use super::world::{now_ms, World, CANONICAL_BASE};
+use super::shared::Shared;
+use super::world::CANONICAL_BASE;
 
-/// State shared by all requests.
-#[derive(Debug)]
-pub struct Shared {
-    /// The world; every handler locks it briefly (never across an await).
-    pub world: Mutex<World>,
-    /// Where `world.json` lives.
-    pub data_dir: PathBuf,
-    /// Latency multiplier.
-    pub scale: f64,
-    /// Fault generator.
-    pub faults: Faults,
-    /// How long DONE operations (and their `requestId`s) are kept, ms.
-    pub retention_ms: u64,
-    /// Requests by discovery method id.
-    pub counts: Mutex<BTreeMap<String, u64>>,
-    /// `operations.wait` calls currently blocked (see [`WaitGuard`]).
-    pub waits_in_flight: AtomicUsize,
-    /// `http://127.0.0.1:port`, used in every link returned.
-    pub base_url: String,
-    /// The Kubernetes API servers of the emulated clusters.
-    pub kube: Arc<KubeApis>,
-    /// Missing projects and disabled services.
-    pub access: Access,
-}
-
-impl Shared {
-    /// Locks the world, applies operations that are due and drops expired
-    /// ones; persists if that changed anything.
-    pub fn world_now(&self) -> Result<(MutexGuard<'_, World>, u64), ApiError> {
-        let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
-        let now = now_ms();
-        let applied = world.advance(now);
-        let pruned = world.prune(now, self.retention_ms);
-        let forget = std::mem::take(&mut world.kube_to_forget);
-        container::forget_deleted(&self.kube, forget);
-        if applied || pruned {
-            self.persist(&world)?;
-        }
-        Ok((world, now))
-    }
-
-    /// Writes the world to disk.
-    ///
-    /// # Errors
-    /// 503 `backendError` when it cannot be written (the cause is logged).
-    pub fn persist(&self, world: &World) -> Result<(), ApiError> {
-        world.save(&self.data_dir).map_err(|e| {
-            tracing::error!(error = %e, "emulator could not persist the world");
-            ApiError::backend_error()
-        })
-    }
-
-    /// Counts one request to `method_id`.
-    pub fn count(&self, method_id: &str) {
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        *counts.entry(method_id.to_string()).or_default() += 1;
-    }
-
-    /// Rewrites canonical links to this server's URL.
-    fn localize(&self, value: Value) -> Value {
-        let base = format!("{}/compute/v1/", self.base_url);
-        rewrite(value, &base)
-    }
+/// Rewrites canonical links to the URL of `shared`'s server.
+fn localize(shared: &Shared, value: Value) -> Value {
+    let base = format!("{}/compute/v1/", shared.base_url);
+    rewrite(value, &base)
 }
 
 fn rewrite(value: Value, base: &str) -> Value {
@@ -165,7 +104,7 @@ pub async fn compute_call(
     body: &[u8],
 ) -> Result<Value, ApiError> {
     let mask = FieldMask::from_query(query)?;
-    let value = shared.localize(serve(shared, method, rest, query, body).await?);
+    let value = localize(shared, serve(shared, method, rest, query, body).await?);
     Ok(match mask {
         Some(mask) => mask.apply(value),
         None => value,
@@ -364,7 +303,7 @@ fn get_operation(shared: &Shared, key: &str) -> Result<Value, ApiError> {
 /// at any await point is safe. hyper's HTTP/1 dispatcher keeps reading the
 /// connection while the handler runs and drops the handler future when the
 /// client closes it, so a client that gives up stops the wait (tested in
-/// `tests/emulator_compute.rs`).
+/// `tests/emulator_compute/operations.rs`).
 async fn wait(shared: &Shared, key: &str) -> Result<Value, ApiError> {
     let _guard = WaitGuard::new(&shared.waits_in_flight);
     let deadline = Instant::now() + WAIT_CAP;

@@ -5,18 +5,20 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{users_of, Target};
-use crate::emulator::container::cluster_using;
+use super::Target;
 use crate::emulator::errors::ApiError;
+use crate::emulator::world::uses::Uses;
 use crate::emulator::world::{in_collection, link, World};
 
-/// Collections whose resources keep a network in use.
+/// Collections whose resources keep a network in use, in the order the
+/// error looks for the user it names.
 const USERS: &[&str] = &[
     "subnetworks",
     "routers",
     "firewalls",
     "forwardingRules",
     "instances",
+    "clusters",
 ];
 
 /// Fills the defaults the real API returns.
@@ -105,8 +107,7 @@ fn check_mtu(body: &Map<String, Value>) -> Result<(), ApiError> {
 /// forwarding rules, instances (existing or being created) or GKE clusters
 /// refer to the network.
 pub fn check_delete(world: &World, target: &Target) -> Result<(), ApiError> {
-    let user = users_of(world, &target.project, USERS, &target.rel)
-        .or_else(|| cluster_using(world, &target.project, &target.rel));
+    let user = Uses::of(world).first_user_in(&target.rel, USERS);
     match user {
         Some(user) => Err(ApiError::in_use(&target.rel, &user)),
         None => Ok(()),

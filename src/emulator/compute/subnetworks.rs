@@ -7,10 +7,10 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde_json::{json, Map, Value};
 
-use super::{existing_ref, users_of, Target};
-use crate::emulator::container::cluster_using;
+use super::{existing_ref, Target};
 use crate::emulator::errors::ApiError;
 use crate::emulator::refs;
+use crate::emulator::world::uses::Uses;
 use crate::emulator::world::{link, normalize_base64, World};
 
 /// Fields `patch` cannot change (see [`prepare_patch`]).
@@ -22,8 +22,9 @@ const IMMUTABLE: &[&str] = &[
     "purpose",
 ];
 
-/// Collections whose resources keep a subnet in use.
-const USERS: &[&str] = &["forwardingRules", "instances", "routers"];
+/// Collections whose resources keep a subnet in use, in the order the error
+/// looks for the user it names.
+const USERS: &[&str] = &["forwardingRules", "instances", "routers", "clusters"];
 
 /// Validates the network reference, the ranges and their overlaps; sets defaults.
 ///
@@ -139,8 +140,7 @@ pub fn private_ip_google_access_patch(body: &Value) -> Result<Value, ApiError> {
 /// 400 `resourceInUseByAnotherResource` while forwarding rules, instances,
 /// router NATs or GKE clusters refer to the subnet.
 pub fn check_delete(world: &World, target: &Target) -> Result<(), ApiError> {
-    let user = users_of(world, &target.project, USERS, &target.rel)
-        .or_else(|| cluster_using(world, &target.project, &target.rel));
+    let user = Uses::of(world).first_user_in(&target.rel, USERS);
     match user {
         Some(user) => Err(ApiError::in_use(&target.rel, &user)),
         None => Ok(()),

@@ -4,7 +4,7 @@
 //!
 //! A cluster exists from the create request on: PROVISIONING until its
 //! operation is DONE, then RUNNING; RECONCILING while an update runs;
-//! STOPPING while it is deleted; gone afterwards (see `lifecycle.rs`).
+//! STOPPING while it is deleted; gone afterwards (see `controllers/cluster_operations.rs`).
 
 use std::sync::Arc;
 
@@ -12,15 +12,15 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::errors::{already_exists, busy, invalid, not_found};
-use super::lifecycle::{set_status, ClusterStep};
 use super::operations;
 use super::validate::{self, Aliases, Network, Placement};
 use super::{cluster_path, link, update, Answer};
+use crate::emulator::controllers::set_status;
 use crate::emulator::errors::ApiError;
 use crate::emulator::geography;
-use crate::emulator::kubeapi::{KubeApis, KubeEndpoint};
-use crate::emulator::server::Shared;
-use crate::emulator::world::{in_collection, timestamp, World};
+use crate::emulator::kubeapi::KubeEndpoint;
+use crate::emulator::shared::Shared;
+use crate::emulator::world::{in_collection, timestamp, ClusterStep, World};
 
 /// Kubernetes versions by release channel (the emulator's fixed "current" ones).
 const VERSIONS: &[(&str, &str)] = &[
@@ -336,17 +336,6 @@ pub async fn attach_all(shared: &Shared) {
     };
     for key in keys {
         attach(shared, &key).await;
-    }
-}
-
-/// Stops and forgets the Kubernetes APIs of deleted clusters, in the background.
-pub fn forget_deleted(kube: &Arc<KubeApis>, keys: Vec<String>) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    for key in keys {
-        let kube = kube.clone();
-        runtime.spawn(async move { kube.stop(&key, true).await });
     }
 }
 

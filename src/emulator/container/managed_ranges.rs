@@ -3,7 +3,7 @@
 //! or empty) but no range names gets two secondary ranges added to its
 //! subnet, named as GKE names them (`gke-<cluster>-pods-<8 hex>`,
 //! `gke-<cluster>-services-<8 hex>`), and loses them again when it is
-//! deleted. A size alone is allocated from 10.0.0.0/8 where nothing in the
+//! deleted (`controllers/cluster_ranges.rs`). A size alone is allocated from 10.0.0.0/8 where nothing in the
 //! network overlaps.
 
 use ipnet::Ipv4Net;
@@ -133,32 +133,6 @@ pub fn add_to_subnet(world: &mut World, subnet: &str, ranges: &[(String, String)
             list.push(json!({"rangeName": name, "ipCidrRange": cidr}));
         }
         s["secondaryIpRanges"] = Value::Array(list);
-        s["fingerprint"] = json!(fingerprint);
-    }
-}
-
-/// Removes the GKE-managed ranges of `cluster` from its subnet (on delete).
-pub fn remove_for(world: &mut World, cluster: &Value) {
-    let name = cluster["name"].as_str().unwrap_or_default();
-    let prefix = format!("gke-{name}-");
-    let policy = &cluster["ipAllocationPolicy"];
-    let managed: Vec<&str> = ["clusterSecondaryRangeName", "servicesSecondaryRangeName"]
-        .iter()
-        .filter_map(|k| policy[*k].as_str())
-        .filter(|n| n.starts_with(&prefix))
-        .collect();
-    if managed.is_empty() {
-        return;
-    }
-    let Some(subnet) = cluster["networkConfig"]["subnetwork"].as_str() else {
-        return;
-    };
-    let subnet = subnet.to_string();
-    let fingerprint = world.new_fingerprint();
-    if let Some(s) = world.resources.get_mut(&subnet) {
-        if let Some(list) = s["secondaryIpRanges"].as_array_mut() {
-            list.retain(|r| !managed.contains(&r["rangeName"].as_str().unwrap_or_default()));
-        }
         s["fingerprint"] = json!(fingerprint);
     }
 }

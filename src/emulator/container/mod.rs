@@ -6,11 +6,15 @@
 //! - `clusters.rs`: the handlers and the cluster record GKE returns.
 //! - `validate.rs`: the rules a create must pass (network, subnet, ranges, master /28).
 //! - `update.rs`: `ClusterUpdate` (exactly one `desired*` field) → a change.
-//! - `lifecycle.rs`: what happens when an operation is DONE (RUNNING, gone, ERROR).
-//! - `firewall_rules.rs`: the firewall rules a running cluster owns.
+//! - `managed_ranges.rs`: the subnet ranges GKE adds for a cluster.
+//! - `endpoint_forms.rs`: the old and new forms of the control plane's endpoints.
 //! - `operations.rs`: GKE `Operation`s; `operation_calls.rs`: their get / list.
 //! - `enums.rs`: enum names ↔ numbers.
 //! - `errors.rs`: error answers in GKE's words.
+//!
+//! What happens when an operation is DONE (RUNNING, gone, ERROR), and what
+//! GKE keeps in step with a cluster (its `gke-*` firewall rules), is not
+//! here: `../controllers/` does it.
 //!
 //! Clusters are stored at `projects/{p}/locations/{loc}/clusters/{name}` as
 //! the JSON GKE returns, enum values as names and links against
@@ -22,8 +26,6 @@ mod clusters;
 mod endpoint_forms;
 mod enums;
 mod errors;
-mod firewall_rules;
-pub mod lifecycle;
 mod managed_ranges;
 mod operation_calls;
 mod operations;
@@ -36,7 +38,7 @@ use crate::emulator::access::Api;
 use crate::emulator::errors::ApiError;
 use crate::emulator::geography;
 use crate::emulator::schema;
-use crate::emulator::server::Shared;
+use crate::emulator::shared::Shared;
 
 /// Prefix of every stored GKE link; replaced by the server's URL in responses.
 pub const CONTAINER_BASE: &str = "https://container.googleapis.com/v1/";
@@ -65,25 +67,6 @@ pub fn cluster_path(rel: &str) -> String {
         }
         _ => rel.to_string(),
     }
-}
-
-/// A cluster (existing or being created) in `project` whose network or
-/// subnetwork is `rel` (`projects/p/global/networks/n` or
-/// `projects/p/regions/r/subnetworks/s`); compute's delete checks use it.
-pub fn cluster_using(
-    world: &crate::emulator::world::World,
-    project: &str,
-    rel: &str,
-) -> Option<String> {
-    world
-        .resources
-        .iter()
-        .filter(|(k, _)| crate::emulator::world::in_collection(k, project, "clusters"))
-        .find(|(_, c)| {
-            c["networkConfig"]["network"].as_str() == Some(rel)
-                || c["networkConfig"]["subnetwork"].as_str() == Some(rel)
-        })
-        .map(|(k, _)| k.clone())
 }
 
 /// A handler's answer: the discovery schema of the body and the body.
@@ -170,7 +153,7 @@ fn rewrite(value: Value, base: &str) -> Value {
     }
 }
 
-pub use clusters::{attach_all, forget_deleted};
+pub use clusters::attach_all;
 
 #[cfg(test)]
 mod tests {

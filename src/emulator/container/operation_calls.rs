@@ -7,7 +7,7 @@ use super::errors::not_found;
 use super::operations::{self, is_container};
 use super::{validate, Answer};
 use crate::emulator::errors::ApiError;
-use crate::emulator::server::Shared;
+use crate::emulator::shared::Shared;
 use crate::emulator::world::{OperationRecord, World};
 
 /// `operations.get`; location `-` finds the operation in any location.
@@ -70,8 +70,8 @@ fn in_location<'w>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::container::lifecycle::ClusterStep;
     use crate::emulator::faults::{FaultConfig, Faults};
+    use crate::emulator::world::ClusterStep;
 
     #[test]
     fn lists_the_operations_of_one_location_or_all() {

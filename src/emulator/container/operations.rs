@@ -5,11 +5,12 @@
 
 use serde_json::{json, Value};
 
-use super::lifecycle::ClusterStep;
 use super::{link, location_path};
 use crate::emulator::faults::Faults;
 use crate::emulator::latency::scaled_duration;
-use crate::emulator::world::{timestamp, Effect, OperationError, OperationRecord, World};
+use crate::emulator::world::{
+    timestamp, ClusterStep, Effect, OperationError, OperationRecord, World,
+};
 
 /// Records a new operation of `kind` (`CREATE_CLUSTER`, `DELETE_CLUSTER`,
 /// `UPDATE_CLUSTER`) on cluster `target` in `locations/{location}`.

@@ -1,22 +1,50 @@
-//! The firewall rules a running GKE cluster owns on its network, as compute
-//! `firewalls` resources: `gke-<name>-<8 hex>-master` (tcp:443,10250 from
-//! the master /28), `-vms` (node range) and `-all` (pod range), all aimed
-//! at the node tag `gke-<name>-<8 hex>-node`. Created when the cluster
-//! becomes RUNNING, removed when it is deleted.
+//! The controller of the firewall rules a running GKE cluster owns on its
+//! network, as compute `firewalls` resources: `gke-<name>-<8 hex>-master`
+//! (tcp:443,10250 from the master /28), `-vms` (node range) and `-all` (pod
+//! range), all aimed at the node tag `gke-<name>-<8 hex>-node`. Created when
+//! the cluster first becomes RUNNING (PROVISIONING → RUNNING), removed when
+//! the cluster is gone.
 
 use serde_json::{json, Value};
 
+use super::{Change, Controller};
 use crate::emulator::world::{link, timestamp, World};
 
+/// Keeps every cluster's `gke-*` firewall rules in step with the cluster.
+#[derive(Debug)]
+pub struct GkeFirewallRules;
+
+impl Controller for GkeFirewallRules {
+    fn name(&self) -> &'static str {
+        "gke-firewall-rules"
+    }
+
+    fn reconcile(&self, world: &mut World, change: &Change) {
+        if change.collection() != "clusters" {
+            return;
+        }
+        let project = change.project().to_string();
+        match (&change.before, &change.after) {
+            (Some(before), Some(after))
+                if before["status"] == "PROVISIONING" && after["status"] == "RUNNING" =>
+            {
+                create(world, &project, after, change.at_ms);
+            }
+            (Some(before), None) => delete(world, &project, before),
+            _ => {}
+        }
+    }
+}
+
 /// `gke-<name>-<8 hex>`: the prefix of the cluster's rules and node tag.
-pub fn prefix(cluster: &Value) -> String {
+fn prefix(cluster: &Value) -> String {
     let name = cluster["name"].as_str().unwrap_or_default();
     let id = cluster["id"].as_str().unwrap_or_default();
     format!("gke-{name}-{}", &id[..id.len().min(8)])
 }
 
 /// Creates the cluster's rules in the world at `at_ms` (skipping names already taken).
-pub fn create(world: &mut World, project: &str, cluster: &Value, at_ms: u64) {
+fn create(world: &mut World, project: &str, cluster: &Value, at_ms: u64) {
     let prefix = prefix(cluster);
     let node_tag = format!("{prefix}-node");
     let Some(network) = cluster["networkConfig"]["network"].as_str() else {
@@ -77,7 +105,7 @@ pub fn create(world: &mut World, project: &str, cluster: &Value, at_ms: u64) {
 }
 
 /// Removes the cluster's rules (those named `<prefix>-master|vms|all`).
-pub fn delete(world: &mut World, project: &str, cluster: &Value) {
+fn delete(world: &mut World, project: &str, cluster: &Value) {
     let prefix = prefix(cluster);
     for suffix in ["master", "vms", "all"] {
         world.resources.remove(&format!(

@@ -4,6 +4,13 @@
 //! Resources are stored as the JSON the API returns, with links written
 //! against [`CANONICAL_BASE`]; the server rewrites them to its own URL on the
 //! way out, so a world survives a restart on another port.
+//!
+//! The world knows no API: it stores objects and operations, applies the
+//! plain effects (insert, patch, delete) and answers which object uses which
+//! ([`uses`]). What GKE does when its operations finish, and the objects GKE
+//! keeps in step with a cluster, are the controllers' (`../controllers/`).
+
+pub mod uses;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -14,7 +21,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::container::lifecycle::{self, ClusterStep};
 use super::EmulatorError;
 
 /// Prefix of every stored link; replaced by the server's URL in responses.
@@ -61,12 +67,28 @@ pub enum Effect {
     },
     /// The resource disappears.
     Delete,
-    /// A GKE cluster operation finishes (see `container/lifecycle.rs`); this
-    /// also runs when the operation failed, as failures change the cluster too.
+    /// A GKE cluster operation finishes. The world does not apply it itself:
+    /// `controllers/cluster_operations.rs` does, also when the operation
+    /// failed, as failures change the cluster too.
     Cluster {
         /// What finishes.
         step: ClusterStep,
     },
+}
+
+/// The cluster change a GKE operation finishes (stored with the operation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "camelCase")]
+pub enum ClusterStep {
+    /// PROVISIONING → RUNNING.
+    Create,
+    /// RECONCILING → RUNNING with the top-level fields of `patch` replaced.
+    Update {
+        /// New values of top-level cluster fields.
+        patch: Value,
+    },
+    /// STOPPING → gone.
+    Delete,
 }
 
 /// The error an operation ended with.
@@ -278,55 +300,56 @@ impl World {
         existing.chain(pending)
     }
 
-    /// Applies every operation due at `now`, in order of completion. Returns whether anything changed.
-    pub fn advance(&mut self, now: u64) -> bool {
-        let mut due: Vec<(u64, String)> = self
+    /// Keys of the operations due at `now` and not applied yet, in order of
+    /// completion (`controllers::advance` applies them one by one).
+    pub fn due(&self, now: u64) -> Vec<String> {
+        let mut due: Vec<(u64, &String)> = self
             .operations
             .iter()
             .filter(|(_, op)| !op.applied && op.done_ms <= now)
-            .map(|(k, op)| (op.done_ms, k.clone()))
+            .map(|(k, op)| (op.done_ms, k))
             .collect();
         due.sort();
-        let changed = !due.is_empty();
-        for (_, key) in due {
-            self.apply(&key);
-        }
-        changed
+        due.into_iter().map(|(_, k)| k.clone()).collect()
     }
 
-    fn apply(&mut self, key: &str) {
-        let Some(op) = self.operations.get(key).cloned() else {
-            return;
-        };
-        let mut error = op.error.clone();
-        if let Effect::Cluster { step } = &op.effect {
-            error = lifecycle::finish(self, &op, step);
-        } else if error.is_none() {
-            match op.effect {
-                Effect::Insert { mut resource } => {
-                    resource["creationTimestamp"] = Value::String(timestamp(op.done_ms));
-                    self.resources.insert(op.target.clone(), resource);
-                }
-                Effect::Patch { patch } => {
-                    let fingerprint = self.new_fingerprint();
-                    match self.resources.get_mut(&op.target) {
-                        Some(resource) => {
-                            merge(resource, patch);
-                            if resource.get("fingerprint").is_some() {
-                                resource["fingerprint"] = Value::String(fingerprint);
-                            }
-                        }
-                        None => error = Some(gone(&op.target)),
-                    }
-                }
-                Effect::Delete => {
-                    if self.resources.remove(&op.target).is_none() {
-                        error = Some(gone(&op.target));
-                    }
-                }
-                Effect::Cluster { .. } => {}
-            }
+    /// Applies the plain effect of `op` (insert, patch, delete) unless it
+    /// failed; returns the operation's final error. An [`Effect::Cluster`]
+    /// is not the world's to apply: it is left alone and `op.error` returned.
+    pub fn apply_effect(&mut self, op: &OperationRecord) -> Option<OperationError> {
+        if op.error.is_some() {
+            return op.error.clone();
         }
+        match op.effect.clone() {
+            Effect::Insert { mut resource } => {
+                resource["creationTimestamp"] = Value::String(timestamp(op.done_ms));
+                self.resources.insert(op.target.clone(), resource);
+                None
+            }
+            Effect::Patch { patch } => {
+                let fingerprint = self.new_fingerprint();
+                match self.resources.get_mut(&op.target) {
+                    Some(resource) => {
+                        merge(resource, patch);
+                        if resource.get("fingerprint").is_some() {
+                            resource["fingerprint"] = Value::String(fingerprint);
+                        }
+                        None
+                    }
+                    None => Some(gone(&op.target)),
+                }
+            }
+            Effect::Delete => self
+                .resources
+                .remove(&op.target)
+                .is_none()
+                .then(|| gone(&op.target)),
+            Effect::Cluster { .. } => None,
+        }
+    }
+
+    /// Marks operation `key` applied, with its final `error`.
+    pub fn settle(&mut self, key: &str, error: Option<OperationError>) {
         if let Some(op) = self.operations.get_mut(key) {
             op.applied = true;
             op.error = error;
@@ -400,6 +423,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Applies the plain effects due at `now`, as `controllers::advance` does.
+    fn advance(w: &mut World, now: u64) -> bool {
+        let due = w.due(now);
+        for key in &due {
+            let op = w.operations[key].clone();
+            let error = w.apply_effect(&op);
+            w.settle(key, error);
+        }
+        !due.is_empty()
+    }
+
     #[test]
     fn base64_matches_known_values() {
         assert_eq!(base64_url(b"hello"), "aGVsbG8=");
@@ -448,9 +482,9 @@ mod tests {
             request_id: Some("r1".into()),
         };
         w.operations.insert(op.rel(), op);
-        assert!(!w.advance(50));
+        assert!(!advance(&mut w, 50));
         assert!(w.resources.is_empty());
-        assert!(w.advance(100));
+        assert!(advance(&mut w, 100));
         assert!(w.resources.contains_key("projects/p/global/networks/n"));
     }
 
@@ -480,7 +514,7 @@ mod tests {
         ] {
             w.operations.insert(o.rel(), o);
         }
-        w.advance(1_000);
+        advance(&mut w, 1_000);
         assert!(!w.prune(1_000, 1_000), "nothing has been DONE for 1 s yet");
         assert!(w.prune(1_100, 1_000));
         assert!(w.operation_for_request("p", "r-old").is_none());

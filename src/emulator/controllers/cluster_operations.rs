@@ -1,31 +1,20 @@
-//! What a GKE operation does to its cluster when it is DONE.
+//! What a GKE operation does to its cluster when it is DONE: GKE's control
+//! plane finishing the work a request started. The objects GKE keeps in step
+//! with the cluster (firewall rules, managed ranges, the Kubernetes API)
+//! follow through the controllers, which see the change this makes.
 //!
-//! | step   | success                                   | failure                          |
-//! |--------|-------------------------------------------|----------------------------------|
-//! | create | RUNNING, node pools RUNNING, firewall rules | ERROR (delete it and try again) |
-//! | update | the change applied, RUNNING               | RUNNING, unchanged               |
-//! | delete | gone with its firewall rules; its Kubernetes API is forgotten | ERROR  |
+//! | step   | success                            | failure                          |
+//! |--------|------------------------------------|----------------------------------|
+//! | create | RUNNING, node pools RUNNING        | ERROR (delete it and try again)  |
+//! | update | the change applied, RUNNING        | RUNNING, unchanged               |
+//! | delete | gone                               | ERROR                            |
+//!
+//! [`set_status`] is here too: the request that starts an operation sets the
+//! status that says so (PROVISIONING, RECONCILING, STOPPING) with it.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::firewall_rules;
-use crate::emulator::world::{OperationError, OperationRecord, World};
-
-/// The cluster change an operation finishes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "camelCase")]
-pub enum ClusterStep {
-    /// PROVISIONING → RUNNING.
-    Create,
-    /// RECONCILING → RUNNING with the top-level fields of `patch` replaced.
-    Update {
-        /// New values of top-level cluster fields.
-        patch: Value,
-    },
-    /// STOPPING → gone.
-    Delete,
-}
+use crate::emulator::world::{ClusterStep, OperationError, OperationRecord, World};
 
 /// Applies `step` of `op` (DONE now) to the world; returns the operation's
 /// final error (the injected one, or one found now).
@@ -56,7 +45,6 @@ pub fn finish(
     match step {
         ClusterStep::Create => {
             set_status(&mut cluster, "RUNNING");
-            firewall_rules::create(world, &op.project, &cluster, op.done_ms);
             world.resources.insert(op.target.clone(), cluster);
         }
         ClusterStep::Update { patch } => {
@@ -69,16 +57,14 @@ pub fn finish(
             world.resources.insert(op.target.clone(), cluster);
         }
         ClusterStep::Delete => {
-            firewall_rules::delete(world, &op.project, &cluster);
-            super::managed_ranges::remove_for(world, &cluster);
             world.resources.remove(&op.target);
-            world.kube_to_forget.push(op.target.clone());
         }
     }
     None
 }
 
-/// Sets the cluster's and its node pools' status.
+/// Sets the cluster's and its node pools' status (RECONCILING leaves the
+/// node pools RUNNING; a status other than ERROR drops `statusMessage`).
 pub fn set_status(cluster: &mut Value, status: &str) {
     cluster["status"] = json!(status);
     if status != "ERROR" {

@@ -1,0 +1,21 @@
+//! The emulator as the official `google-cloud-compute-v1` client (and raw HTTP)
+//! sees it. One test binary (each costs link time), one file per job:
+//!
+//! - `networks.rs`, `subnetworks.rs`: each collection's own rules;
+//! - `in_use.rs`: duplicates, overlaps, and deletes of what is in use;
+//! - `raw_http.rs`: bad bodies, forwarding rules and instances over raw HTTP;
+//! - `operations.rs`: latencies, wait, request ids, retention, restarts;
+//! - `faults_and_access.rs`: injected faults, disabled API, missing project;
+//! - `support.rs`: what they share.
+
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod faults_and_access;
+mod in_use;
+mod networks;
+mod operations;
+mod raw_http;
+mod subnetworks;
+mod support;
