@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use crate::address::Address;
 use crate::gcp::{GcpError, Provider};
-use crate::kinds::{Api, ResourceKind};
+use crate::kinds::{Api, Applied, ResourceKind};
 use crate::kube::{Kube, KubeError};
-use crate::resource::{Attrs, Ids, Live, Outputs};
+use crate::resource::{Attrs, Live};
 
 /// A cloud call failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,12 +66,6 @@ impl CloudError {
     }
 }
 
-impl From<crate::resource::OutputRef> for CloudError {
-    fn from(r: crate::resource::OutputRef) -> Self {
-        CloudError::Unknown(r)
-    }
-}
-
 /// Google Cloud and the clusters' Kubernetes APIs.
 #[derive(Debug)]
 pub struct Cloud {
@@ -90,35 +84,17 @@ impl Cloud {
         address.kind.behaviour().read(self, attrs).await
     }
 
-    /// The outputs of the resource now, for kinds that have outputs.
-    async fn outputs(&self, address: &Address, attrs: &Attrs) -> Result<Outputs, CloudError> {
-        if address.kind.behaviour().outputs().is_empty() {
-            return Ok(Outputs::new());
-        }
-        Ok(self
-            .read(address, attrs)
-            .await?
-            .map(|l| l.outputs)
-            .unwrap_or_default())
-    }
-
     /// Creates the resource and waits until it exists; adopts a matching
     /// resource that already exists. Returns its ids and outputs.
     ///
     /// # Errors
     /// API errors; [`CloudError::Conflict`] for a different resource of that name.
-    pub async fn create(
-        &self,
-        address: &Address,
-        attrs: &Attrs,
-    ) -> Result<(Ids, Outputs), CloudError> {
+    pub async fn create(&self, address: &Address, attrs: &Attrs) -> Result<Applied, CloudError> {
         let kind = address.kind.behaviour();
         if kind.api() == Api::Kubernetes {
             // Server-side apply creates or adopts by itself.
-            let ids = kind.create(self, attrs).await?;
-            return Ok((ids, self.outputs(address, attrs).await?));
+            return kind.create(self, attrs).await;
         }
-        self.forget_clients(address, attrs).await;
         let in_flight = kind.in_flight(attrs, self.gcp.project())?;
         for _ in 0..JOIN_ATTEMPTS {
             match kind.create(self, attrs).await {
@@ -132,24 +108,13 @@ impl Cloud {
                     }
                     return self.adopt(address, attrs).await;
                 }
-                Ok(ids) => return Ok((ids, self.outputs(address, attrs).await?)),
-                Err(e) => return Err(e),
+                other => return other,
             }
         }
         Err(CloudError::StillBusy(address.to_string()))
     }
 
-    /// A cluster that is created or deleted gets a new address and CA.
-    async fn forget_clients(&self, address: &Address, attrs: &Attrs) {
-        if address.kind.api() == Api::Gke {
-            let text = |k: &str| attrs.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-            self.kube
-                .forget_cluster(text("location"), text("name"))
-                .await;
-        }
-    }
-
-    async fn adopt(&self, address: &Address, attrs: &Attrs) -> Result<(Ids, Outputs), CloudError> {
+    async fn adopt(&self, address: &Address, attrs: &Attrs) -> Result<Applied, CloudError> {
         // A create still running (e.g. sent by a process that was killed) is
         // not readable yet: poll until it is.
         let mut delay = Duration::from_millis(50);
@@ -162,7 +127,10 @@ impl Cloud {
                     .collect();
                 if differing.is_empty() {
                     tracing::info!(%address, "adopted existing resource");
-                    return Ok((live.ids, live.outputs));
+                    return Ok(Applied {
+                        ids: live.ids,
+                        outputs: live.outputs,
+                    });
                 }
                 return Err(CloudError::Conflict {
                     address: address.to_string(),
@@ -185,7 +153,7 @@ impl Cloud {
         address: &Address,
         before: &Attrs,
         after: &Attrs,
-    ) -> Result<(Ids, Outputs), CloudError> {
+    ) -> Result<Applied, CloudError> {
         let kind = address.kind.behaviour();
         let in_flight = kind.in_flight(after, self.gcp.project())?;
         let mut before = before.clone();
@@ -200,8 +168,7 @@ impl Cloud {
                         None => return Err(CloudError::Gone(address.to_string())),
                     }
                 }
-                Ok(ids) => return Ok((ids, self.outputs(address, after).await?)),
-                Err(e) => return Err(e),
+                other => return other,
             }
         }
         Err(CloudError::StillBusy(address.to_string()))
@@ -213,7 +180,6 @@ impl Cloud {
     /// API errors.
     pub async fn delete(&self, address: &Address, attrs: &Attrs) -> Result<(), CloudError> {
         let kind = address.kind.behaviour();
-        self.forget_clients(address, attrs).await;
         let in_flight = kind.in_flight(attrs, self.gcp.project())?;
         for _ in 0..JOIN_ATTEMPTS {
             match kind.delete(self, attrs).await {

@@ -113,7 +113,8 @@ pub fn diff(
 fn decide(c: &mut Change, want: &DesiredResource, replaced: &BTreeSet<Address>) {
     let kind = want.address.kind;
     let fields = c.changed_fields();
-    let after = c.after.clone().unwrap_or_default();
+    let empty = Attrs::new();
+    let after = c.after.as_ref().unwrap_or(&empty);
     // The output a changed field is built from, and whether it is known now.
     let output_of = |field: &String| -> Option<(OutputRef, bool)> {
         let r = references_in(want.attrs.get(field)?).into_iter().next()?;
@@ -152,10 +153,13 @@ fn decide(c: &mut Change, want: &DesiredResource, replaced: &BTreeSet<Address>) 
                 container: container.clone(),
             },
         )
-    } else if let (Some((output, known)), false) = (output.clone(), forcing.is_empty()) {
-        (Action::Replace, Reason::OutputChanged { output, known })
     } else if let Some((output, known)) = output {
-        (Action::Update, Reason::OutputChanged { output, known })
+        let action = if forcing.is_empty() {
+            Action::Update
+        } else {
+            Action::Replace
+        };
+        (action, Reason::OutputChanged { output, known })
     } else if !fields.is_empty() {
         (Action::Update, Reason::Changed { fields })
     } else {

@@ -202,6 +202,13 @@ impl Provider {
     }
 }
 
+/// The digest meshform compares cluster CAs by: of the PEM text, trimmed.
+/// The cluster's `ca_digest` output and the CA a Kubernetes client trusts
+/// must agree, so both use this.
+pub fn ca_digest(ca_pem: &str) -> String {
+    crate::resource::outputs::digest(ca_pem.trim().as_bytes())
+}
+
 /// The cluster CA certificate as PEM (GKE gives it base64-encoded).
 pub fn ca_pem(c: &Cluster) -> Option<String> {
     use base64::Engine;

@@ -1,7 +1,7 @@
 //! The GCP transport: Google's official compute and container clients,
 //! retries, operation waits and joins, preflight checks; it knows no
-//! resource kind (those are in [`kinds`](crate::kinds)). The real cloud and the emulator differ only in endpoint and
-//! credentials.
+//! resource kind (those are in [`kinds`](crate::kinds)). The real cloud
+//! and the emulator differ only in endpoint and credentials.
 
 mod error;
 mod gke;
@@ -11,7 +11,7 @@ mod preflight;
 pub mod retry;
 
 pub use error::GcpError;
-pub use gke::{ca_pem, poll_interval, ClusterEndpoint};
+pub use gke::{ca_digest, ca_pem, poll_interval, ClusterEndpoint};
 pub use join::InFlight;
 pub(crate) use operation::Scope;
 pub use preflight::{COMPUTE_API, CONTAINER_API};

@@ -25,10 +25,11 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{forces_replacement, updatable, Api, Field, Kind, Limits, Observed, ResourceKind};
+use super::{
+    forces_replacement, updatable, Api, Applied, Field, Kind, Limits, Observed, ResourceKind,
+};
 use crate::cloud::{Cloud, CloudError};
-use crate::gcp::{api, ca_pem, last_segment, GcpError, InFlight};
-use crate::resource::outputs::digest;
+use crate::gcp::{api, ca_digest, ca_pem, last_segment, GcpError, InFlight};
 use crate::resource::{Ids, Outputs};
 
 /// The kind.
@@ -327,10 +328,23 @@ fn outputs_of(c: &ApiCluster) -> Outputs {
         (OUTPUT_ENDPOINT.to_string(), json!(endpoint)),
         (
             OUTPUT_CA_DIGEST.to_string(),
-            json!(digest(ca_pem(c).unwrap_or_default().trim().as_bytes())),
+            json!(ca_digest(&ca_pem(c).unwrap_or_default())),
         ),
         (OUTPUT_CA_CERTIFICATE.to_string(), json!(ca)),
     ])
+}
+
+/// The ids and outputs of cluster `name` as it is now.
+async fn applied(cloud: &Cloud, location: &str, name: &str) -> Result<Applied, CloudError> {
+    let c = cloud
+        .gcp
+        .get_cluster(location, name)
+        .await?
+        .ok_or_else(|| GcpError::NotReadable(format!("cluster {name}")))?;
+    Ok(Applied {
+        ids: ids_of(&c),
+        outputs: outputs_of(&c),
+    })
 }
 
 impl Kind for Cluster {
@@ -390,9 +404,11 @@ impl Kind for Cluster {
         }))
     }
 
-    async fn create(cloud: &Cloud, spec: &ClusterSpec) -> Result<Ids, CloudError> {
+    async fn create(cloud: &Cloud, spec: &ClusterSpec) -> Result<Applied, CloudError> {
         let p = &cloud.gcp;
         let (name, location) = (&spec.name, &spec.location);
+        // A new cluster has a new address and CA.
+        cloud.kube.forget_cluster(location, name).await;
         let ctx = format!("creating cluster {name} in {location}");
         let sent = p
             .clusters
@@ -406,11 +422,7 @@ impl Kind for Cluster {
         // the caller, which joins what is still running and adopts the cluster.
         let op = sent.map_err(api(&ctx))?;
         p.poll_gke(location, op, &ctx).await?;
-        let c = p
-            .get_cluster(location, name)
-            .await?
-            .ok_or_else(|| GcpError::NotReadable(format!("cluster {name}")))?;
-        Ok(ids_of(&c))
+        applied(cloud, location, name).await
     }
 
     /// One `clusters.update` per changed field, as GKE requires.
@@ -418,14 +430,15 @@ impl Kind for Cluster {
         cloud: &Cloud,
         before: &ClusterSpec,
         after: &ClusterSpec,
-    ) -> Result<Ids, CloudError> {
+    ) -> Result<Applied, CloudError> {
         let p = &cloud.gcp;
         let (name, location) = (&after.name, &after.location);
         let mut updates = Vec::new();
         let endpoint_changes = EndpointFields::changed(before, after);
-        if !endpoint_changes.names().is_empty() {
+        let endpoint_names = endpoint_changes.names();
+        if !endpoint_names.is_empty() {
             updates.push((
-                endpoint_changes.names().join(", "),
+                endpoint_names.join(", "),
                 ClusterUpdate::new()
                     .set_desired_control_plane_endpoints_config(endpoints(after, endpoint_changes)),
             ));
@@ -452,12 +465,14 @@ impl Kind for Cluster {
                 .map_err(api(&ctx))?;
             p.poll_gke(location, op, &ctx).await?;
         }
-        Ok(Ids::default())
+        applied(cloud, location, name).await
     }
 
     async fn delete(cloud: &Cloud, spec: &ClusterSpec) -> Result<(), CloudError> {
         let p = &cloud.gcp;
         let (name, location) = (&spec.name, &spec.location);
+        // Clients of the old cluster must not be used for a new one of that name.
+        cloud.kube.forget_cluster(location, name).await;
         let ctx = format!("deleting cluster {name} in {location}");
         let op = p
             .clusters
@@ -474,6 +489,15 @@ impl Kind for Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn it_reports_the_outputs_it_declares() {
+        let outputs = outputs_of(&ApiCluster::new());
+        let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
+        let mut declared = Cluster::OUTPUTS.to_vec();
+        declared.sort();
+        assert_eq!(names, declared);
+    }
 
     #[test]
     fn every_field_has_a_rule() {

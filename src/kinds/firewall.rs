@@ -6,10 +6,9 @@ use google_cloud_compute_v1::model::Firewall as ApiFirewall;
 use google_cloud_gax::options::RequestOptionsBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::{forces_replacement, updatable, Api, Field, Kind, Observed, ResourceKind};
+use super::{forces_replacement, updatable, Api, Applied, Field, Kind, Observed, ResourceKind};
 use crate::cloud::{Cloud, CloudError};
 use crate::gcp::{found, ids, last_segment, request_id, InFlight, Provider, Scope};
-use crate::resource::Ids;
 
 /// The kind.
 pub struct Firewall;
@@ -158,7 +157,7 @@ impl Kind for Firewall {
         }))
     }
 
-    async fn create(cloud: &Cloud, spec: &FirewallSpec) -> Result<Ids, CloudError> {
+    async fn create(cloud: &Cloud, spec: &FirewallSpec) -> Result<Applied, CloudError> {
         let p = &cloud.gcp;
         let ctx = format!("creating firewall rule {}", spec.name);
         let sent = p
@@ -169,14 +168,14 @@ impl Kind for Firewall {
             .set_body(body(p, spec))
             .with_idempotency(true)
             .send();
-        Ok(p.finish(Scope::Global, &ctx, sent).await?)
+        Ok(p.finish(Scope::Global, &ctx, sent).await?.into())
     }
 
     async fn update(
         cloud: &Cloud,
         _before: &FirewallSpec,
         after: &FirewallSpec,
-    ) -> Result<Ids, CloudError> {
+    ) -> Result<Applied, CloudError> {
         let p = &cloud.gcp;
         let ctx = format!("updating firewall rule {}", after.name);
         let sent = p
@@ -188,7 +187,7 @@ impl Kind for Firewall {
             .set_body(body(p, after))
             .with_idempotency(true)
             .send();
-        Ok(p.finish(Scope::Global, &ctx, sent).await?)
+        Ok(p.finish(Scope::Global, &ctx, sent).await?.into())
     }
 
     async fn delete(cloud: &Cloud, spec: &FirewallSpec) -> Result<(), CloudError> {

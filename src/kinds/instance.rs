@@ -9,10 +9,9 @@ use google_cloud_compute_v1::model::{
 use google_cloud_gax::options::RequestOptionsBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::{forces_replacement, Api, Field, Kind, Observed, ResourceKind};
+use super::{forces_replacement, Api, Applied, Field, Kind, Observed, ResourceKind};
 use crate::cloud::{Cloud, CloudError};
 use crate::gcp::{found, ids, last_segment, request_id, InFlight, Scope};
-use crate::resource::Ids;
 
 /// The kind.
 pub struct Instance;
@@ -106,7 +105,7 @@ impl Kind for Instance {
         }))
     }
 
-    async fn create(cloud: &Cloud, spec: &InstanceSpec) -> Result<Ids, CloudError> {
+    async fn create(cloud: &Cloud, spec: &InstanceSpec) -> Result<Applied, CloudError> {
         let p = &cloud.gcp;
         let (name, zone) = (&spec.name, &spec.zone);
         let body = ApiInstance::new()
@@ -138,14 +137,14 @@ impl Kind for Instance {
             .set_body(body)
             .with_idempotency(true)
             .send();
-        Ok(p.finish(Scope::Zone(zone), &ctx, sent).await?)
+        Ok(p.finish(Scope::Zone(zone), &ctx, sent).await?.into())
     }
 
     async fn update(
         _cloud: &Cloud,
         _before: &InstanceSpec,
         _after: &InstanceSpec,
-    ) -> Result<Ids, CloudError> {
+    ) -> Result<Applied, CloudError> {
         Err(CloudError::Attributes {
             kind: Self::KIND,
             message: "every instance field forces replacement; it cannot be updated".into(),

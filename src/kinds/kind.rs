@@ -104,6 +104,24 @@ pub struct Observed<S> {
     pub deleting: Option<String>,
 }
 
+/// What a create or update left: the resource's ids and its outputs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    /// Ids the cloud gave it (empty when the API does not report them).
+    pub ids: Ids,
+    /// Its outputs (empty for kinds without outputs).
+    pub outputs: Outputs,
+}
+
+impl From<Ids> for Applied {
+    fn from(ids: Ids) -> Self {
+        Applied {
+            ids,
+            outputs: Outputs::new(),
+        }
+    }
+}
+
 /// One kind of resource, all in one module.
 pub trait Kind: Send + Sync + 'static {
     /// The typed attributes.
@@ -117,7 +135,7 @@ pub trait Kind: Send + Sync + 'static {
     const FIELDS: &'static [Field];
     /// The kinds of the dependencies it lives in: when one is replaced, so is it.
     const LIVES_IN: &'static [ResourceKind] = &[];
-    /// The outputs its reads report.
+    /// The outputs its reads (and creates and updates) report.
     const OUTPUTS: &'static [&'static str] = &[];
     /// Default time limits (Terraform's Google provider for compute).
     const LIMITS: Limits = Limits {
@@ -139,18 +157,19 @@ pub trait Kind: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Observed<Self::Spec>>, CloudError>> + Send;
 
     /// Creates it and waits until it exists; "already exists" is an error the
-    /// caller may adopt.
+    /// caller may adopt. A kind with outputs returns them.
     fn create(
         cloud: &Cloud,
         spec: &Self::Spec,
-    ) -> impl Future<Output = Result<Ids, CloudError>> + Send;
+    ) -> impl Future<Output = Result<Applied, CloudError>> + Send;
 
-    /// Changes the updatable fields from `before` to `after` in place.
+    /// Changes the updatable fields from `before` to `after` in place. A kind
+    /// with outputs returns them.
     fn update(
         cloud: &Cloud,
         before: &Self::Spec,
         after: &Self::Spec,
-    ) -> impl Future<Output = Result<Ids, CloudError>> + Send;
+    ) -> impl Future<Output = Result<Applied, CloudError>> + Send;
 
     /// Deletes it and waits until it is gone; "not found" is done.
     fn delete(
@@ -169,15 +188,8 @@ pub trait Behaviour: Send + Sync {
     fn fields(&self) -> &'static [Field];
     /// The kinds it lives in.
     fn lives_in(&self) -> &'static [ResourceKind];
-    /// The outputs it reports.
-    fn outputs(&self) -> &'static [&'static str];
     /// Default time limits.
     fn limits(&self) -> Limits;
-    /// The attributes in canonical form (unknown fields dropped).
-    ///
-    /// # Errors
-    /// They do not fit the kind's spec.
-    fn normalize(&self, attrs: &Attrs) -> Result<Attrs, CloudError>;
     /// What to join when it is busy.
     fn in_flight(&self, attrs: &Attrs, project: &str) -> Result<InFlight, CloudError>;
     /// [`Kind::read`].
@@ -191,14 +203,14 @@ pub trait Behaviour: Send + Sync {
         &'a self,
         cloud: &'a Cloud,
         attrs: &'a Attrs,
-    ) -> BoxFuture<'a, Result<Ids, CloudError>>;
+    ) -> BoxFuture<'a, Result<Applied, CloudError>>;
     /// [`Kind::update`].
     fn update<'a>(
         &'a self,
         cloud: &'a Cloud,
         before: &'a Attrs,
         after: &'a Attrs,
-    ) -> BoxFuture<'a, Result<Ids, CloudError>>;
+    ) -> BoxFuture<'a, Result<Applied, CloudError>>;
     /// [`Kind::delete`].
     fn delete<'a>(
         &'a self,
@@ -256,14 +268,8 @@ impl<K: Kind> Behaviour for Registered<K> {
     fn lives_in(&self) -> &'static [ResourceKind] {
         K::LIVES_IN
     }
-    fn outputs(&self) -> &'static [&'static str] {
-        K::OUTPUTS
-    }
     fn limits(&self) -> Limits {
         K::LIMITS
-    }
-    fn normalize(&self, attrs: &Attrs) -> Result<Attrs, CloudError> {
-        Ok(attrs_of(&spec_of::<K::Spec>(K::KIND, attrs)?))
     }
     fn in_flight(&self, attrs: &Attrs, project: &str) -> Result<InFlight, CloudError> {
         Ok(K::in_flight(&spec_of(K::KIND, attrs)?, project))
@@ -287,7 +293,7 @@ impl<K: Kind> Behaviour for Registered<K> {
         &'a self,
         cloud: &'a Cloud,
         attrs: &'a Attrs,
-    ) -> BoxFuture<'a, Result<Ids, CloudError>> {
+    ) -> BoxFuture<'a, Result<Applied, CloudError>> {
         Box::pin(async move { K::create(cloud, &spec_of(K::KIND, attrs)?).await })
     }
     fn update<'a>(
@@ -295,7 +301,7 @@ impl<K: Kind> Behaviour for Registered<K> {
         cloud: &'a Cloud,
         before: &'a Attrs,
         after: &'a Attrs,
-    ) -> BoxFuture<'a, Result<Ids, CloudError>> {
+    ) -> BoxFuture<'a, Result<Applied, CloudError>> {
         Box::pin(async move {
             let before = spec_of(K::KIND, before)?;
             K::update(cloud, &before, &spec_of(K::KIND, after)?).await

@@ -15,7 +15,7 @@ pub mod router;
 pub mod subnet;
 
 pub use kind::{
-    assert_every_field_has_a_rule, attrs_of, forces_replacement, spec_of, updatable, Api,
+    assert_every_field_has_a_rule, attrs_of, forces_replacement, spec_of, updatable, Api, Applied,
     Behaviour, Field, FieldRule, Kind, Limits, Observed, Registered, Spec,
 };
 

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-use super::{forces_replacement, updatable, Api, Field, Kind, Limits, Observed, ResourceKind};
+use super::{
+    forces_replacement, updatable, Api, Applied, Field, Kind, Limits, Observed, ResourceKind,
+};
 use crate::cloud::{Cloud, CloudError};
 use crate::kube::Placement;
 use crate::resource::outputs::Known;
@@ -99,19 +101,20 @@ impl Kind for Namespace {
         Ok(found.map(|(ns, ca)| observed(spec, ns, ca)))
     }
 
-    async fn create(cloud: &Cloud, spec: &NamespaceSpec) -> Result<Ids, CloudError> {
+    async fn create(cloud: &Cloud, spec: &NamespaceSpec) -> Result<Applied, CloudError> {
         let context = json!({"name": spec.name, "labels": spec.labels});
-        Ok(cloud
+        let ids = cloud
             .kube
             .apply_object::<ApiNamespace>(&spec.placement(), "namespace.json", &context)
-            .await?)
+            .await?;
+        Ok(ids.into())
     }
 
     async fn update(
         cloud: &Cloud,
         _before: &NamespaceSpec,
         after: &NamespaceSpec,
-    ) -> Result<Ids, CloudError> {
+    ) -> Result<Applied, CloudError> {
         Self::create(cloud, after).await
     }
 

@@ -5,10 +5,9 @@ use google_cloud_compute_v1::model::{Network as ApiNetwork, NetworkRoutingConfig
 use google_cloud_gax::options::RequestOptionsBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::{forces_replacement, updatable, Api, Field, Kind, Observed, ResourceKind};
+use super::{forces_replacement, updatable, Api, Applied, Field, Kind, Observed, ResourceKind};
 use crate::cloud::{Cloud, CloudError};
 use crate::gcp::{found, ids, request_id, InFlight, Scope};
-use crate::resource::Ids;
 
 /// The kind.
 pub struct Network;
@@ -81,7 +80,7 @@ impl Kind for Network {
         }))
     }
 
-    async fn create(cloud: &Cloud, spec: &NetworkSpec) -> Result<Ids, CloudError> {
+    async fn create(cloud: &Cloud, spec: &NetworkSpec) -> Result<Applied, CloudError> {
         let p = &cloud.gcp;
         let body = ApiNetwork::new()
             .set_name(&spec.name)
@@ -97,14 +96,14 @@ impl Kind for Network {
             .set_body(body)
             .with_idempotency(true)
             .send();
-        Ok(p.finish(Scope::Global, &ctx, sent).await?)
+        Ok(p.finish(Scope::Global, &ctx, sent).await?.into())
     }
 
     async fn update(
         cloud: &Cloud,
         _before: &NetworkSpec,
         after: &NetworkSpec,
-    ) -> Result<Ids, CloudError> {
+    ) -> Result<Applied, CloudError> {
         let p = &cloud.gcp;
         let ctx = format!("updating network {}", after.name);
         let sent = p
@@ -120,7 +119,7 @@ impl Kind for Network {
             )
             .with_idempotency(true)
             .send();
-        Ok(p.finish(Scope::Global, &ctx, sent).await?)
+        Ok(p.finish(Scope::Global, &ctx, sent).await?.into())
     }
 
     async fn delete(cloud: &Cloud, spec: &NetworkSpec) -> Result<(), CloudError> {

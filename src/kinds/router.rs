@@ -9,10 +9,9 @@ use google_cloud_compute_v1::model::{Router as ApiRouter, RouterNat, RouterNatLo
 use google_cloud_gax::options::RequestOptionsBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::{forces_replacement, updatable, Api, Field, Kind, Observed, ResourceKind};
+use super::{forces_replacement, updatable, Api, Applied, Field, Kind, Observed, ResourceKind};
 use crate::cloud::{Cloud, CloudError};
 use crate::gcp::{found, ids, last_segment, request_id, InFlight, Scope};
-use crate::resource::Ids;
 
 /// The kind.
 pub struct Router;
@@ -143,7 +142,7 @@ impl Kind for Router {
         }))
     }
 
-    async fn create(cloud: &Cloud, spec: &RouterSpec) -> Result<Ids, CloudError> {
+    async fn create(cloud: &Cloud, spec: &RouterSpec) -> Result<Applied, CloudError> {
         let p = &cloud.gcp;
         let body = ApiRouter::new()
             .set_name(&spec.name)
@@ -159,14 +158,16 @@ impl Kind for Router {
             .set_body(body)
             .with_idempotency(true)
             .send();
-        Ok(p.finish(Scope::Region(&spec.region), &ctx, sent).await?)
+        Ok(p.finish(Scope::Region(&spec.region), &ctx, sent)
+            .await?
+            .into())
     }
 
     async fn update(
         cloud: &Cloud,
         _before: &RouterSpec,
         after: &RouterSpec,
-    ) -> Result<Ids, CloudError> {
+    ) -> Result<Applied, CloudError> {
         let p = &cloud.gcp;
         let ctx = format!("updating router {} in {}", after.name, after.region);
         let sent = p
@@ -179,7 +180,9 @@ impl Kind for Router {
             .set_body(ApiRouter::new().set_nats([nat(after)]))
             .with_idempotency(true)
             .send();
-        Ok(p.finish(Scope::Region(&after.region), &ctx, sent).await?)
+        Ok(p.finish(Scope::Region(&after.region), &ctx, sent)
+            .await?
+            .into())
     }
 
     async fn delete(cloud: &Cloud, spec: &RouterSpec) -> Result<(), CloudError> {

@@ -8,10 +8,9 @@ use google_cloud_compute_v1::model::{
 use google_cloud_gax::options::RequestOptionsBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::{forces_replacement, updatable, Api, Field, Kind, Observed, ResourceKind};
+use super::{forces_replacement, updatable, Api, Applied, Field, Kind, Observed, ResourceKind};
 use crate::cloud::{Cloud, CloudError};
 use crate::gcp::{api, found, ids, last_segment, request_id, InFlight, Scope};
-use crate::resource::Ids;
 
 /// The kind.
 pub struct Subnet;
@@ -127,7 +126,7 @@ impl Kind for Subnet {
         }))
     }
 
-    async fn create(cloud: &Cloud, spec: &SubnetSpec) -> Result<Ids, CloudError> {
+    async fn create(cloud: &Cloud, spec: &SubnetSpec) -> Result<Applied, CloudError> {
         let p = &cloud.gcp;
         let body = Subnetwork::new()
             .set_name(&spec.name)
@@ -145,14 +144,16 @@ impl Kind for Subnet {
             .set_body(body)
             .with_idempotency(true)
             .send();
-        Ok(p.finish(Scope::Region(&spec.region), &ctx, sent).await?)
+        Ok(p.finish(Scope::Region(&spec.region), &ctx, sent)
+            .await?
+            .into())
     }
 
     async fn update(
         cloud: &Cloud,
         before: &SubnetSpec,
         after: &SubnetSpec,
-    ) -> Result<Ids, CloudError> {
+    ) -> Result<Applied, CloudError> {
         let p = &cloud.gcp;
         let (name, region) = (&after.name, &after.region);
         let ctx = format!("updating subnet {name} in {region}");
@@ -198,7 +199,7 @@ impl Kind for Subnet {
                 .send();
             result = Some(p.finish(Scope::Region(region), &ctx, sent).await?);
         }
-        Ok(result.unwrap_or_default())
+        Ok(result.unwrap_or_default().into())
     }
 
     async fn delete(cloud: &Cloud, spec: &SubnetSpec) -> Result<(), CloudError> {

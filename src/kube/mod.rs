@@ -11,15 +11,14 @@ pub mod templates;
 mod token;
 
 pub use bearer::{Bearer, BearerLayer};
-pub use connection::{ClusterConnection, Connections};
+pub use connection::{key as connection_key, ClusterConnection, Connections};
 pub use object::{Connected, Placement};
 pub use token::{TokenError, TokenSource, EMULATOR_TOKEN};
 
 use std::collections::HashMap;
 use tokio::sync::Mutex;
 
-use crate::gcp::{ClusterEndpoint, GcpError, Provider, Target};
-use crate::resource::outputs::digest;
+use crate::gcp::{ca_digest, ClusterEndpoint, GcpError, Provider, Target};
 
 /// The field manager of meshform's server-side applies.
 pub const FIELD_MANAGER: &str = "meshform";
@@ -173,7 +172,7 @@ impl Kube {
         )?;
         let connected = Connected {
             client,
-            ca_digest: digest(endpoint.ca_pem.trim().as_bytes()),
+            ca_digest: ca_digest(&endpoint.ca_pem),
         };
         clients.insert(key, connected.clone());
         Ok(Some(connected))

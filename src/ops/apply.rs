@@ -8,7 +8,9 @@ use super::Workspace;
 use crate::changeset::{Action, Change, ChangeSet, StateRef};
 use crate::cloud::{Cloud, CloudError};
 use crate::exec::{walk, Outcome, Step, StepKind, StepPlan, StepResult, WalkEvent, WalkOptions};
-use crate::kinds::Api;
+use crate::kinds::cluster::ClusterSpec;
+use crate::kinds::{spec_of, ResourceKind};
+use crate::kube::connection_key;
 use crate::progress;
 use crate::resource::outputs::{references, resolve};
 use crate::resource::{Attrs, Ids, OutputRef, Outputs, Timeouts, Verb};
@@ -196,16 +198,9 @@ fn forget_gone_clusters(state: &mut State) {
     let clusters: Vec<String> = state
         .resources
         .iter()
-        .filter(|r| r.address.kind.api() == Api::Gke)
-        .map(|r| {
-            let text = |k: &str| {
-                r.attributes
-                    .get(k)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-            };
-            format!("{}/{}", text("location"), text("name"))
-        })
+        .filter(|r| r.address.kind == ResourceKind::Cluster)
+        .filter_map(|r| spec_of::<ClusterSpec>(r.address.kind, &r.attributes).ok())
+        .map(|c| connection_key(&c.location, &c.name))
         .collect();
     state.connections.retain(|key, _| clusters.contains(key));
 }
@@ -262,14 +257,18 @@ async fn run_step(
         (StepKind::Delete, _) => p.delete(&c.address, before).await.map(|_| Left::Nothing),
         (StepKind::Apply, Action::Create | Action::Replace) => {
             let after = resolved()?;
-            let (ids, outputs) = p.create(&c.address, after).await?;
-            Ok(Left::Exists(ids, outputs, after.clone()))
+            let applied = p.create(&c.address, after).await?;
+            Ok(Left::Exists(applied.ids, applied.outputs, after.clone()))
         }
         (StepKind::Apply, Action::Update) => {
             let after = resolved()?;
-            let (ids, outputs) = p.update(&c.address, before, after).await?;
-            let ids = if ids.id.is_some() { ids } else { c.ids.clone() };
-            Ok(Left::Exists(ids, outputs, after.clone()))
+            let applied = p.update(&c.address, before, after).await?;
+            let ids = if applied.ids.id.is_some() {
+                applied.ids
+            } else {
+                c.ids.clone()
+            };
+            Ok(Left::Exists(ids, applied.outputs, after.clone()))
         }
         (StepKind::Apply, _) => match after {
             Some(after) => Ok(Left::Exists(

@@ -118,23 +118,22 @@ fn render_change(out: &mut String, c: &Change) {
 fn show(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => "null".into(),
-        Some(v) if reference(v).is_some() => KNOWN_AFTER_APPLY.into(),
-        Some(v) if Sensitive::from_value(v).is_some() => {
-            Sensitive::from_value(v).expect("checked").to_string()
-        }
-        Some(v) => shown(v).to_string(),
+        Some(v) => placeholder(v).unwrap_or_else(|| shown(v).to_string()),
     }
 }
 
-const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+/// The text shown instead of a reference or a sensitive value.
+fn placeholder(v: &Value) -> Option<String> {
+    if reference(v).is_some() {
+        return Some("(known after apply)".into());
+    }
+    Sensitive::from_value(v).map(|s| s.to_string())
+}
 
 /// `v` with nested references and sensitive values replaced by their text.
 fn shown(v: &Value) -> Value {
-    if reference(v).is_some() {
-        return Value::String(KNOWN_AFTER_APPLY.into());
-    }
-    if let Some(s) = Sensitive::from_value(v) {
-        return Value::String(s.to_string());
+    if let Some(text) = placeholder(v) {
+        return Value::String(text);
     }
     match v {
         Value::Array(items) => Value::Array(items.iter().map(shown).collect()),
