@@ -9,6 +9,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub mod authorized;
 pub mod diagnostic;
 pub mod firewall_spec;
 pub mod model;

@@ -17,6 +17,7 @@ use crate::kinds::router::RouterSpec;
 use crate::kinds::subnet::{sort_secondary_ranges, SecondaryRange, SubnetSpec};
 use crate::kinds::{self, attrs_of, Kind};
 use crate::kube::{ClusterConnection, Connections};
+use crate::plan::authorized::{derived_authorized_networks, Derivation};
 use crate::plan::{Bastion, Cluster, ControlPlaneAccess, Plan, Region};
 
 /// One resource the plan file asks for.
@@ -182,30 +183,21 @@ fn cluster_resources(
 ) -> Vec<DesiredResource> {
     let address = Address::new(ResourceKind::Cluster, &region.name);
     let mode = cluster.access_mode();
-    let net = |name: String, cidr: String| AuthorizedNetwork { name, cidr };
-    let mut authorized: Vec<AuthorizedNetwork> = plan
-        .regions
+    let derived = derived_authorized_networks(&plan.regions, &region.name, cluster);
+    let mut authorized: Vec<AuthorizedNetwork> = derived
         .iter()
-        .map(|r| net(format!("subnet-{}", r.name), r.subnet.cidr.to_string()))
+        .map(|d| (&d.name, d.cidr))
+        .chain(
+            cluster
+                .authorized_networks
+                .iter()
+                .map(|n| (&n.name, n.cidr)),
+        )
+        .map(|(name, cidr)| AuthorizedNetwork {
+            name: name.clone(),
+            cidr: cidr.to_string(),
+        })
         .collect();
-    let peers: Vec<&Region> = plan
-        .regions
-        .iter()
-        .filter(|r| r.name != region.name && r.cluster.is_some())
-        .collect();
-    for peer in &peers {
-        let name = &peer.cluster.as_ref().expect("filtered on clusters").name;
-        authorized.push(net(
-            format!("pods-{name}"),
-            peer.subnet.pod_range.cidr.to_string(),
-        ));
-    }
-    if let (ControlPlaneAccess::Public, Some(cidr)) = (mode, cluster.operator_cidr) {
-        authorized.push(net("operator".into(), cidr.to_string()));
-    }
-    for extra in &cluster.authorized_networks {
-        authorized.push(net(extra.name.clone(), extra.cidr.to_string()));
-    }
     sort_authorized_networks(&mut authorized);
     let pool = &cluster.node_pool;
     let multi_region = plan.regions.len() > 1;
@@ -230,9 +222,12 @@ fn cluster_resources(
         node_image_type: pool.image_type.clone(),
         node_tags: vec![node_tag(&cluster.name)],
     };
-    let peer_names: Vec<&str> = peers
+    let peer_names: Vec<&str> = derived
         .iter()
-        .filter_map(|p| p.cluster.as_ref().map(|c| c.name.as_str()))
+        .filter_map(|d| match &d.derivation {
+            Derivation::PeerPods { cluster } => Some(cluster.as_str()),
+            _ => None,
+        })
         .collect();
     let mut why_authorized = format!(
         "derived: every subnet's primary range{}",

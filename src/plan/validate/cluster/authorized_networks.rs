@@ -2,46 +2,33 @@
 //! and with the ones meshform derives they stay within GKE's limit.
 
 use super::super::Checker;
+use crate::plan::authorized::{Derivation, DerivedNetwork};
 use crate::plan::model::Cluster;
 
 /// GKE's limit on a control plane's authorized networks, derived ones included.
 pub(super) const MAX_AUTHORIZED_NETWORKS: usize = 50;
 
-/// The authorized networks meshform adds to a control plane by itself.
-pub(super) struct Derived {
-    /// One per region's subnet primary range.
-    pub(super) subnets: usize,
-    /// The pod range of every other cluster.
-    pub(super) pod_ranges: usize,
-    /// `operator_cidr`, with public access.
-    pub(super) operator: bool,
-}
-
-impl Derived {
-    fn count(&self) -> usize {
-        self.subnets + self.pod_ranges + usize::from(self.operator)
+/// "3 subnet primary ranges, 1 pod range of another cluster, operator_cidr".
+fn describe(derived: &[DerivedNetwork]) -> String {
+    let count = |f: fn(&Derivation) -> bool| derived.iter().filter(|d| f(&d.derivation)).count();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = vec![
+        plural(
+            count(|d| *d == Derivation::Subnet),
+            "subnet primary range",
+            "subnet primary ranges",
+        ),
+        plural(
+            count(|d| matches!(d, Derivation::PeerPods { .. })),
+            "pod range of another cluster",
+            "pod ranges of other clusters",
+        ),
+    ];
+    if count(|d| *d == Derivation::Operator) > 0 {
+        parts.push("operator_cidr".into());
     }
-
-    fn describe(&self) -> String {
-        let plural =
-            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        let mut parts = vec![
-            plural(
-                self.subnets,
-                "subnet primary range",
-                "subnet primary ranges",
-            ),
-            plural(
-                self.pod_ranges,
-                "pod range of another cluster",
-                "pod ranges of other clusters",
-            ),
-        ];
-        if self.operator {
-            parts.push("operator_cidr".into());
-        }
-        parts.join(", ")
-    }
+    parts.join(", ")
 }
 
 /// The listed networks are named ranges without host bits, and listed plus
@@ -50,7 +37,7 @@ pub(super) fn authorized_networks(
     c: &mut Checker<'_>,
     at: &dyn Fn(&str) -> String,
     cluster: &Cluster,
-    derived: &Derived,
+    derived: &[DerivedNetwork],
 ) {
     let listed = &cluster.authorized_networks;
     for (k, network) in listed.iter().enumerate() {
@@ -67,9 +54,9 @@ pub(super) fn authorized_networks(
             &network.cidr,
         );
     }
-    let total = listed.len() + derived.count();
+    let total = listed.len() + derived.len();
     if total > MAX_AUTHORIZED_NETWORKS {
-        let first_over = MAX_AUTHORIZED_NETWORKS.saturating_sub(derived.count());
+        let first_over = MAX_AUTHORIZED_NETWORKS.saturating_sub(derived.len());
         let path = if first_over < listed.len() {
             at(&format!("authorized_networks[{first_over}]"))
         } else {
@@ -82,8 +69,8 @@ pub(super) fn authorized_networks(
                  derived by meshform ({}); GKE allows at most {MAX_AUTHORIZED_NETWORKS}",
                 cluster.name,
                 listed.len(),
-                derived.count(),
-                derived.describe()
+                derived.len(),
+                describe(derived)
             ),
             format!(
                 "remove at least {} of the listed networks, or merge neighbouring ones into \

@@ -18,7 +18,8 @@ mod node_pool;
 use ipnet::Ipv4Net;
 
 use super::{plan_ranges, Checker, Parts};
-use crate::plan::model::{Cluster, ControlPlaneAccess, Region};
+use crate::plan::authorized::derived_authorized_networks;
+use crate::plan::model::{Cluster, Region};
 use crate::plan::names::{cluster_name_problem, suggest_name, MAX_CLUSTER_NAME_LEN};
 
 pub(super) use control_plane_range::free_master_hint;
@@ -57,12 +58,11 @@ pub(super) fn clusters(c: &mut Checker<'_>, parts: &Parts) {
         location::location(c, &at("location"), region, cluster);
         control_plane_range::master_range(c, &at("master_cidr"), cluster, &taken);
         control_plane_access::access(c, &at, cluster);
-        let derived = authorized_networks::Derived {
-            subnets: parts.regions.len(),
-            pod_ranges: clusters.len() - 1,
-            operator: cluster.access_mode() == ControlPlaneAccess::Public
-                && cluster.operator_cidr.is_some(),
-        };
+        let derived = derived_authorized_networks(
+            parts.regions.iter().map(|(_, r)| r),
+            &region.name,
+            cluster,
+        );
         authorized_networks::authorized_networks(c, &at, cluster, &derived);
 
         node_pool::node_pool(c, &at, cluster);
