@@ -38,6 +38,8 @@
 //! - [`kube`]: transport to each cluster's Kubernetes API: clients per cluster from its
 //!   connection settings (CA from GKE, Google bearer tokens), the generic server-side apply /
 //!   read / delete-and-wait of objects rendered from `templates/`, kubeconfig.
+//! - [`mesh`]: the Istio control plane's values, its IstioOperator overlay, the generator
+//!   of its objects (istioctl of the pinned version, or the emulated stand-in), YAML streams.
 //! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh).
 //! - [`cli`]: argument parsing, the printer, exit codes.
 //! - [`emulator`]: the embedded, persisted imitation of the compute, GKE and Service Usage APIs
@@ -53,6 +55,7 @@ pub mod gcp;
 pub mod graph;
 pub mod kinds;
 pub mod kube;
+pub mod mesh;
 pub mod ops;
 pub mod plan;
 pub mod progress;
