@@ -4,6 +4,7 @@
 //! (`istioctl manifest generate` of the pinned version, or the built-in
 //! emulated stand-in), and the parsing of its YAML stream.
 
+pub mod ca;
 pub mod emulated;
 pub mod values;
 

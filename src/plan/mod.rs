@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 pub mod authorized;
 pub mod diagnostic;
 pub mod firewall_spec;
+pub mod mesh;
 pub mod model;
 pub mod names;
 mod parse;
@@ -23,6 +24,7 @@ mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use firewall_spec::port_specs;
+pub use mesh::{ClusterMesh, KeyType, Mesh, MeshCa};
 pub use model::*;
 
 /// Why a plan file could not be loaded.

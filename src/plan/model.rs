@@ -26,6 +26,9 @@ pub struct Plan {
     /// private control planes can be reached.
     #[serde(default)]
     pub bastion: Option<Bastion>,
+    /// The Istio mesh over the clusters (`[mesh]`).
+    #[serde(default)]
+    pub mesh: Option<super::mesh::Mesh>,
     /// Time limits per kind of resource, in Terraform's manner (`[timeouts]`).
     #[serde(default, skip_serializing_if = "TimeoutSettings::is_empty")]
     pub timeouts: TimeoutSettings,
@@ -369,6 +372,9 @@ pub struct Cluster {
     /// The node pool.
     #[serde(default)]
     pub node_pool: NodePool,
+    /// Its place in the mesh (`[region.cluster.mesh]`).
+    #[serde(default)]
+    pub mesh: super::mesh::ClusterMesh,
 }
 
 /// GKE release channels.

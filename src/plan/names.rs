@@ -10,6 +10,44 @@ pub fn gcp_name_problem(name: &str) -> Option<String> {
     name_problem(name, MAX_NAME_LEN)
 }
 
+/// Why `name` is not a DNS-1123 label (`[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at
+/// most 63 characters), as Kubernetes and Istio require of names.
+pub fn dns1123_label_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("is empty".into());
+    }
+    if name.len() > 63 {
+        return Some(format!(
+            "is {} characters long; at most 63 are allowed",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-'))
+    {
+        return Some(format!("contains {c:?}; only a-z, 0-9 and '-' are allowed"));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Some("must start and end with a letter or digit".into());
+    }
+    None
+}
+
+/// Why `name` is not a DNS-1123 subdomain (dot-separated labels, at most
+/// 253 characters).
+pub fn dns1123_subdomain_problem(name: &str) -> Option<String> {
+    if name.len() > 253 {
+        return Some(format!(
+            "is {} characters long; at most 253 are allowed",
+            name.len()
+        ));
+    }
+    name.split('.')
+        .find_map(dns1123_label_problem)
+        .map(|p| format!("has a part that {p}"))
+}
+
 /// The longest GKE cluster name.
 pub const MAX_CLUSTER_NAME_LEN: usize = 40;
 

@@ -9,6 +9,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
 use super::diagnostic::{Diagnostic, Diagnostics, Source};
+use super::mesh::Mesh;
 use super::model::{Plan, Region};
 use super::schema;
 use super::shape::Shape;
@@ -51,6 +52,10 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
     if let Some(v) = root.get("timeouts").filter(|_| shape.is_intact("timeouts")) {
         parts.timeouts = typed(&src, v, &mut diagnostics);
     }
+    if let Some(v) = root.get("mesh").filter(|_| shape.is_intact("mesh")) {
+        parts.mesh = typed::<Mesh>(&src, v, &mut diagnostics).map(|m| m.beside(path));
+    }
+    parts.plan_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
 
     let findings = validate::check(&parts, &shape.spans);
     diagnostics.extend(shape.diagnostics.iter().cloned());
@@ -64,6 +69,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
                 regions: parts.regions.into_iter().map(|(_, r)| r).collect(),
                 firewalls: parts.firewalls.into_iter().map(|(_, f)| f).collect(),
                 bastion: parts.bastion,
+                mesh: parts.mesh,
                 timeouts: parts.timeouts.unwrap_or_default(),
             });
         }
@@ -470,6 +476,10 @@ target_tag = ["bastion"]
                 disk_size_gb: 50,
                 image_type: "UBUNTU_CONTAINERD".into(),
             },
+            mesh: crate::plan::ClusterMesh {
+                name: Some("east".into()),
+                network: Some("net-east".into()),
+            },
         };
         plan.regions[0].cluster = Some(cluster.clone());
         let mut us = plan.regions[0].clone();
@@ -486,6 +496,7 @@ target_tag = ["bastion"]
             access: Some(ControlPlaneAccess::Proxy),
             operator_cidr: None,
             proxy_url: Some("socks5://localhost:1080".into()),
+            mesh: Default::default(),
             ..cluster
         });
         plan.regions.push(us);
@@ -510,6 +521,32 @@ target_tag = ["bastion"]
             instance: Some(every.clone()),
             namespace: Some(every),
         };
+        // A brought root, so that its keys are written too.
+        let dir = tempfile::tempdir().unwrap();
+        let root = crate::mesh::ca::issue_root(
+            crate::plan::KeyType::EcdsaP256,
+            3650,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("root.pem"), &root.cert_pem).unwrap();
+        std::fs::write(dir.path().join("root-key.pem"), &root.key.0).unwrap();
+        plan.mesh = Some(crate::plan::Mesh {
+            id: "mesh1".into(),
+            istio_version: "1.30.5".into(),
+            revision: Some("1-30".into()),
+            hub: Some("registry.example.com/istio".into()),
+            tag: Some("1.30.5-distroless".into()),
+            trust_domain: "mesh.example.com".into(),
+            ca: crate::plan::MeshCa {
+                key_type: crate::plan::KeyType::EcdsaP256,
+                root_validity_days: 3650,
+                intermediate_validity_days: 365,
+                reissue_window_days: 20,
+                root_cert: Some(dir.path().join("root.pem")),
+                root_key: Some(dir.path().join("root-key.pem")),
+            },
+        });
         let text = toml::to_string(&plan).unwrap();
         assert_eq!(
             parse(Path::new("roundtrip.toml"), &text).unwrap_or_else(|e| panic!("{e}\n{text}")),

@@ -82,6 +82,7 @@ pub(crate) const ROOT: &[Field] = &[
         "[[firewall]]",
     ),
     opt("bastion", Kind::Table(BASTION), "[bastion]"),
+    opt("mesh", Kind::Table(MESH), "[mesh]"),
     opt("timeouts", Kind::Table(TIMEOUTS), "[timeouts]"),
 ];
 
@@ -281,6 +282,54 @@ pub(crate) const CLUSTER: &[Field] = &[
         Kind::Table(NODE_POOL),
         "[region.cluster.node_pool]",
     ),
+    opt("mesh", Kind::Table(CLUSTER_MESH), "[region.cluster.mesh]"),
+];
+
+/// `[region.cluster.mesh]`.
+pub(crate) const CLUSTER_MESH: &[Field] = &[
+    opt("name", Kind::Str, r#"name = "cluster1""#),
+    opt("network", Kind::Str, r#"network = "network1""#),
+];
+
+/// `[mesh]`.
+pub(crate) const MESH: &[Field] = &[
+    req("id", Kind::Str, r#"id = "mesh1""#),
+    req("istio_version", Kind::Str, r#"istio_version = "1.31.1""#),
+    opt("revision", Kind::Str, r#"revision = "1-31""#),
+    opt("hub", Kind::Str, r#"hub = "docker.io/istio""#),
+    opt("tag", Kind::Str, r#"tag = "1.31.1""#),
+    opt(
+        "trust_domain",
+        Kind::Str,
+        r#"trust_domain = "cluster.local""#,
+    ),
+    opt("ca", Kind::Table(MESH_CA), "[mesh.ca]"),
+];
+
+/// `[mesh.ca]`.
+pub(crate) const MESH_CA: &[Field] = &[
+    opt(
+        "key_type",
+        Kind::Enum(&["rsa-4096", "ecdsa-p256"]),
+        r#"key_type = "rsa-4096""#,
+    ),
+    opt(
+        "root_validity_days",
+        Kind::Int { min: 1, max: 36500 },
+        "root_validity_days = 3650",
+    ),
+    opt(
+        "intermediate_validity_days",
+        Kind::Int { min: 1, max: 36500 },
+        "intermediate_validity_days = 3650",
+    ),
+    opt(
+        "reissue_window_days",
+        Kind::Int { min: 0, max: 36500 },
+        "reissue_window_days = 30",
+    ),
+    opt("root_cert", Kind::Str, r#"root_cert = "ca/root-cert.pem""#),
+    opt("root_key", Kind::Str, r#"root_key = "ca/root-key.pem""#),
 ];
 
 /// One entry of `authorized_networks`.

@@ -9,6 +9,7 @@
 use ipnet::Ipv4Net;
 
 use super::firewall_spec::parse_spec;
+use super::mesh::Mesh;
 use super::model::{Bastion, Direction, FirewallRule, Network, Region, TimeoutSettings};
 use super::names::MAX_NAME_LEN;
 use super::names::{gcp_name_problem, looks_like_region, project_id_problem, suggest_name};
@@ -16,6 +17,7 @@ use super::spans::SpanIndex;
 
 mod bastion;
 mod cluster;
+mod mesh;
 
 /// The sections of a plan that deserialized, with their index in the file.
 #[derive(Debug, Default)]
@@ -28,7 +30,10 @@ pub(crate) struct Parts {
     /// look for a rule are skipped when one could not be read).
     pub all_firewalls: bool,
     pub bastion: Option<Bastion>,
+    pub mesh: Option<Mesh>,
     pub timeouts: Option<TimeoutSettings>,
+    /// The folder of the plan file (brought CA files are read from it).
+    pub plan_dir: std::path::PathBuf,
 }
 
 /// One semantic problem, located by key path.
@@ -146,6 +151,7 @@ pub(crate) fn check(parts: &Parts, spans: &SpanIndex) -> Vec<Finding> {
     overlaps(&mut c, &parts.regions);
     firewalls(&mut c, &parts.firewalls);
     bastion::bastion(&mut c, parts);
+    mesh::mesh(&mut c, parts);
     timeouts(&mut c, parts.timeouts.as_ref());
     c.findings
 }
