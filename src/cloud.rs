@@ -11,6 +11,7 @@ use crate::gcp::{GcpError, Provider};
 use crate::kinds::{Api, Applied, ResourceKind};
 use crate::kube::{Kube, KubeError};
 use crate::resource::{Attrs, Live};
+use crate::state::{ObjectStore, SecretStore};
 
 /// A cloud call failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,23 @@ pub enum CloudError {
         /// serde's message.
         message: String,
     },
+    /// The secret store beside the state failed.
+    #[error(transparent)]
+    Secret(#[from] crate::state::SecretError),
+    /// The object store beside the state failed.
+    #[error(transparent)]
+    Objects(#[from] crate::state::ObjectError),
+    /// A certificate could not be made or read.
+    #[error(transparent)]
+    Ca(#[from] crate::mesh::ca::CaError),
+    /// A local resource is not what the plan expected (changed since plan).
+    #[error("{address}: {message}\n  help: run `meshform plan` again")]
+    Stale {
+        /// The resource.
+        address: String,
+        /// What differs.
+        message: String,
+    },
     /// A value the resource needs is another resource's output that is not known.
     #[error("{0} is not known: apply its resource first")]
     Unknown(crate::resource::OutputRef),
@@ -66,13 +84,18 @@ impl CloudError {
     }
 }
 
-/// Google Cloud and the clusters' Kubernetes APIs.
+/// Google Cloud, the clusters' Kubernetes APIs, and the files beside the
+/// state that local resources (the mesh's CAs) live in.
 #[derive(Debug)]
 pub struct Cloud {
     /// The Google Cloud clients.
     pub gcp: Provider,
     /// The Kubernetes clients.
     pub kube: Kube,
+    /// Secret material and local resources (`<state>.secrets/`).
+    pub secrets: SecretStore,
+    /// Rendered Kubernetes objects by digest (`<state>.objects/`).
+    pub objects: ObjectStore,
 }
 
 impl Cloud {
@@ -91,8 +114,8 @@ impl Cloud {
     /// API errors; [`CloudError::Conflict`] for a different resource of that name.
     pub async fn create(&self, address: &Address, attrs: &Attrs) -> Result<Applied, CloudError> {
         let kind = address.kind.behaviour();
-        if kind.api() == Api::Kubernetes {
-            // Server-side apply creates or adopts by itself.
+        if matches!(kind.api(), Api::Kubernetes | Api::Local) {
+            // Server-side apply creates or adopts by itself; so do local kinds.
             return kind.create(self, attrs).await;
         }
         let in_flight = kind.in_flight(attrs, self.gcp.project())?;

@@ -1062,6 +1062,9 @@ async fn endpoint_forms() {
     let cloud = meshform::cloud::Cloud {
         kube: meshform::kube::Kube::new(&provider).unwrap(),
         gcp: provider,
+        // Clusters are not local resources: nothing is written beside this path.
+        secrets: meshform::state::SecretStore::beside(std::path::Path::new("unused/state.json")),
+        objects: meshform::state::ObjectStore::beside(std::path::Path::new("unused/state.json")),
     };
     let read = |name: &'static str| {
         let cloud = &cloud;

@@ -28,6 +28,17 @@ pub fn diff(
     state: &State,
     live: &BTreeMap<Address, Option<Live>>,
 ) -> Vec<Change> {
+    diff_at(desired, state, live, None)
+}
+
+/// [`diff`], also renewing at `now` what a kind says must be done again
+/// although nothing changed (a certificate within its re-issue window).
+pub fn diff_at(
+    desired: &[DesiredResource],
+    state: &State,
+    live: &BTreeMap<Address, Option<Live>>,
+    now: Option<std::time::SystemTime>,
+) -> Vec<Change> {
     let mut changes: Vec<Change> = Vec::new();
     let mut replaced: BTreeSet<Address> = BTreeSet::new();
     let mut unknown: BTreeSet<Address> = BTreeSet::new();
@@ -93,8 +104,22 @@ pub fn diff(
         c.ids = ids;
         c.outputs = outputs;
         decide(&mut c, want, &replaced);
+        let kind = want.address.kind.behaviour();
+        if let (Action::NoOp, Some(now), Some(after)) = (c.action, now, &c.after) {
+            if let Some(why) = kind.renewal(after, &c.outputs, now) {
+                c.action = Action::Update;
+                c.reason = Some(Reason::Renewal { why });
+            }
+        }
+        let new_outputs = match c.action {
+            Action::Replace => true,
+            Action::Update => kind.outputs_change_on_update(),
+            _ => false,
+        };
         if c.action == Action::Replace {
             replaced.insert(want.address.clone());
+        }
+        if new_outputs {
             unknown.insert(want.address.clone());
         }
         changes.push(c);

@@ -4,7 +4,7 @@
 mod diff;
 mod reason;
 
-pub use diff::{destroy_all, diff};
+pub use diff::{destroy_all, diff, diff_at};
 pub use reason::Reason;
 
 use serde::{Deserialize, Serialize};

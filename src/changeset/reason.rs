@@ -33,6 +33,12 @@ pub enum Reason {
         /// Whether the new value is known now.
         known: bool,
     },
+    /// Nothing changed, but it must be done again (a certificate within
+    /// its re-issue window).
+    Renewal {
+        /// Why, in the kind's words.
+        why: String,
+    },
     /// It was deleted outside meshform: created again.
     DeletedOutside,
     /// A delete an earlier run started is still under way.
@@ -73,6 +79,7 @@ impl fmt::Display for Reason {
                 output,
                 known: false,
             } => write!(f, "{output} changes: known after apply"),
+            Reason::Renewal { why } => write!(f, "re-issued: {why}"),
             Reason::DeletedOutside => f.write_str("deleted outside meshform"),
             Reason::BeingDeleted { why } => {
                 write!(f, "being deleted: {why}; created again once that finishes")

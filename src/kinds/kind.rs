@@ -73,6 +73,8 @@ pub enum Api {
     Gke,
     /// A cluster's Kubernetes API (server-side apply).
     Kubernetes,
+    /// No API: files beside the state (the mesh's certificate authorities).
+    Local,
 }
 
 /// Default time limits of a kind's steps, in minutes.
@@ -137,12 +139,21 @@ pub trait Kind: Send + Sync + 'static {
     const LIVES_IN: &'static [ResourceKind] = &[];
     /// The outputs its reads (and creates and updates) report.
     const OUTPUTS: &'static [&'static str] = &[];
+    /// Whether an in-place update gives new outputs (a re-issued
+    /// certificate): then what is built from them changes too.
+    const OUTPUTS_CHANGE_ON_UPDATE: bool = false;
     /// Default time limits (Terraform's Google provider for compute).
     const LIMITS: Limits = Limits {
         create: 20,
         update: 20,
         delete: 20,
     };
+
+    /// Why it must be done again at `now` although nothing changed (a
+    /// certificate within its re-issue window), judged from its outputs.
+    fn renewal(_spec: &Self::Spec, _outputs: &Outputs, _now: std::time::SystemTime) -> Option<String> {
+        None
+    }
 
     /// The operations on it to join when the API says it is busy.
     fn in_flight(_spec: &Self::Spec, _project: &str) -> InFlight {
@@ -190,6 +201,10 @@ pub trait Behaviour: Send + Sync {
     fn lives_in(&self) -> &'static [ResourceKind];
     /// Default time limits.
     fn limits(&self) -> Limits;
+    /// [`Kind::OUTPUTS_CHANGE_ON_UPDATE`].
+    fn outputs_change_on_update(&self) -> bool;
+    /// [`Kind::renewal`]; `None` also when the attributes do not fit.
+    fn renewal(&self, attrs: &Attrs, outputs: &Outputs, now: std::time::SystemTime) -> Option<String>;
     /// What to join when it is busy.
     fn in_flight(&self, attrs: &Attrs, project: &str) -> Result<InFlight, CloudError>;
     /// [`Kind::read`].
@@ -270,6 +285,12 @@ impl<K: Kind> Behaviour for Registered<K> {
     }
     fn limits(&self) -> Limits {
         K::LIMITS
+    }
+    fn outputs_change_on_update(&self) -> bool {
+        K::OUTPUTS_CHANGE_ON_UPDATE
+    }
+    fn renewal(&self, attrs: &Attrs, outputs: &Outputs, now: std::time::SystemTime) -> Option<String> {
+        K::renewal(&spec_of(K::KIND, attrs).ok()?, outputs, now)
     }
     fn in_flight(&self, attrs: &Attrs, project: &str) -> Result<InFlight, CloudError> {
         Ok(K::in_flight(&spec_of(K::KIND, attrs)?, project))

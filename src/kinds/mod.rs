@@ -4,13 +4,16 @@
 //! them all. Adding a kind is one file and one registry line; a kind
 //! missing from a `match` on [`ResourceKind`] does not compile.
 
+mod ca_entry;
 mod kind;
 
 pub mod cluster;
 pub mod firewall;
 pub mod instance;
+pub mod intermediate_ca;
 pub mod namespace;
 pub mod network;
+pub mod root_ca;
 pub mod router;
 pub mod subnet;
 
@@ -71,6 +74,10 @@ registry! {
     Instance = "instance" => instance::Instance;
     /// A Kubernetes namespace in one cluster.
     Namespace = "namespace" => namespace::Namespace;
+    /// The mesh's root certificate authority (local, beside the state).
+    RootCa = "root_ca" => root_ca::RootCa;
+    /// One cluster's intermediate CA, signed by the root (local).
+    IntermediateCa = "intermediate_ca" => intermediate_ca::IntermediateCa;
 }
 
 impl ResourceKind {

@@ -7,6 +7,7 @@ use crate::cloud::{Cloud, CloudError};
 use crate::emulator::{Emulator, EmulatorConfig, FaultConfig};
 use crate::gcp::{GcpError, Provider, Target};
 use crate::kube::Kube;
+use crate::state::{ObjectStore, SecretStore};
 
 /// Which cloud a command talks to.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,11 +70,16 @@ pub struct Connection {
 
 impl Connection {
     /// Connects to `target` for `project`, starting the embedded emulator
-    /// on a loopback port when asked.
+    /// on a loopback port when asked; local resources live beside the state
+    /// file at `state_path`.
     ///
     /// # Errors
     /// The emulator cannot start, or the clients cannot be built.
-    pub async fn open(project: &str, target: &TargetChoice) -> Result<Connection, CloudError> {
+    pub async fn open(
+        project: &str,
+        target: &TargetChoice,
+        state_path: &Path,
+    ) -> Result<Connection, CloudError> {
         let (gcp_target, emulator) = match target {
             TargetChoice::Cloud => (Target::Cloud, None),
             TargetChoice::Url(url) => (Target::Emulator(url.clone()), None),
@@ -95,7 +101,12 @@ impl Connection {
         let gcp = Provider::connect(project, &gcp_target).await?;
         let kube = Kube::new(&gcp)?;
         Ok(Connection {
-            cloud: Cloud { gcp, kube },
+            cloud: Cloud {
+                gcp,
+                kube,
+                secrets: SecretStore::beside(state_path),
+                objects: ObjectStore::beside(state_path),
+            },
             emulator,
         })
     }

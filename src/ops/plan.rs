@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::{refresh, Connection, TargetChoice};
-use crate::changeset::{destroy_all, diff, ChangeSet, StateRef, CHANGE_SET_VERSION};
+use crate::changeset::{destroy_all, diff_at, ChangeSet, StateRef, CHANGE_SET_VERSION};
 use crate::cloud::CloudError;
 use crate::graph::{GraphError, ResourceGraph};
 use crate::kube::Connections;
@@ -78,7 +78,7 @@ impl Workspace {
         let lock = StateLock::acquire(state_path, operation, lock_timeout, on_wait)?;
         let store = StateStore::new(state_path);
         let state = store.load()?;
-        let connection = Connection::open(project, target).await?;
+        let connection = Connection::open(project, target, state_path).await?;
         let needs_container = needs_container
             || state
                 .resources
@@ -159,7 +159,7 @@ pub async fn plan(
         project: plan.project.clone(),
         state: ws.state_ref(),
         destroy: false,
-        changes: diff(desired, &ws.state, &live),
+        changes: diff_at(desired, &ws.state, &live, Some(inputs.now)),
         timeouts: Timeouts::from_settings(&plan.timeouts),
         connections,
         planned_at: rfc3339(inputs.now),

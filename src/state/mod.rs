@@ -3,8 +3,10 @@
 
 mod file;
 mod lock;
+mod objects;
 mod secrets;
 
 pub use file::{write_private, State, StateError, StateResource, StateStore, STATE_VERSION};
 pub use lock::{LockError, LockHolder, StateLock};
+pub use objects::{ObjectError, ObjectStore};
 pub use secrets::{SecretError, SecretStore};

@@ -90,6 +90,65 @@ impl SecretStore {
             Err(e) => Err(self.io()(e)),
         }
     }
+
+    /// Forgets the material of `reference` (gone already is fine).
+    ///
+    /// # Errors
+    /// The file cannot be removed.
+    pub fn remove(&self, reference: &Sensitive) -> Result<(), SecretError> {
+        remove_file(&self.dir.join(reference.hex())).map_err(self.io())
+    }
+
+    fn entry(&self, name: &str) -> PathBuf {
+        self.dir.join("entries").join(format!("{name}.json"))
+    }
+
+    /// Keeps `value` under `name` (replacing what was there), atomically and
+    /// privately: what a local resource (a CA) is, as its read finds it.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    pub fn put_entry(&self, name: &str, value: &serde_json::Value) -> Result<(), SecretError> {
+        let path = self.entry(name);
+        let dir = path.parent().expect("entries have a folder");
+        for d in [&self.dir, dir] {
+            fs::create_dir_all(d).map_err(self.io())?;
+            fs::set_permissions(d, fs::Permissions::from_mode(0o700)).map_err(self.io())?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(value).expect("JSON values serialize");
+        write_private(&tmp, &bytes).map_err(self.io())?;
+        fs::rename(&tmp, &path).map_err(self.io())
+    }
+
+    /// The value kept under `name`, if any.
+    ///
+    /// # Errors
+    /// The store cannot be read, or the entry is not JSON.
+    pub fn get_entry(&self, name: &str) -> Result<Option<serde_json::Value>, SecretError> {
+        match fs::read(self.entry(name)) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                self.io()(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io()(e)),
+        }
+    }
+
+    /// Forgets the entry `name` (gone already is fine).
+    ///
+    /// # Errors
+    /// The file cannot be removed.
+    pub fn remove_entry(&self, name: &str) -> Result<(), SecretError> {
+        remove_file(&self.entry(name)).map_err(self.io())
+    }
+}
+
+fn remove_file(path: &Path) -> std::io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +166,13 @@ mod tests {
         assert_eq!(mode(store.dir()), 0o700);
         assert_eq!(mode(&store.dir().join(reference.hex())), 0o600);
         assert!(!format!("{reference} {reference:?} {material:?}").contains("planted"));
+        store.remove(&reference).unwrap();
+        assert!(store.get(&reference).is_err());
+        store.put_entry("root", &serde_json::json!({"a": 1})).unwrap();
+        assert_eq!(store.get_entry("root").unwrap().unwrap()["a"], 1);
+        assert_eq!(mode(&store.dir().join("entries/root.json")), 0o600);
+        store.remove_entry("root").unwrap();
+        assert_eq!(store.get_entry("root").unwrap(), None);
         let other = Sensitive::of(b"never stored");
         assert!(matches!(
             store.get(&other),
