@@ -19,7 +19,12 @@ pub const OUTPUT_NOT_AFTER: &str = "not_after";
 /// Output: the private key, as a sensitive reference.
 pub const OUTPUT_KEY: &str = "key";
 /// The outputs of every CA kind.
-pub const OUTPUTS: &[&str] = &[OUTPUT_FINGERPRINT, OUTPUT_SERIAL, OUTPUT_NOT_AFTER, OUTPUT_KEY];
+pub const OUTPUTS: &[&str] = &[
+    OUTPUT_FINGERPRINT,
+    OUTPUT_SERIAL,
+    OUTPUT_NOT_AFTER,
+    OUTPUT_KEY,
+];
 
 /// One CA as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,7 +59,12 @@ impl<S: Serialize + DeserializeOwned> CaEntry<S> {
     ///
     /// # Errors
     /// The store cannot be written.
-    pub fn save(cloud: &Cloud, name: &str, spec: S, issued: &IssuedCa) -> Result<CaEntry<S>, CloudError> {
+    pub fn save(
+        cloud: &Cloud,
+        name: &str,
+        spec: S,
+        issued: &IssuedCa,
+    ) -> Result<CaEntry<S>, CloudError> {
         let key = cloud.secrets.put(&issued.key)?;
         let entry = CaEntry {
             spec,

@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime};
 
 use super::ca_entry::{CaEntry, OUTPUTS, OUTPUT_NOT_AFTER};
 use super::root_ca::RootCaSpec;
-use super::{forces_replacement, updatable, Api, Applied, Field, Kind, Limits, Observed, ResourceKind};
+use super::{
+    forces_replacement, updatable, Api, Applied, Field, Kind, Limits, Observed, ResourceKind,
+};
 use crate::cloud::{Cloud, CloudError};
 use crate::mesh::ca;
 use crate::plan::KeyType;
@@ -40,12 +42,9 @@ pub struct IntermediateCaSpec {
 
 async fn issue(cloud: &Cloud, spec: &IntermediateCaSpec) -> Result<Applied, CloudError> {
     let address = format!("intermediate_ca {}", spec.name);
-    let wanted = spec
-        .root_fingerprint
-        .value()
-        .map_err(CloudError::Unknown)?;
-    let root = CaEntry::<RootCaSpec>::load(cloud, &spec.root)?
-        .ok_or_else(|| CloudError::Stale {
+    let wanted = spec.root_fingerprint.value().map_err(CloudError::Unknown)?;
+    let root =
+        CaEntry::<RootCaSpec>::load(cloud, &spec.root)?.ok_or_else(|| CloudError::Stale {
             address: address.clone(),
             message: format!("root CA {} is not in the secret store", spec.root),
         })?;
@@ -173,8 +172,14 @@ mod tests {
     fn renewal_is_due_inside_the_window_only() {
         let now = humantime::parse_rfc3339("2027-01-01T00:00:00Z").unwrap();
         let out = |d: &str| Outputs::from([(OUTPUT_NOT_AFTER.to_string(), serde_json::json!(d))]);
-        assert_eq!(IntermediateCa::renewal(&spec(), &out("2027-03-01T00:00:00Z"), now), None);
+        assert_eq!(
+            IntermediateCa::renewal(&spec(), &out("2027-03-01T00:00:00Z"), now),
+            None
+        );
         let due = IntermediateCa::renewal(&spec(), &out("2027-01-20T00:00:00Z"), now).unwrap();
-        assert!(due.contains("2027-01-20") && due.contains("30-day"), "{due}");
+        assert!(
+            due.contains("2027-01-20") && due.contains("30-day"),
+            "{due}"
+        );
     }
 }

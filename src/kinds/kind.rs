@@ -151,7 +151,11 @@ pub trait Kind: Send + Sync + 'static {
 
     /// Why it must be done again at `now` although nothing changed (a
     /// certificate within its re-issue window), judged from its outputs.
-    fn renewal(_spec: &Self::Spec, _outputs: &Outputs, _now: std::time::SystemTime) -> Option<String> {
+    fn renewal(
+        _spec: &Self::Spec,
+        _outputs: &Outputs,
+        _now: std::time::SystemTime,
+    ) -> Option<String> {
         None
     }
 
@@ -204,7 +208,12 @@ pub trait Behaviour: Send + Sync {
     /// [`Kind::OUTPUTS_CHANGE_ON_UPDATE`].
     fn outputs_change_on_update(&self) -> bool;
     /// [`Kind::renewal`]; `None` also when the attributes do not fit.
-    fn renewal(&self, attrs: &Attrs, outputs: &Outputs, now: std::time::SystemTime) -> Option<String>;
+    fn renewal(
+        &self,
+        attrs: &Attrs,
+        outputs: &Outputs,
+        now: std::time::SystemTime,
+    ) -> Option<String>;
     /// What to join when it is busy.
     fn in_flight(&self, attrs: &Attrs, project: &str) -> Result<InFlight, CloudError>;
     /// [`Kind::read`].
@@ -289,7 +298,12 @@ impl<K: Kind> Behaviour for Registered<K> {
     fn outputs_change_on_update(&self) -> bool {
         K::OUTPUTS_CHANGE_ON_UPDATE
     }
-    fn renewal(&self, attrs: &Attrs, outputs: &Outputs, now: std::time::SystemTime) -> Option<String> {
+    fn renewal(
+        &self,
+        attrs: &Attrs,
+        outputs: &Outputs,
+        now: std::time::SystemTime,
+    ) -> Option<String> {
         K::renewal(&spec_of(K::KIND, attrs).ok()?, outputs, now)
     }
     fn in_flight(&self, attrs: &Attrs, project: &str) -> Result<InFlight, CloudError> {

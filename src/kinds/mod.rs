@@ -4,13 +4,16 @@
 //! them all. Adding a kind is one file and one registry line; a kind
 //! missing from a `match` on [`ResourceKind`] does not compile.
 
-mod ca_entry;
+pub mod ca_entry;
 mod kind;
+
+pub mod cacerts;
 
 pub mod cluster;
 pub mod firewall;
 pub mod instance;
 pub mod intermediate_ca;
+pub mod istio;
 pub mod namespace;
 pub mod network;
 pub mod root_ca;
@@ -78,6 +81,10 @@ registry! {
     RootCa = "root_ca" => root_ca::RootCa;
     /// One cluster's intermediate CA, signed by the root (local).
     IntermediateCa = "intermediate_ca" => intermediate_ca::IntermediateCa;
+    /// Istio's plugged-in CA Secret `cacerts` in one cluster.
+    Cacerts = "cacerts" => cacerts::Cacerts;
+    /// Istio's control plane in one cluster: a tracked group of objects.
+    Istio = "istio" => istio::Istio;
 }
 
 impl ResourceKind {

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 
 use super::ca_entry::{CaEntry, OUTPUTS};
-use super::{forces_replacement, updatable, Api, Applied, Field, Kind, Limits, Observed, ResourceKind};
+use super::{
+    forces_replacement, updatable, Api, Applied, Field, Kind, Limits, Observed, ResourceKind,
+};
 use crate::cloud::{Cloud, CloudError};
 use crate::mesh::ca;
 use crate::plan::KeyType;
@@ -42,7 +44,10 @@ impl RootCaSpec {
     }
 }
 
-fn observed(given: &RootCaSpec, entry: CaEntry<RootCaSpec>) -> Result<Observed<RootCaSpec>, CloudError> {
+fn observed(
+    given: &RootCaSpec,
+    entry: CaEntry<RootCaSpec>,
+) -> Result<Observed<RootCaSpec>, CloudError> {
     Ok(Observed {
         ids: Ids::default(),
         outputs: entry.outputs()?,
@@ -63,7 +68,8 @@ fn make(spec: &RootCaSpec) -> Result<ca::IssuedCa, CloudError> {
     };
     match (&spec.brought, &spec.cert_file, &spec.key_file) {
         (Some(fingerprint), Some(cert), Some(key_file)) => {
-            let read = |p: &str| std::fs::read(p).map_err(|e| stale(format!("cannot read {p}: {e}")));
+            let read =
+                |p: &str| std::fs::read(p).map_err(|e| stale(format!("cannot read {p}: {e}")));
             let cert_pem = String::from_utf8_lossy(&read(cert)?).into_owned();
             let key = Material(read(key_file)?);
             if &ca::fingerprint(&cert_pem)? != fingerprint {
@@ -101,7 +107,10 @@ impl Kind for RootCa {
         delete: 2,
     };
 
-    async fn read(cloud: &Cloud, spec: &RootCaSpec) -> Result<Option<Observed<RootCaSpec>>, CloudError> {
+    async fn read(
+        cloud: &Cloud,
+        spec: &RootCaSpec,
+    ) -> Result<Option<Observed<RootCaSpec>>, CloudError> {
         CaEntry::load(cloud, &spec.name)?
             .map(|e| observed(spec, e))
             .transpose()
@@ -116,20 +125,33 @@ impl Kind for RootCa {
                     fields: "key_type, validity_days, brought".into(),
                 });
             }
-            return Ok(Applied { ids: Ids::default(), outputs: entry.outputs()? });
+            return Ok(Applied {
+                ids: Ids::default(),
+                outputs: entry.outputs()?,
+            });
         }
         let issued = make(spec)?;
         let entry = CaEntry::save(cloud, &spec.name, spec.clone(), &issued)?;
-        Ok(Applied { ids: Ids::default(), outputs: entry.outputs()? })
+        Ok(Applied {
+            ids: Ids::default(),
+            outputs: entry.outputs()?,
+        })
     }
 
-    async fn update(cloud: &Cloud, _before: &RootCaSpec, after: &RootCaSpec) -> Result<Applied, CloudError> {
+    async fn update(
+        cloud: &Cloud,
+        _before: &RootCaSpec,
+        after: &RootCaSpec,
+    ) -> Result<Applied, CloudError> {
         // Only where a brought root is read from changed: the root stays.
         let entry = CaEntry::<RootCaSpec>::load(cloud, &after.name)?
             .ok_or_else(|| CloudError::Gone(format!("root_ca {}", after.name)))?;
         let issued = entry.issued(cloud)?;
         let entry = CaEntry::save(cloud, &after.name, after.clone(), &issued)?;
-        Ok(Applied { ids: Ids::default(), outputs: entry.outputs()? })
+        Ok(Applied {
+            ids: Ids::default(),
+            outputs: entry.outputs()?,
+        })
     }
 
     async fn delete(cloud: &Cloud, spec: &RootCaSpec) -> Result<(), CloudError> {

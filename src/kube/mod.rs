@@ -6,12 +6,14 @@
 mod bearer;
 mod connection;
 pub mod kubeconfig;
+pub mod manifest;
 mod object;
 pub mod templates;
 mod token;
 
 pub use bearer::{Bearer, BearerLayer};
 pub use connection::{key as connection_key, ClusterConnection, Connections};
+pub use manifest::ObjectRef;
 pub use object::{Connected, Placement};
 pub use token::{TokenError, TokenSource, EMULATOR_TOKEN};
 

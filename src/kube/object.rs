@@ -88,6 +88,21 @@ impl Kube {
         template: &str,
         context: &Value,
     ) -> Result<Ids, KubeError> {
+        let object = super::templates::render(template, context)?;
+        self.apply_value::<K>(at, &object).await
+    }
+
+    /// Creates or updates `object` (of type `K`, built in code) with
+    /// server-side apply, as meshform's field manager. The object is never
+    /// logged: it may hold secret material.
+    ///
+    /// # Errors
+    /// The cluster cannot be reached, or the API refuses.
+    pub async fn apply_value<K: Resource<DynamicType = ()>>(
+        &self,
+        at: &Placement<'_>,
+        object: &Value,
+    ) -> Result<Ids, KubeError> {
         let c = self
             .connect(at.location, at.cluster)
             .await?
@@ -97,12 +112,11 @@ impl Kube {
                     at.cluster, at.location
                 )))
             })?;
-        let object = super::templates::render(template, context)?;
         let applied = dynamic::<K>(&c.client, at)
             .patch(
                 at.name,
                 &PatchParams::apply(super::FIELD_MANAGER).force(),
-                &Patch::Apply(&object),
+                &Patch::Apply(object),
             )
             .await
             .map_err(api_err(format!("applying {} {}", K::kind(&()), at.name)))?;

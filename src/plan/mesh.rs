@@ -48,6 +48,10 @@ impl Mesh {
                 *p = dir.join(&*p);
             }
         }
+        self.ca.brought_fingerprint = self.ca.root_cert.as_ref().and_then(|p| {
+            let pem = std::fs::read_to_string(p).ok()?;
+            crate::mesh::ca::fingerprint(&pem).ok()
+        });
         self
     }
 
@@ -92,6 +96,9 @@ pub struct MeshCa {
     /// The brought root's private key (PEM), relative to the plan file.
     #[serde(default)]
     pub root_key: Option<PathBuf>,
+    /// The brought root's fingerprint, read when the plan file is loaded.
+    #[serde(skip)]
+    pub brought_fingerprint: Option<String>,
 }
 
 impl Default for MeshCa {
@@ -103,6 +110,7 @@ impl Default for MeshCa {
             reissue_window_days: default_reissue_window(),
             root_cert: None,
             root_key: None,
+            brought_fingerprint: None,
         }
     }
 }

@@ -545,6 +545,7 @@ target_tag = ["bastion"]
                 reissue_window_days: 20,
                 root_cert: Some(dir.path().join("root.pem")),
                 root_key: Some(dir.path().join("root-key.pem")),
+                brought_fingerprint: Some(crate::mesh::ca::fingerprint(&root.cert_pem).unwrap()),
             },
         });
         let text = toml::to_string(&plan).unwrap();

@@ -44,7 +44,7 @@ impl DesiredResource {
         }
     }
 
-    fn note(mut self, field: &str, why: impl Into<String>) -> Self {
+    pub(crate) fn note(mut self, field: &str, why: impl Into<String>) -> Self {
         self.notes.insert(field.to_string(), why.into());
         self
     }
@@ -59,7 +59,12 @@ pub const NAT_IP_ALLOCATION: &str = "AUTO_ONLY";
 pub fn desired_resources(plan: &Plan) -> Vec<DesiredResource> {
     let net = &plan.network;
     let network = Address::new(ResourceKind::Network, &net.name);
-    let mut out = vec![DesiredResource::of::<kinds::network::Network>(
+    let mut out: Vec<DesiredResource> = plan
+        .mesh
+        .iter()
+        .map(super::desired_mesh::root_resource)
+        .collect();
+    out.push(DesiredResource::of::<kinds::network::Network>(
         &net.name,
         &NetworkSpec {
             name: net.name.clone(),
@@ -68,7 +73,7 @@ pub fn desired_resources(plan: &Plan) -> Vec<DesiredResource> {
             mtu: net.mtu as i32,
         },
         vec![],
-    )];
+    ));
     for region in &plan.regions {
         let subnet = Address::new(ResourceKind::Subnet, &region.name);
         out.push(DesiredResource::of::<kinds::subnet::Subnet>(
@@ -85,6 +90,11 @@ pub fn desired_resources(plan: &Plan) -> Vec<DesiredResource> {
         }
         if let Some(cluster) = &region.cluster {
             out.extend(cluster_resources(plan, region, cluster, &network, &subnet));
+            if let Some(mesh) = &plan.mesh {
+                out.extend(super::desired_mesh::cluster_mesh_resources(
+                    plan, mesh, region, cluster,
+                ));
+            }
         }
     }
     for rule in &plan.firewalls {
@@ -301,12 +311,15 @@ fn cluster_resources(
             cluster_ca: Known::after(address.clone(), OUTPUT_CA_DIGEST),
             labels: BTreeMap::from([(
                 "topology.istio.io/network".to_string(),
-                format!("{}-network", cluster.name),
+                cluster.mesh_network().0,
             )]),
         },
         vec![address],
-    )
-    .note("labels", "derived: each cluster is its own Istio network");
+    );
+    let namespace = match cluster.mesh_network().1 {
+        Some(why) => namespace.note("labels", why),
+        None => namespace,
+    };
     vec![cluster_resource, webhook, namespace]
 }
 

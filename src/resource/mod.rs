@@ -3,6 +3,7 @@
 //! of a plan file. What each kind is lives in [`kinds`](crate::kinds).
 
 pub mod desired;
+pub mod desired_mesh;
 pub mod outputs;
 pub mod sensitive;
 pub mod timeouts;

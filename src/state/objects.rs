@@ -102,6 +102,9 @@ mod tests {
         let d = store.put(&object).unwrap();
         assert_eq!(d, ObjectStore::digest_of(&object));
         assert_eq!(store.get(&d).unwrap(), object);
-        assert!(matches!(store.get("sha256:00"), Err(ObjectError::Missing { .. })));
+        assert!(matches!(
+            store.get("sha256:00"),
+            Err(ObjectError::Missing { .. })
+        ));
     }
 }

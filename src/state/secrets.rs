@@ -127,9 +127,9 @@ impl SecretStore {
     /// The store cannot be read, or the entry is not JSON.
     pub fn get_entry(&self, name: &str) -> Result<Option<serde_json::Value>, SecretError> {
         match fs::read(self.entry(name)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                self.io()(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-            }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| self.io()(std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.io()(e)),
         }
@@ -168,7 +168,9 @@ mod tests {
         assert!(!format!("{reference} {reference:?} {material:?}").contains("planted"));
         store.remove(&reference).unwrap();
         assert!(store.get(&reference).is_err());
-        store.put_entry("root", &serde_json::json!({"a": 1})).unwrap();
+        store
+            .put_entry("root", &serde_json::json!({"a": 1}))
+            .unwrap();
         assert_eq!(store.get_entry("root").unwrap().unwrap()["a"], 1);
         assert_eq!(mode(&store.dir().join("entries/root.json")), 0o600);
         store.remove_entry("root").unwrap();

@@ -221,3 +221,116 @@ fn brought_root(c: &mut Checker<'_>, mesh: &Mesh) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::parse::tests::errors_with_base;
+
+    const CLUSTER: &str = r#"
+[region.cluster]
+name = "c1"
+location = "europe-west2-a"
+master_cidr = "172.16.0.32/28"
+"#;
+
+    fn errors(mesh: &str) -> Vec<String> {
+        errors_with_base(&format!("{CLUSTER}{mesh}"))
+    }
+
+    #[test]
+    fn a_good_mesh_is_accepted() {
+        assert_eq!(
+            errors("[mesh]\nid = \"mesh1\"\nistio_version = \"1.31.1\"\n"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn versions_outside_the_supported_lines_name_them() {
+        let e = errors("[mesh]\nid = \"mesh1\"\nistio_version = \"1.29.3\"\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("17:17:") && e[0].contains("Istio 1.29.3"),
+            "{e:?}"
+        );
+        let e = errors("[mesh]\nid = \"mesh1\"\nistio_version = \"1.31\"\n");
+        assert!(e[0].contains("not a pinned version"), "{e:?}");
+    }
+
+    #[test]
+    fn names_must_be_dns_1123_labels() {
+        let e = errors(
+            "[region.cluster.mesh]\nname = \"Cluster_1\"\n[mesh]\nid = \"Mesh 1\"\nistio_version = \"1.30.5\"\nrevision = \"1.30\"\n",
+        );
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(
+            e[0].starts_with("16:8:") && e[0].contains("\"Cluster_1\""),
+            "{e:?}"
+        );
+        assert!(e[1].contains("mesh id \"Mesh 1\""), "{e:?}");
+        assert!(e[2].contains("revision \"1.30\""), "{e:?}");
+    }
+
+    #[test]
+    fn validities_must_fit() {
+        let e = errors(
+            "[mesh]\nid = \"m\"\nistio_version = \"1.31.1\"\n[mesh.ca]\nroot_validity_days = 100\nintermediate_validity_days = 200\nreissue_window_days = 300\n",
+        );
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("outlive the root"), "{e:?}");
+        assert!(e[1].contains("not shorter"), "{e:?}");
+    }
+
+    #[test]
+    fn a_brought_root_must_be_a_ca_with_its_key_that_lives_long_enough() {
+        use crate::mesh::ca;
+        use crate::plan::KeyType;
+        let dir = tempfile::tempdir().unwrap();
+        let now = std::time::SystemTime::now();
+        let root = ca::issue_root(KeyType::EcdsaP256, 100, now).unwrap();
+        let other = ca::issue_root(KeyType::EcdsaP256, 100, now).unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p.display().to_string()
+        };
+        let cert = write("root.pem", root.cert_pem.as_bytes());
+        let wrong_key = write("other-key.pem", &other.key.0);
+        let e = errors(&format!(
+            "[mesh]\nid = \"m\"\nistio_version = \"1.31.1\"\n[mesh.ca]\nroot_cert = \"{cert}\"\nroot_key = \"{wrong_key}\"\nintermediate_validity_days = 365\nreissue_window_days = 30\n"
+        ));
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e.iter()
+                .any(|m| m.contains("is not the key of root certificate")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("before intermediates issued now (365 days)")),
+            "{e:?}"
+        );
+
+        let leaf = ca::issue_intermediate(KeyType::EcdsaP256, 10, "c", &root, now).unwrap();
+        let leaf_cert = write("inter.pem", leaf.cert_pem.as_bytes());
+        let leaf_key = write("inter-key.pem", &leaf.key.0);
+        // An intermediate is a CA; a missing key file is reported.
+        let e = errors(&format!(
+            "[mesh]\nid = \"m\"\nistio_version = \"1.31.1\"\n[mesh.ca]\nroot_cert = \"{leaf_cert}\"\nroot_key = \"{}\"\nintermediate_validity_days = 5\nreissue_window_days = 1\n",
+            leaf_key.replace("inter-key", "missing")
+        ));
+        assert!(
+            e.iter().any(|m| m.contains("cannot read root key")),
+            "{e:?}"
+        );
+        let e = errors(&format!(
+            "[mesh]\nid = \"m\"\nistio_version = \"1.31.1\"\n[mesh.ca]\nroot_cert = \"{cert}\"\nintermediate_validity_days = 5\nreissue_window_days = 1\n"
+        ));
+        assert!(e[0].contains("root_key is missing"), "{e:?}");
+        let not_ca = write("not-a-cert.pem", b"hello");
+        let e = errors(&format!(
+            "[mesh]\nid = \"m\"\nistio_version = \"1.31.1\"\n[mesh.ca]\nroot_cert = \"{not_ca}\"\nroot_key = \"{leaf_key}\"\nintermediate_validity_days = 5\nreissue_window_days = 1\n"
+        ));
+        assert!(e[0].contains("not a PEM X.509 certificate"), "{e:?}");
+    }
+}
