@@ -174,8 +174,21 @@ fn step_duration(kind: ResourceKind, step: StepKind, action: Action) -> Duration
         ResourceKind::Firewall => "firewalls",
         ResourceKind::Instance => "instances",
         ResourceKind::Cluster => "clusters",
-        // Kubernetes objects are applied in milliseconds.
-        ResourceKind::Namespace => return Duration::ZERO,
+        // Kubernetes objects are applied in milliseconds, local CAs are
+        // made on this machine: no emulated time.
+        ResourceKind::Namespace
+        | ResourceKind::Cacerts
+        | ResourceKind::RootCa
+        | ResourceKind::IntermediateCa => return Duration::ZERO,
+        // The control plane waits for istiod's rollout.
+        ResourceKind::Istio => {
+            return match (step, action) {
+                (StepKind::Apply, Action::Create | Action::Replace | Action::Update) => {
+                    meshform::emulator::kubeapi::rollout_time(LATENCY_SCALE)
+                }
+                _ => Duration::ZERO,
+            }
+        }
     };
     let gke = kind == ResourceKind::Cluster;
     let verb = match (step, action) {
