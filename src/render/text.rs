@@ -96,7 +96,19 @@ fn render_change(out: &mut String, c: &Change) {
             (false, Some(why)) if c.action != Action::Delete => format!(" # {why}"),
             _ => String::new(),
         };
+        if let (Some(Value::Object(bm)), Some(Value::Object(am))) = (b, a) {
+            if !shown_all {
+                render_map_change(out, k, width, bm, am, &note);
+                continue;
+            }
+        }
         let line = match (c.action, b, a) {
+            (Action::Create, _, Some(Value::Object(m))) if m.len() > MAP_SHOWN => {
+                format!("      + {k:width$} = {{ {} entries }}{note}", m.len())
+            }
+            (Action::Delete, Some(Value::Object(m)), _) if m.len() > MAP_SHOWN => {
+                format!("      - {k:width$} = {{ {} entries }}", m.len())
+            }
             (Action::Create, _, a) => format!("      + {k:width$} = {}{note}", show(a)),
             (Action::Delete, b, _) => format!("      - {k:width$} = {}", show(b)),
             (_, None, a) => format!("      + {k:width$} = {}{note}", show(a)),
@@ -111,6 +123,47 @@ fn render_change(out: &mut String, c: &Change) {
         let _ = writeln!(out, "        # ({hidden} unchanged attribute{s} hidden)");
     }
     out.push_str("    }\n");
+}
+
+/// A map of more entries than this is shown as its count when created or destroyed.
+const MAP_SHOWN: usize = 6;
+
+/// A changed map, entry by entry, like Terraform's nested diff:
+/// `+` added, `~` changed, `-` removed, unchanged entries counted.
+fn render_map_change(
+    out: &mut String,
+    key: &str,
+    width: usize,
+    before: &serde_json::Map<String, Value>,
+    after: &serde_json::Map<String, Value>,
+    note: &str,
+) {
+    let _ = writeln!(out, "      ~ {key:width$} = {{{note}");
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let (changed, unchanged): (Vec<&String>, Vec<&String>) = keys
+        .into_iter()
+        .partition(|k| before.get(*k) != after.get(*k));
+    let inner = changed.iter().map(|k| k.len() + 2).max().unwrap_or(0);
+    for k in changed {
+        let name = format!("{k:?}");
+        let line = match (before.get(k), after.get(k)) {
+            (None, a) => format!("          + {name:inner$} = {}", show(a)),
+            (b, None) => format!("          - {name:inner$} = {}", show(b)),
+            (b, a) => format!("          ~ {name:inner$} = {} -> {}", show(b), show(a)),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    if !unchanged.is_empty() {
+        let s = if unchanged.len() == 1 { "y" } else { "ies" };
+        let _ = writeln!(
+            out,
+            "            # ({} unchanged entr{s} hidden)",
+            unchanged.len()
+        );
+    }
+    let _ = writeln!(out, "        }}");
 }
 
 /// A value as the plan shows it: outputs not known yet as
@@ -215,6 +268,60 @@ mod tests {
             prior_dependencies: vec![],
             notes: Default::default(),
         }
+    }
+
+    /// A version change shows which objects of a control plane are added,
+    /// changed and removed, not two whole maps.
+    #[test]
+    fn changed_maps_show_entry_by_entry() {
+        let before = json!({"version": "1.30.5", "objects": {
+            "v1/ConfigMap/istio-system/istio": "sha256:a",
+            "v1/Service/istio-system/istiod": "sha256:s",
+            "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration//istiod-default-validator": "sha256:w",
+        }});
+        let after = json!({"version": "1.31.1", "objects": {
+            "v1/ConfigMap/istio-system/istio": "sha256:b",
+            "v1/Service/istio-system/istiod": "sha256:s",
+            "apps/v1/Deployment/istio-system/istiod": "sha256:d",
+        }});
+        let c = change(
+            "istio.europe-west2",
+            Action::Update,
+            Some(Reason::Changed {
+                fields: vec!["objects".into(), "version".into()],
+            }),
+            Some(before),
+            Some(after.clone()),
+        );
+        let text = render_text(&set(vec![c]));
+        assert!(text.contains("      ~ objects = {\n"), "{text}");
+        assert!(
+            text.contains("+ \"apps/v1/Deployment/istio-system/istiod\"")
+                && text.contains("= \"sha256:d\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("~ \"v1/ConfigMap/istio-system/istio\"")
+                && text.contains("= \"sha256:a\" -> \"sha256:b\""),
+            "{text}"
+        );
+        assert!(text.contains("- \"admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration//istiod-default-validator\""), "{text}");
+        assert!(text.contains("# (1 unchanged entry hidden)"), "{text}");
+        assert!(
+            text.contains("~ version = \"1.30.5\" -> \"1.31.1\""),
+            "{text}"
+        );
+        let big: serde_json::Map<String, Value> =
+            (0..9).map(|i| (format!("k{i}"), json!("v"))).collect();
+        let created = change(
+            "istio.us-central1",
+            Action::Create,
+            None,
+            None,
+            Some(json!({"objects": big})),
+        );
+        let text = render_text(&set(vec![created]));
+        assert!(text.contains("+ objects = { 9 entries }"), "{text}");
     }
 
     #[test]
