@@ -3,8 +3,15 @@
 //! them, the generator that turns the overlay into Kubernetes objects
 //! (`istioctl manifest generate` of the pinned version, or the built-in
 //! emulated stand-in), and the parsing of its YAML stream.
+//!
+//! - [`values`]: what one control plane is rendered from;
+//! - [`overlay`]: the IstioOperator overlay (tera template `templates/istio-operator.yaml`);
+//! - [`emulated`]: the built-in stand-in for `istioctl manifest generate`;
+//! - [`manifest`]: a YAML stream read into objects; their references and digests.
 
 pub mod emulated;
+pub mod manifest;
+pub mod overlay;
 pub mod values;
 
 pub use values::ControlPlaneValues;
