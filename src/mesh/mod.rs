@@ -6,10 +6,12 @@
 //!
 //! - [`values`]: what one control plane is rendered from;
 //! - [`overlay`]: the IstioOperator overlay (tera template `templates/istio-operator.yaml`);
+//! - [`istioctl`]: istioctl of the pinned version: found, downloaded (verified, cached), run;
 //! - [`emulated`]: the built-in stand-in for `istioctl manifest generate`;
 //! - [`manifest`]: a YAML stream read into objects; their references and digests.
 
 pub mod emulated;
+pub mod istioctl;
 pub mod manifest;
 pub mod overlay;
 pub mod values;
