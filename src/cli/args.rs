@@ -11,6 +11,10 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+    /// istioctl to run for Istio's manifests (default: PATH if its version
+    /// matches the plan, else Istio's release download, verified and cached).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub istioctl: Option<PathBuf>,
 }
 
 /// Where state lives and which cloud to talk to.
@@ -189,4 +193,31 @@ pub enum EmulatorCommand {
         #[arg(long = "missing-project", value_name = "PROJECT")]
         missing_projects: Vec<String>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn arguments_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn istioctl_is_accepted_before_or_after_the_command() {
+        for args in [
+            ["meshform", "--istioctl", "/opt/istioctl", "plan", "p.toml"],
+            ["meshform", "plan", "p.toml", "--istioctl", "/opt/istioctl"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(
+                cli.istioctl.as_deref(),
+                Some(std::path::Path::new("/opt/istioctl"))
+            );
+        }
+        let cli = Cli::try_parse_from(["meshform", "graph", "p.toml"]).unwrap();
+        assert_eq!(cli.istioctl, None);
+    }
 }

@@ -3,9 +3,21 @@
 //! them, the generator that turns the overlay into Kubernetes objects
 //! (`istioctl manifest generate` of the pinned version, or the built-in
 //! emulated stand-in), and the parsing of its YAML stream.
+//!
+//! - [`values`]: what one control plane is rendered from;
+//! - [`overlay`]: the IstioOperator overlay (tera template `templates/istio-operator.yaml`);
+//! - [`istioctl`]: istioctl of the pinned version: found, downloaded (verified, cached), run;
+//! - [`emulated`]: the built-in stand-in for `istioctl manifest generate`;
+//! - [`manifest`]: a YAML stream read into objects; their references and digests;
+//! - [`generator`]: values → overlay → istioctl or stand-in → objects.
 
 pub mod ca;
 pub mod emulated;
+pub mod generator;
+pub mod istioctl;
+pub mod manifest;
+pub mod overlay;
 pub mod values;
 
+pub use generator::{Generator, GeneratorError};
 pub use values::ControlPlaneValues;
