@@ -18,7 +18,7 @@ use crate::state::StateStore;
 /// How often a running resource reports that it is still running.
 const PROGRESS_TICK: Duration = Duration::from_secs(10);
 
-pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
+pub async fn dispatch(command: Command, istioctl: Option<&Path>, p: &Printer) -> Result<i32> {
     match command {
         Command::Validate { plan } => validate(&plan, p),
         Command::Plan {
@@ -29,6 +29,7 @@ pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
             destroy,
             target,
         } => {
+            let target = Tools::new(target, istioctl);
             plan_cmd(
                 &plan,
                 out.as_deref(),
@@ -44,7 +45,7 @@ pub async fn dispatch(command: Command, p: &Printer) -> Result<i32> {
             plan,
             auto_approve,
             target,
-        } => apply_cmd(&plan, auto_approve, &target, p).await,
+        } => apply_cmd(&plan, auto_approve, &Tools::new(target, istioctl), p).await,
         Command::Destroy {
             plan,
             auto_approve,
@@ -181,6 +182,44 @@ fn choice(state_path: &Path, target: &Target) -> TargetChoice {
     }
 }
 
+/// The target and the tools a command may need to plan a mesh.
+struct Tools<'a> {
+    target: Target,
+    istioctl: Option<&'a Path>,
+}
+
+impl<'a> Tools<'a> {
+    fn new(target: Target, istioctl: Option<&'a Path>) -> Self {
+        Tools { target, istioctl }
+    }
+
+    /// The planner's inputs for `plan`: now, and for a mesh what renders
+    /// its control planes (the emulated stand-in on an emulator unless
+    /// `--istioctl` is given; else istioctl of the pinned version).
+    async fn plan_inputs(&self, plan: &crate::plan::Plan, p: &Printer) -> Result<ops::PlanInputs> {
+        let Some(mesh) = &plan.mesh else {
+            return Ok(ops::PlanInputs::now());
+        };
+        let on_emulator = self.target.emulator || self.target.emulator_url.is_some();
+        let progress = |message: &str| p.line(message);
+        let generator = crate::mesh::Generator::locate(
+            self.istioctl,
+            on_emulator,
+            &mesh.istio_version,
+            &progress,
+        )
+        .await?;
+        Ok(ops::PlanInputs::with_generator(Some(generator)))
+    }
+}
+
+impl std::ops::Deref for Tools<'_> {
+    type Target = Target;
+    fn deref(&self) -> &Target {
+        &self.target
+    }
+}
+
 /// Opens the workspace; `needs_container`: the plan has GKE clusters.
 async fn open(
     state_path: &Path,
@@ -209,7 +248,7 @@ async fn plan_cmd(
     json: bool,
     detailed: bool,
     destroy: bool,
-    target: &Target,
+    target: &Tools<'_>,
     p: &Printer,
 ) -> Result<i32> {
     let (plan, desired, _) = ops::load_desired(plan_file)?;
@@ -227,15 +266,8 @@ async fn plan_cmd(
     let set = if destroy {
         ops::plan_destroy(&ws, plan_file, &plan, parallelism, ops::PlanInputs::now()).await?
     } else {
-        ops::plan(
-            &ws,
-            plan_file,
-            &plan,
-            &desired,
-            parallelism,
-            ops::PlanInputs::now(),
-        )
-        .await?
+        let inputs = target.plan_inputs(&plan, p).await?;
+        ops::plan(&ws, plan_file, &plan, &desired, parallelism, inputs).await?
     };
     if json {
         p.out(&render_json(&set));
@@ -271,7 +303,7 @@ fn saved_plan(path: &Path) -> Option<ChangeSet> {
     serde_json::from_str(&text).ok()
 }
 
-async fn apply_cmd(file: &Path, auto_approve: bool, target: &Target, p: &Printer) -> Result<i32> {
+async fn apply_cmd(file: &Path, auto_approve: bool, target: &Tools<'_>, p: &Printer) -> Result<i32> {
     let parallelism = target.parallelism as usize;
     let (set, ws, saved) = match saved_plan(file) {
         Some(set) => {
@@ -295,15 +327,8 @@ async fn apply_cmd(file: &Path, auto_approve: bool, target: &Target, p: &Printer
                 p,
             )
             .await?;
-            let set = ops::plan(
-                &ws,
-                file,
-                &plan,
-                &desired,
-                parallelism,
-                ops::PlanInputs::now(),
-            )
-            .await?;
+            let inputs = target.plan_inputs(&plan, p).await?;
+            let set = ops::plan(&ws, file, &plan, &desired, parallelism, inputs).await?;
             (set, ws, false)
         }
     };

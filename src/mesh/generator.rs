@@ -148,7 +148,7 @@ impl Generator {
 mod tests {
     use super::*;
     use crate::mesh::istioctl::fixture::{fake_istioctl, quiet};
-    use crate::mesh::manifest::ObjectRef;
+    use crate::kube::ObjectRef;
 
     fn nowhere() -> Sources {
         Sources {
@@ -201,9 +201,9 @@ mod tests {
         assert_eq!(
             refs,
             [
-                "core/ServiceAccount/istio-system/istio-reader-service-account",
-                "core/ConfigMap/istio-system/istio",
-                "apps/Deployment/istio-system/istiod",
+                "v1/ServiceAccount/istio-system/istio-reader-service-account",
+                "v1/ConfigMap/istio-system/istio",
+                "apps/v1/Deployment/istio-system/istiod",
             ]
         );
         let env = &objects[2]["spec"]["template"]["spec"]["containers"][0]["env"];

@@ -6,7 +6,6 @@
 //! flattened into its items; every object must have `apiVersion`, `kind` and
 //! `metadata.name`.
 
-use std::fmt;
 
 use serde_json::Value;
 use serde_saphyr::{Budget, Options, Spanned};
@@ -136,60 +135,6 @@ fn missing_field(object: &Value) -> Option<&'static str> {
     }
 }
 
-/// Which object a Kubernetes object is: API group, kind, namespace, name.
-/// Displayed as the stable reference `group/Kind/namespace/name`, with `core`
-/// for the core group and `-` for a cluster-scoped object, e.g.
-/// `apps/Deployment/istio-system/istiod` or
-/// `core/Namespace/-/istio-system` (neither `core` nor `-` is a possible group
-/// of a custom resource or a namespace name, so references never collide).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ObjectRef {
-    /// The API group, empty for the core group (`v1`).
-    pub group: String,
-    /// The kind.
-    pub kind: String,
-    /// The namespace, `None` when the object has none.
-    pub namespace: Option<String>,
-    /// The name.
-    pub name: String,
-}
-
-impl ObjectRef {
-    /// The reference of `object`; `None` when it lacks `apiVersion`, `kind`
-    /// or `metadata.name` (never for what [`parse_stream`] returns).
-    pub fn of(object: &Value) -> Option<ObjectRef> {
-        if missing_field(object).is_some() {
-            return None;
-        }
-        let api_version = object["apiVersion"].as_str()?;
-        let group = match api_version.rsplit_once('/') {
-            Some((group, _version)) => group,
-            None => "",
-        };
-        Some(ObjectRef {
-            group: group.to_string(),
-            kind: object["kind"].as_str()?.to_string(),
-            namespace: object["metadata"]["namespace"]
-                .as_str()
-                .filter(|ns| !ns.is_empty())
-                .map(str::to_string),
-            name: object["metadata"]["name"].as_str()?.to_string(),
-        })
-    }
-}
-
-impl fmt::Display for ObjectRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let group = if self.group.is_empty() {
-            "core"
-        } else {
-            &self.group
-        };
-        let namespace = self.namespace.as_deref().unwrap_or("-");
-        write!(f, "{group}/{}/{namespace}/{}", self.kind, self.name)
-    }
-}
-
 /// `object` as canonical JSON: no whitespace, the keys of every mapping
 /// sorted, so equal objects give equal text whatever order they were read in.
 pub fn canonical_json(object: &Value) -> String {
@@ -279,7 +224,7 @@ items:
         let objects = parse_stream(STREAM).unwrap();
         let refs: Vec<String> = objects
             .iter()
-            .map(|o| ObjectRef::of(o).unwrap().to_string())
+            .map(|o| crate::kube::ObjectRef::of(o).unwrap().to_string())
             .collect();
         assert_eq!(
             refs,

@@ -39,7 +39,9 @@ pub enum OverlayError {
 /// profile `default`, the revision, hub and tag when set, the trust domain,
 /// DNS capture and auto-allocation in every proxy's metadata, and the mesh
 /// ID, cluster name and network of a multi-primary, multi-network mesh
-/// (MESH.md). Every string is quoted, so any value gives valid YAML.
+/// (MESH.md). Every string is quoted, so any value gives valid YAML. The
+/// pinned version is annotated (`meshform.dev/istio-version`) for the
+/// emulated stand-in, which has no version of its own.
 ///
 /// # Errors
 /// [`OverlayError::Render`] only if the bundled template is broken.
@@ -68,6 +70,7 @@ mod tests {
             json!({
                 "apiVersion": "install.istio.io/v1alpha1",
                 "kind": "IstioOperator",
+                "metadata": {"annotations": {"meshform.dev/istio-version": "1.31.1"}},
                 "spec": {
                     "profile": "default",
                     "meshConfig": {

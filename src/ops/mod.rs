@@ -7,6 +7,8 @@ mod kubeconfig;
 mod plan;
 mod refresh;
 
+pub mod mesh;
+
 pub use apply::{apply, ApplyError, ApplyReport};
 pub use connect::{Connection, EmulatorSettings, TargetChoice};
 pub use kubeconfig::kubeconfig;

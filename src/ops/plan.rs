@@ -9,6 +9,7 @@ use crate::changeset::{destroy_all, diff_at, ChangeSet, StateRef, CHANGE_SET_VER
 use crate::cloud::CloudError;
 use crate::graph::{GraphError, ResourceGraph};
 use crate::kube::Connections;
+use crate::mesh::Generator;
 use crate::plan::Plan;
 use crate::resource::{desired_resources, DesiredResource, Timeouts};
 use crate::state::{LockError, LockHolder, State, StateError, StateLock, StateStore};
@@ -31,6 +32,26 @@ pub enum PlanError {
     /// The cloud could not be read.
     #[error(transparent)]
     Cloud(#[from] CloudError),
+    /// The plan has a mesh but nothing to render its control planes with.
+    #[error("the plan has a [mesh] but no istioctl was located\n  help: this is a bug in meshform; please report it")]
+    NoGenerator,
+    /// A control plane could not be rendered.
+    #[error(transparent)]
+    Generator(#[from] crate::mesh::GeneratorError),
+    /// The rendered objects could not be kept.
+    #[error(transparent)]
+    Objects(#[from] crate::state::ObjectError),
+    /// The rendered manifest is not usable.
+    #[error("rendering the control plane: {0}")]
+    Render(String),
+    /// The plan would replace the mesh's root CA.
+    #[error("{address} would be replaced ({why})\n  {phases}\n  help: meshform does not replace a root silently; to keep the current root, undo the change in [mesh.ca]", phases = super::mesh::ROTATION_PHASES)]
+    RootChange {
+        /// The root CA's address.
+        address: String,
+        /// What changed.
+        why: String,
+    },
 }
 
 /// Reads and validates the plan file and builds its resource graph; no I/O
@@ -110,18 +131,31 @@ impl Workspace {
 }
 
 /// What planning takes from outside, so that the planner stays pure and
-/// its tests fix them: the time (certificates expire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// its tests fix them: the time (certificates expire) and what renders
+/// Istio's control planes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanInputs {
     /// Now.
     pub now: SystemTime,
+    /// What renders control planes (istioctl or the emulated stand-in);
+    /// needed when the plan has a `[mesh]`.
+    pub generator: Option<Generator>,
 }
 
 impl PlanInputs {
-    /// The inputs of a run starting now.
+    /// The inputs of a run starting now, without a mesh.
     pub fn now() -> Self {
         PlanInputs {
             now: SystemTime::now(),
+            generator: None,
+        }
+    }
+
+    /// The inputs of a run starting now that renders with `generator`.
+    pub fn with_generator(generator: Option<Generator>) -> Self {
+        PlanInputs {
+            generator,
+            ..Self::now()
         }
     }
 }
@@ -152,14 +186,19 @@ pub async fn plan(
         .cloud
         .kube
         .set_connections(connections.clone());
-    let live = refresh(&ws.connection.cloud, &ws.state, parallelism).await?;
+    let cloud = &ws.connection.cloud;
+    let desired =
+        super::mesh::render_control_planes(desired, inputs.generator.as_ref(), &cloud.objects).await?;
+    let live = refresh(cloud, &ws.state, parallelism).await?;
+    let changes = diff_at(&desired, &ws.state, &live, Some(inputs.now));
+    super::mesh::guard_root(&changes)?;
     Ok(ChangeSet {
         format_version: CHANGE_SET_VERSION,
         plan_file: plan_file.to_path_buf(),
         project: plan.project.clone(),
         state: ws.state_ref(),
         destroy: false,
-        changes: diff_at(desired, &ws.state, &live, Some(inputs.now)),
+        changes,
         timeouts: Timeouts::from_settings(&plan.timeouts),
         connections,
         planned_at: rfc3339(inputs.now),

@@ -6,7 +6,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::resource::outputs::digest;
 
 /// Where one state's rendered objects live.
 #[derive(Debug, Clone)]
@@ -48,7 +47,7 @@ impl ObjectStore {
 
     /// The digest of `object` (its canonical JSON).
     pub fn digest_of(object: &serde_json::Value) -> String {
-        digest(object.to_string().as_bytes())
+        crate::mesh::manifest::object_digest(object)
     }
 
     fn path(&self, digest: &str) -> PathBuf {

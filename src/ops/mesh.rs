@@ -1,0 +1,84 @@
+//! The mesh's part of planning: rendering each cluster's control plane
+//! (istioctl of the pinned version, or the emulated stand-in) into the
+//! object store, so that the plan shows every object by reference and
+//! digest and apply sends exactly those; and guarding the root of trust.
+
+use std::collections::BTreeMap;
+
+use super::PlanError;
+use crate::changeset::{Action, Change};
+use crate::kinds::istio::{summary, IstioSpec};
+use crate::kinds::{attrs_of, spec_of, ResourceKind};
+use crate::kube::ObjectRef;
+use crate::mesh::Generator;
+use crate::resource::DesiredResource;
+use crate::state::ObjectStore;
+
+/// `desired` with every control plane's objects rendered by `generator`
+/// and kept in `store`.
+///
+/// # Errors
+/// A control plane but no generator, the generator fails, or it renders
+/// an object twice.
+pub async fn render_control_planes(
+    desired: &[DesiredResource],
+    generator: Option<&Generator>,
+    store: &ObjectStore,
+) -> Result<Vec<DesiredResource>, PlanError> {
+    let mut out = desired.to_vec();
+    for d in out.iter_mut().filter(|d| d.address.kind == ResourceKind::Istio) {
+        let generator = generator.ok_or(PlanError::NoGenerator)?;
+        let mut spec: IstioSpec = spec_of(ResourceKind::Istio, &d.attrs)?;
+        crate::progress::note(format!("rendering {} with {}", d.address, generator.describe()));
+        let objects = generator.generate(&spec.values).await?;
+        let mut tracked = BTreeMap::new();
+        for object in &objects {
+            let r = ObjectRef::of(object)
+                .expect("the manifest parser keeps only objects with apiVersion, kind and name")
+                .to_string();
+            let digest = store.put(object)?;
+            if tracked.insert(r.clone(), digest).is_some() {
+                return Err(PlanError::Render(format!(
+                    "{} renders {r} twice",
+                    generator.describe()
+                )));
+            }
+        }
+        spec.generator = generator.describe();
+        spec.summary = summary(tracked.keys());
+        spec.objects = tracked;
+        d.attrs = attrs_of(&spec);
+        if matches!(generator, Generator::Emulated { .. }) {
+            d.notes.insert(
+                "generator".into(),
+                "EMULATION: a representative control plane for the embedded emulator, not Istio's manifests".into(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The three phases of a root rotation (MESH.md, "Plugged-in CA").
+pub const ROTATION_PHASES: &str = "Replacing the mesh's root CA without an outage takes three phases:\n  \
+     1. both roots in every cluster's trust bundle, intermediates still from the old root;\n  \
+     2. new intermediates signed by the new root, both roots still trusted;\n  \
+     3. the old root removed.\n  \
+     Workloads restart between phases where needed.";
+
+/// Refuses a plan that would replace the root CA silently.
+///
+/// # Errors
+/// [`PlanError::RootChange`] when a root CA is replaced or destroyed while
+/// clusters keep trusting it.
+pub fn guard_root(changes: &[Change]) -> Result<(), PlanError> {
+    let root = changes
+        .iter()
+        .find(|c| c.address.kind == ResourceKind::RootCa && c.action == Action::Replace);
+    match root {
+        Some(c) => Err(PlanError::RootChange {
+            address: c.address.to_string(),
+            why: c.reason.as_ref().map(ToString::to_string).unwrap_or_default(),
+        }),
+        None => Ok(()),
+    }
+}
