@@ -14,6 +14,10 @@
 //! - `cluster_ranges.rs`: the GKE-managed subnet ranges of a deleted cluster go.
 //! - `kube_apis.rs`: a deleted cluster's Kubernetes API is forgotten.
 //!
+//! What runs inside a cluster (istiod making its own CA) changes only that
+//! cluster's objects: those are the in-cluster controllers of
+//! `kubeapi/controllers/`.
+//!
 //! The next controller, GKE's load-balancer service controller, has the same
 //! shape: it watches LoadBalancer Services in a cluster's Kubernetes API and
 //! reconciles their forwarding rules, backend services, health checks and

@@ -6,12 +6,14 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::broadcast;
 
+use super::controllers::{self, At};
 use super::crd;
 use super::defaults::Cidr;
+use super::meta;
 use super::resources::{self, ResourceType};
 use super::status::Failure;
 use super::store::Store;
-use super::watch::Event;
+use super::watch::{self, Event};
 
 /// One cluster's API server state, shared by its requests.
 #[derive(Debug)]
@@ -37,6 +39,29 @@ impl Cluster {
     /// Locks the store.
     pub fn lock(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The moment now, for the in-cluster controllers.
+    pub fn at(&self) -> At {
+        At {
+            now_ms: meta::now_ms(),
+            latency_scale: self.latency_scale,
+        }
+    }
+
+    /// Locks the store after letting the in-cluster controllers do the work
+    /// due by now (see `controllers/`); their changes are persisted and sent
+    /// to watches. Requests that read or change objects lock this way.
+    pub fn lock_caught_up(&self) -> MutexGuard<'_, Store> {
+        let mut store = self.lock();
+        let events = controllers::catch_up(&mut store, self.at());
+        if !events.is_empty() {
+            // A failure is logged by `persist`; the change stays in memory
+            // and is written with the next one.
+            let _ = self.persist(&store);
+            watch::publish(self, &mut store, events);
+        }
+        store
     }
 
     /// Persists `store`.

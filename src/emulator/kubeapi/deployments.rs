@@ -21,12 +21,18 @@ pub fn rollout_time(latency_scale: f64) -> Duration {
     ROLLOUT.mul_f64(scale)
 }
 
+/// When the rollout of a Deployment whose spec last changed at
+/// `changed_ms` finishes (ms since the epoch): from then on it is Available.
+pub fn available_at(changed_ms: u64, latency_scale: f64) -> u64 {
+    changed_ms + rollout_time(latency_scale).as_millis() as u64
+}
+
 /// The `status` of `deployment` at `now_ms`, whose spec last changed at
 /// `changed_ms`.
 pub fn status(deployment: &Value, changed_ms: u64, now_ms: u64, latency_scale: f64) -> Value {
     let replicas = deployment["spec"]["replicas"].as_i64().unwrap_or(1);
     let generation = deployment["metadata"]["generation"].as_i64().unwrap_or(1);
-    let ready_at = changed_ms + rollout_time(latency_scale).as_millis() as u64;
+    let ready_at = available_at(changed_ms, latency_scale);
     let since = meta::timestamp(changed_ms);
     if now_ms >= ready_at {
         let at = meta::timestamp(ready_at);

@@ -21,6 +21,9 @@
 //!   `protobuf.rs`: protobuf request bodies of kubectl's typed clients.
 //! - `deployments.rs`: Deployment status from emulated time; `scale.rs`:
 //!   their `scale` subresource.
+//! - `controllers/`: what runs in the cluster and changes objects on its
+//!   own (istiod making its CA when it starts without `cacerts`), caught up
+//!   at every request and woken by a task per cluster.
 //! - `store.rs`: objects persisted in `objects.json`; `meta.rs`: uid,
 //!   timestamps, resource versions; `cluster.rs`: per-server state;
 //!   `status.rs`: Kubernetes `Status` errors.
@@ -32,6 +35,7 @@
 mod apply;
 mod auth;
 mod cluster;
+mod controllers;
 mod crd;
 mod defaults;
 mod deployments;
@@ -129,6 +133,19 @@ struct Running {
     endpoint: KubeEndpoint,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    /// The in-cluster controllers' task, stopped with the server (also
+    /// when the server is dropped without [`KubeApis::stop`]).
+    controllers: AbortOnDrop,
+}
+
+/// A task aborted when its handle is dropped.
+#[derive(Debug)]
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::fmt::Debug for Running {
@@ -237,6 +254,8 @@ impl KubeApis {
                 return Ok(r.endpoint.clone());
             }
         }
+        // A server that ended is replaced; dropping it stops its controllers.
+        running.remove(key);
         let dir = self.cluster_dir(key);
         fs::create_dir_all(&dir).map_err(|source| KubeApiError::Io {
             path: dir.clone(),
@@ -285,6 +304,7 @@ impl KubeApis {
             events: tokio::sync::broadcast::channel(1024).0,
         });
         let (tx, rx) = oneshot::channel();
+        let controllers = AbortOnDrop(controllers::spawn(cluster.clone()));
         let task = server::spawn(listener, config, router::router(cluster), rx);
         let endpoint = KubeEndpoint {
             address,
@@ -297,6 +317,7 @@ impl KubeApis {
                 endpoint: endpoint.clone(),
                 shutdown: tx,
                 task,
+                controllers,
             },
         );
         Ok(endpoint)
@@ -338,6 +359,7 @@ impl KubeApis {
     }
 
     async fn halt(r: Running) {
+        drop(r.controllers);
         let _ = r.shutdown.send(());
         let _ = r.task.await;
     }

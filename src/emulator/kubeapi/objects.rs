@@ -101,7 +101,7 @@ fn prefix_of(key: &str) -> String {
 /// # Errors
 /// A Kubernetes `Status` failure (404, 409, 400, 422, 405, 415, 500).
 pub fn handle(cluster: &Cluster, req: &ObjectRequest<'_>) -> Result<(StatusCode, Value), Failure> {
-    let mut store = cluster.lock();
+    let mut store = cluster.lock_caught_up();
     let t = req.target;
     let rt = resolve(&store, t, req.method)?;
     // A delete may carry `DeleteOptions` in its body, `dryRun` among them.

@@ -239,16 +239,23 @@ impl Store {
         store
     }
 
-    fn seed(&mut self, key: String, mut object: Value, now: u64) {
+    fn seed(&mut self, key: String, object: Value, now: u64) {
+        self.insert_created(key, object, now);
+    }
+
+    /// Stores `object` at `key` as newly created at `at_ms` (uid, creation
+    /// time, the next resource version, generation 1), as a controller of
+    /// the cluster creates it; returns the stored entry. An object already
+    /// at `key` is replaced: callers check first.
+    pub fn insert_created(&mut self, key: String, mut object: Value, at_ms: u64) -> Entry {
         let rv = self.next_resource_version();
-        meta::stamp_new(&mut object, &rv, now);
-        self.objects.insert(
-            key,
-            Entry {
-                object,
-                spec_changed_ms: now,
-            },
-        );
+        meta::stamp_new(&mut object, &rv, at_ms);
+        let entry = Entry {
+            object,
+            spec_changed_ms: at_ms,
+        };
+        self.objects.insert(key, entry.clone());
+        entry
     }
 }
 

@@ -169,7 +169,7 @@ pub fn serve(
     let mut first: Vec<Bytes> = Vec::new();
     let mut pending: HashMap<String, u64> = HashMap::new();
     let (events, current_rv) = {
-        let store = cluster.lock();
+        let store = cluster.lock_caught_up();
         let events = cluster.events.subscribe();
         let current: Vec<(&String, &Entry)> = store
             .objects
@@ -237,8 +237,7 @@ fn track(writer: &Writer, pending: &mut HashMap<String, u64>, key: &str, entry: 
     if writer.rt.group != "apps" || writer.rt.plural != "deployments" {
         return;
     }
-    let ready_at = entry.spec_changed_ms
-        + deployments::rollout_time(writer.cluster.latency_scale).as_millis() as u64;
+    let ready_at = deployments::available_at(entry.spec_changed_ms, writer.cluster.latency_scale);
     if ready_at > meta::now_ms() {
         pending.insert(key.to_string(), ready_at);
     } else {
