@@ -303,7 +303,12 @@ fn saved_plan(path: &Path) -> Option<ChangeSet> {
     serde_json::from_str(&text).ok()
 }
 
-async fn apply_cmd(file: &Path, auto_approve: bool, target: &Tools<'_>, p: &Printer) -> Result<i32> {
+async fn apply_cmd(
+    file: &Path,
+    auto_approve: bool,
+    target: &Tools<'_>,
+    p: &Printer,
+) -> Result<i32> {
     let parallelism = target.parallelism as usize;
     let (set, ws, saved) = match saved_plan(file) {
         Some(set) => {

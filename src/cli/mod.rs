@@ -40,7 +40,11 @@ pub fn run() -> i32 {
             return EXIT_ERROR;
         }
     };
-    match runtime.block_on(commands::dispatch(cli.command, cli.istioctl.as_deref(), &printer)) {
+    match runtime.block_on(commands::dispatch(
+        cli.command,
+        cli.istioctl.as_deref(),
+        &printer,
+    )) {
         Ok(code) => code,
         Err(e) => {
             printer.error(&format!("{e:#}"));

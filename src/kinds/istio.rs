@@ -16,7 +16,7 @@ use super::{
     forces_replacement, updatable, Api, Applied, Field, Kind, Limits, Observed, ResourceKind,
 };
 use crate::cloud::{Cloud, CloudError};
-use crate::kube::manifest::has_condition;
+use crate::kube::manifest::{has_condition, rolled_out};
 use crate::kube::ObjectRef;
 use crate::mesh::ControlPlaneValues;
 use crate::resource::outputs::Known;
@@ -100,15 +100,23 @@ async fn apply(
     };
     let ordered = in_order(&spec.objects);
     let (crds, rest): (Vec<_>, Vec<_>) = ordered.iter().partition(|(r, _)| rank(&r.kind) == 0);
-    for (r, d) in crds.iter().filter(|(r, d)| !unchanged(r, d)) {
-        crate::progress::note(format!("applying {r}"));
+    let changed_crds: Vec<_> = crds.iter().filter(|(r, d)| !unchanged(r, d)).collect();
+    if !changed_crds.is_empty() {
+        crate::progress::note(format!(
+            "applying {} CustomResourceDefinitions",
+            changed_crds.len()
+        ));
+    }
+    for (_, d) in &changed_crds {
         cloud
             .kube
             .apply_manifest(loc, cluster, &stamped(cloud, d)?)
             .await?;
     }
-    for (r, _) in &crds {
-        crate::progress::note(format!("waiting for {} to be Established", r.name));
+    if !changed_crds.is_empty() {
+        crate::progress::note("waiting for the CustomResourceDefinitions to be Established");
+    }
+    for (r, _) in &changed_crds {
         cloud
             .kube
             .wait_for(loc, cluster, r, "Established", |o| {
@@ -116,8 +124,11 @@ async fn apply(
             })
             .await?;
     }
-    for (r, d) in rest.iter().filter(|(r, d)| !unchanged(r, d)) {
-        crate::progress::note(format!("applying {r}"));
+    let changed: Vec<_> = rest.iter().filter(|(r, d)| !unchanged(r, d)).collect();
+    if !changed.is_empty() {
+        crate::progress::note(format!("applying {} objects", changed.len()));
+    }
+    for (_, d) in &changed {
         cloud
             .kube
             .apply_manifest(loc, cluster, &stamped(cloud, d)?)
@@ -130,15 +141,16 @@ async fn apply(
             .filter(|(r, _)| !spec.objects.contains_key(*r))
             .map(|(r, d)| (r.clone(), d.clone()))
             .collect();
+        if !gone.is_empty() {
+            crate::progress::note(format!("pruning {} objects no longer rendered", gone.len()));
+        }
         delete_all(cloud, spec, &gone).await?;
     }
     for (r, _) in rest.iter().filter(|(r, _)| r.kind == "Deployment") {
         crate::progress::note(format!("waiting for Deployment {} to be Available", r.name));
         cloud
             .kube
-            .wait_for(loc, cluster, r, "Available", |o| {
-                has_condition(o, "Available")
-            })
+            .wait_for(loc, cluster, r, "rolled out", rolled_out)
             .await?;
     }
     Ok(Applied::default())
@@ -150,7 +162,6 @@ async fn delete_all(
     objects: &BTreeMap<String, String>,
 ) -> Result<(), CloudError> {
     for (r, _) in in_order(objects).into_iter().rev() {
-        crate::progress::note(format!("deleting {r}"));
         cloud
             .kube
             .delete_manifest(&spec.location, &spec.cluster, &r)

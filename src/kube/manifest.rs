@@ -222,6 +222,22 @@ pub fn has_condition(object: Option<&Value>, kind: &str) -> bool {
         })
 }
 
+/// Whether a Deployment has finished rolling out its current spec, as
+/// `kubectl rollout status` judges: the controller saw this generation,
+/// every replica is updated and available, and it reports Available.
+pub fn rolled_out(deployment: Option<&Value>) -> bool {
+    let Some(d) = deployment else {
+        return false;
+    };
+    let status = &d["status"];
+    let replicas = d["spec"]["replicas"].as_i64().unwrap_or(1);
+    let generation = d["metadata"]["generation"].as_i64().unwrap_or(0);
+    status["observedGeneration"].as_i64().unwrap_or(-1) >= generation
+        && status["updatedReplicas"].as_i64().unwrap_or(0) >= replicas
+        && status["availableReplicas"].as_i64().unwrap_or(0) >= replicas
+        && has_condition(Some(d), "Available")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +258,19 @@ mod tests {
             "v1/ConfigMap/istio-system/istio"
         );
         assert!(ObjectRef::parse("nope").is_none());
+    }
+
+    #[test]
+    fn a_rollout_is_done_when_the_current_generation_is_available() {
+        let d = |observed: i64, available: i64| {
+            serde_json::json!({"metadata": {"generation": 2}, "spec": {"replicas": 1},
+                "status": {"observedGeneration": observed, "updatedReplicas": 1,
+                    "availableReplicas": available,
+                    "conditions": [{"type": "Available", "status": "True"}]}})
+        };
+        assert!(rolled_out(Some(&d(2, 1))));
+        assert!(!rolled_out(Some(&d(1, 1))), "the old generation's status");
+        assert!(!rolled_out(Some(&d(2, 0))));
+        assert!(!rolled_out(None));
     }
 }

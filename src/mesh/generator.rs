@@ -147,8 +147,8 @@ impl Generator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mesh::istioctl::fixture::{fake_istioctl, quiet};
     use crate::kube::ObjectRef;
+    use crate::mesh::istioctl::fixture::{fake_istioctl, quiet};
 
     fn nowhere() -> Sources {
         Sources {

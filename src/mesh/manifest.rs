@@ -6,7 +6,6 @@
 //! flattened into its items; every object must have `apiVersion`, `kind` and
 //! `metadata.name`.
 
-
 use serde_json::Value;
 use serde_saphyr::{Budget, Options, Spanned};
 

@@ -144,6 +144,11 @@ pub async fn apply(
     if let Some(e) = save_error.into_inner().expect("poisoned") {
         return Err(e.into());
     }
+    // Rendered objects nothing in state refers to any more are dropped.
+    let referenced = referenced_digests(&ws.state);
+    if let Err(e) = ws.connection.cloud.objects.retain(&referenced) {
+        tracing::warn!(error = %e, "could not clean the object store");
+    }
     Ok(ApplyReport {
         results,
         interrupted: options.interrupt.is_set(),
@@ -191,6 +196,25 @@ async fn within_limit<T>(
             Err(message)
         }
     }
+}
+
+/// Every `sha256:` string in the attributes of `state`'s resources.
+fn referenced_digests(state: &State) -> std::collections::BTreeSet<String> {
+    fn walk(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::String(s) if s.starts_with("sha256:") => {
+                out.insert(s.clone());
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for r in &state.resources {
+        r.attributes.values().for_each(|v| walk(v, &mut out));
+    }
+    out
 }
 
 /// Drops the connection settings of clusters state no longer has.

@@ -26,10 +26,17 @@ pub async fn render_control_planes(
     store: &ObjectStore,
 ) -> Result<Vec<DesiredResource>, PlanError> {
     let mut out = desired.to_vec();
-    for d in out.iter_mut().filter(|d| d.address.kind == ResourceKind::Istio) {
+    for d in out
+        .iter_mut()
+        .filter(|d| d.address.kind == ResourceKind::Istio)
+    {
         let generator = generator.ok_or(PlanError::NoGenerator)?;
         let mut spec: IstioSpec = spec_of(ResourceKind::Istio, &d.attrs)?;
-        crate::progress::note(format!("rendering {} with {}", d.address, generator.describe()));
+        crate::progress::note(format!(
+            "rendering {} with {}",
+            d.address,
+            generator.describe()
+        ));
         let objects = generator.generate(&spec.values).await?;
         let mut tracked = BTreeMap::new();
         for object in &objects {
@@ -59,7 +66,8 @@ pub async fn render_control_planes(
 }
 
 /// The three phases of a root rotation (MESH.md, "Plugged-in CA").
-pub const ROTATION_PHASES: &str = "Replacing the mesh's root CA without an outage takes three phases:\n  \
+pub const ROTATION_PHASES: &str =
+    "Replacing the mesh's root CA without an outage takes three phases:\n  \
      1. both roots in every cluster's trust bundle, intermediates still from the old root;\n  \
      2. new intermediates signed by the new root, both roots still trusted;\n  \
      3. the old root removed.\n  \
@@ -77,7 +85,11 @@ pub fn guard_root(changes: &[Change]) -> Result<(), PlanError> {
     match root {
         Some(c) => Err(PlanError::RootChange {
             address: c.address.to_string(),
-            why: c.reason.as_ref().map(ToString::to_string).unwrap_or_default(),
+            why: c
+                .reason
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         }),
         None => Ok(()),
     }

@@ -188,7 +188,8 @@ pub async fn plan(
         .set_connections(connections.clone());
     let cloud = &ws.connection.cloud;
     let desired =
-        super::mesh::render_control_planes(desired, inputs.generator.as_ref(), &cloud.objects).await?;
+        super::mesh::render_control_planes(desired, inputs.generator.as_ref(), &cloud.objects)
+            .await?;
     let live = refresh(cloud, &ws.state, parallelism).await?;
     let changes = diff_at(&desired, &ws.state, &live, Some(inputs.now));
     super::mesh::guard_root(&changes)?;

@@ -126,7 +126,7 @@ fn render_change(out: &mut String, c: &Change) {
 }
 
 /// A map of more entries than this is shown as its count when created or destroyed.
-const MAP_SHOWN: usize = 6;
+const MAP_SHOWN: usize = 10;
 
 /// A changed map, entry by entry, like Terraform's nested diff:
 /// `+` added, `~` changed, `-` removed, unchanged entries counted.
@@ -148,10 +148,11 @@ fn render_map_change(
     let inner = changed.iter().map(|k| k.len() + 2).max().unwrap_or(0);
     for k in changed {
         let name = format!("{k:?}");
+        let (b, a) = (short(before.get(k)), short(after.get(k)));
         let line = match (before.get(k), after.get(k)) {
-            (None, a) => format!("          + {name:inner$} = {}", show(a)),
-            (b, None) => format!("          - {name:inner$} = {}", show(b)),
-            (b, a) => format!("          ~ {name:inner$} = {} -> {}", show(b), show(a)),
+            (None, _) => format!("          + {name:inner$} = {a}"),
+            (_, None) => format!("          - {name:inner$} = {b}"),
+            _ => format!("          ~ {name:inner$} = {b} -> {a}"),
         };
         let _ = writeln!(out, "{line}");
     }
@@ -164,6 +165,15 @@ fn render_map_change(
         );
     }
     let _ = writeln!(out, "        }}");
+}
+
+/// [`show`], with a digest entry cut to 12 hex digits: enough to tell
+/// versions apart in a long map.
+fn short(v: Option<&Value>) -> String {
+    match v.and_then(Value::as_str) {
+        Some(d) if d.starts_with("sha256:") && d.len() > 19 => format!("\"{}…\"", &d[..19]),
+        _ => show(v),
+    }
 }
 
 /// A value as the plan shows it: outputs not known yet as
@@ -312,7 +322,7 @@ mod tests {
             "{text}"
         );
         let big: serde_json::Map<String, Value> =
-            (0..9).map(|i| (format!("k{i}"), json!("v"))).collect();
+            (0..11).map(|i| (format!("k{i}"), json!("v"))).collect();
         let created = change(
             "istio.us-central1",
             Action::Create,
@@ -321,7 +331,7 @@ mod tests {
             Some(json!({"objects": big})),
         );
         let text = render_text(&set(vec![created]));
-        assert!(text.contains("+ objects = { 9 entries }"), "{text}");
+        assert!(text.contains("+ objects = { 11 entries }"), "{text}");
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-
 /// Where one state's rendered objects live.
 #[derive(Debug, Clone)]
 pub struct ObjectStore {
@@ -86,6 +85,39 @@ impl ObjectStore {
         };
         let bytes = fs::read(self.path(digest)).map_err(|_| missing())?;
         serde_json::from_slice(&bytes).map_err(|_| missing())
+    }
+}
+
+impl ObjectStore {
+    /// Removes every object whose digest is not in `keep`, and the folder
+    /// when nothing is left.
+    ///
+    /// # Errors
+    /// The folder cannot be read or changed.
+    pub fn retain(&self, keep: &std::collections::BTreeSet<String>) -> Result<(), ObjectError> {
+        let io = |source| ObjectError::Io {
+            dir: self.dir.clone(),
+            source,
+        };
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(e)),
+        };
+        for entry in entries {
+            let path = entry.map_err(io)?.path();
+            let hex = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            if !keep.contains(&format!("sha256:{hex}")) {
+                fs::remove_file(&path).map_err(io)?;
+            }
+        }
+        if fs::read_dir(&self.dir).map_err(io)?.next().is_none() {
+            fs::remove_dir(&self.dir).map_err(io)?;
+        }
+        Ok(())
     }
 }
 

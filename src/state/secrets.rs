@@ -96,7 +96,17 @@ impl SecretStore {
     /// # Errors
     /// The file cannot be removed.
     pub fn remove(&self, reference: &Sensitive) -> Result<(), SecretError> {
-        remove_file(&self.dir.join(reference.hex())).map_err(self.io())
+        remove_file(&self.dir.join(reference.hex())).map_err(self.io())?;
+        self.tidy();
+        Ok(())
+    }
+
+    /// Removes the store's folders once they are empty: a destroyed
+    /// environment leaves no trace beside its state.
+    fn tidy(&self) {
+        // Fails (and is meant to) while anything is left in them.
+        let _ = fs::remove_dir(self.dir.join("entries"));
+        let _ = fs::remove_dir(&self.dir);
     }
 
     fn entry(&self, name: &str) -> PathBuf {
@@ -140,7 +150,9 @@ impl SecretStore {
     /// # Errors
     /// The file cannot be removed.
     pub fn remove_entry(&self, name: &str) -> Result<(), SecretError> {
-        remove_file(&self.entry(name)).map_err(self.io())
+        remove_file(&self.entry(name)).map_err(self.io())?;
+        self.tidy();
+        Ok(())
     }
 }
 
@@ -175,6 +187,7 @@ mod tests {
         assert_eq!(mode(&store.dir().join("entries/root.json")), 0o600);
         store.remove_entry("root").unwrap();
         assert_eq!(store.get_entry("root").unwrap(), None);
+        assert!(!store.dir().exists(), "an empty store leaves no folder");
         let other = Sensitive::of(b"never stored");
         assert!(matches!(
             store.get(&other),
