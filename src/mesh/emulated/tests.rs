@@ -318,3 +318,32 @@ fn unsupported_versions_and_missing_annotations_are_refused() {
     assert!(err.to_string().contains(VERSION_ANNOTATION), "{err}");
     assert!(manifest_generate("{not yaml").is_err());
 }
+
+#[test]
+fn the_overlay_renderers_overlay_with_the_version_annotation_is_read_and_the_stream_parses() {
+    let values = crate::mesh::ControlPlaneValues::example();
+    let rendered = crate::mesh::overlay::render_overlay(&values).unwrap();
+    let annotated = rendered.replacen(
+        "kind: IstioOperator\n",
+        &format!(
+            "kind: IstioOperator\nmetadata:\n  annotations:\n    {VERSION_ANNOTATION}: \"{}\"\n",
+            values.version
+        ),
+        1,
+    );
+    assert_ne!(annotated, rendered, "the annotation went in");
+    let stream = manifest_generate(&annotated).unwrap();
+    let objects =
+        crate::mesh::manifest::parse_stream(&stream).expect("the generator's parser reads it");
+    let d = find(&objects, "Deployment", "istiod");
+    let env = &d["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert!(env
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "CLUSTER_ID" && e["value"] == values.cluster_name.as_str()));
+    assert!(
+        manifest_generate(&rendered).is_err(),
+        "without the annotation the stand-in refuses: the renderer must add it"
+    );
+}

@@ -5,15 +5,14 @@
 //!
 //! The root: subject `O=<trust domain>`, CA, valid for ten years from the
 //! moment istiod started (Istio's `CITADEL_SELF_SIGNED_CA_CERT_TTL`
-//! default). Istio makes an RSA 2048 key; the emulator makes ECDSA P-256,
-//! as rcgen with ring cannot generate RSA keys.
+//! default), an RSA 2048 key (`CITADEL_SELF_SIGNED_CA_RSA_KEY_SIZE`).
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair,
-    KeyUsagePurpose,
+    KeyUsagePurpose, RsaKeySize, PKCS_RSA_SHA256,
 };
 use serde_json::{json, Value};
 
@@ -32,7 +31,7 @@ const TTL: Duration = Duration::from_secs(3650 * 24 * 3600);
 /// A self-signed root for `trust_domain`, valid from `at_ms`: (certificate,
 /// key) as PEM.
 fn root(trust_domain: &str, at_ms: u64) -> Result<(String, String), rcgen::Error> {
-    let key = KeyPair::generate()?;
+    let key = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048)?;
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, trust_domain);
@@ -97,6 +96,11 @@ mod tests {
         assert_eq!(cert.subject(), cert.issuer());
         assert_eq!(cert.subject().to_string(), "O=example.org");
         assert!(cert.is_ca());
+        let key = cert.public_key().parsed().unwrap();
+        assert!(
+            matches!(&key, x509_parser::public_key::PublicKey::RSA(k) if k.key_size() == 2048),
+            "RSA 2048 as Istio makes: {key:?}"
+        );
         cert.verify_signature(None).expect("signed by its own key");
         assert_eq!(cert.validity().not_before.timestamp(), 1_700_000_000);
         assert_eq!(
