@@ -60,32 +60,18 @@ async fn bench(name: &str, plan_text: &str) {
     .await
     .expect("workspace");
 
-    let set = ops::plan(
-        &ws,
-        &plan_file,
-        &plan,
-        &desired,
-        PARALLELISM,
-        ops::PlanInputs::now(),
-    )
-    .await
-    .expect("plan");
+    let set = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM, inputs(&plan))
+        .await
+        .expect("plan");
     let resources = set.changes.len();
     emulator.reset_request_counts();
     let (apply_wall, apply_path) = timed_apply(&mut ws, &set).await;
     let apply_calls = calls(&emulator);
 
     emulator.reset_request_counts();
-    let again = ops::plan(
-        &ws,
-        &plan_file,
-        &plan,
-        &desired,
-        PARALLELISM,
-        ops::PlanInputs::now(),
-    )
-    .await
-    .expect("plan");
+    let again = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM, inputs(&plan))
+        .await
+        .expect("plan");
     assert!(!again.has_changes(), "second plan must be empty");
     let plan_calls = calls(&emulator);
 
@@ -200,6 +186,15 @@ fn step_duration(kind: ResourceKind, step: StepKind, action: Action) -> Duration
         _ => return Duration::ZERO,
     };
     base_duration(collection, verb).mul_f64(LATENCY_SCALE)
+}
+
+/// Now, and the emulated istioctl for a plan with a mesh.
+fn inputs(plan: &meshform::plan::Plan) -> ops::PlanInputs {
+    ops::PlanInputs::with_generator(plan.mesh.as_ref().map(|m| {
+        meshform::mesh::Generator::Emulated {
+            version: m.istio_version.clone(),
+        }
+    }))
 }
 
 fn calls(emulator: &Emulator) -> u64 {

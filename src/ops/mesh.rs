@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::PlanError;
-use crate::changeset::{Action, Change};
+use crate::changeset::{Action, Change, Reason};
 use crate::kinds::istio::{summary, IstioSpec};
 use crate::kinds::{attrs_of, spec_of, ResourceKind};
 use crate::kube::ObjectRef;
@@ -73,15 +73,18 @@ pub const ROTATION_PHASES: &str =
      3. the old root removed.\n  \
      Workloads restart between phases where needed.";
 
-/// Refuses a plan that would replace the root CA silently.
+/// Refuses a plan that would replace the root CA silently: a changed root,
+/// or one made again because its entry vanished from the secret store.
 ///
 /// # Errors
-/// [`PlanError::RootChange`] when a root CA is replaced or destroyed while
-/// clusters keep trusting it.
+/// [`PlanError::RootChange`] when a root CA the clusters trust would be
+/// replaced.
 pub fn guard_root(changes: &[Change]) -> Result<(), PlanError> {
-    let root = changes
-        .iter()
-        .find(|c| c.address.kind == ResourceKind::RootCa && c.action == Action::Replace);
+    let root = changes.iter().find(|c| {
+        c.address.kind == ResourceKind::RootCa
+            && (c.action == Action::Replace
+                || (c.action == Action::Create && c.reason == Some(Reason::DeletedOutside)))
+    });
     match root {
         Some(c) => Err(PlanError::RootChange {
             address: c.address.to_string(),

@@ -45,7 +45,7 @@ pub enum PlanError {
     #[error("rendering the control plane: {0}")]
     Render(String),
     /// The plan would replace the mesh's root CA.
-    #[error("{address} would be replaced ({why})\n  {phases}\n  help: meshform does not replace a root silently; to keep the current root, undo the change in [mesh.ca]", phases = super::mesh::ROTATION_PHASES)]
+    #[error("{address} would be replaced ({why})\n  {phases}\n  help: meshform does not replace a root silently; to keep the current root, undo the change in [mesh.ca], or restore the secret store beside the state (<state>.secrets/) from a backup", phases = super::mesh::ROTATION_PHASES)]
     RootChange {
         /// The root CA's address.
         address: String,
@@ -249,6 +249,7 @@ mod tests {
     fn the_planner_records_the_clock_it_was_given() {
         let inputs = PlanInputs {
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_083_200),
+            generator: None,
         };
         assert_eq!(rfc3339(inputs.now), "2026-12-01T00:00:00Z");
     }
