@@ -378,7 +378,7 @@ async fn ca_keys_never_leave_the_secret_store() {
     };
     let verbose = |args: &[&str]| {
         let mut c = w.command(args);
-        c.arg(w.plan.to_str().unwrap()).env("RUST_LOG", "debug");
+        c.arg(w.plan.to_str().unwrap()).env("MESHFORM_LOG", "debug");
         c
     };
     run(
@@ -471,6 +471,8 @@ async fn ca_keys_never_leave_the_secret_store() {
     run("failing apply", failed);
 
     let fragments = key_fragments(&w.state());
+    let apply_log = &seen[0].1;
+    assert!(apply_log.contains("DEBUG"), "the verbose apply logged at debug level");
     for (what, text) in &seen {
         assert_no_key_in(what, text, &fragments);
     }
