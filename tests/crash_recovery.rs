@@ -16,17 +16,24 @@ use tokio::process::Child;
 /// Emulated operations at 1/200 of real time: a cluster create takes 1.8 s.
 const SCALE: f64 = 0.005;
 
-/// The 13 resources of plans/tutorial.toml.
-const TUTORIAL_STATE: [&str; 13] = [
+/// The 20 resources of plans/tutorial.toml, its mesh included.
+const TUTORIAL_STATE: [&str; 20] = [
+    "cacerts.europe-west2",
+    "cacerts.us-central1",
     "cluster.europe-west2",
     "cluster.us-central1",
     "firewall.allow-iap-ssh",
     "firewall.istio-cluster1-istio-webhook",
     "firewall.istio-cluster2-istio-webhook",
     "instance.bastion",
+    "intermediate_ca.europe-west2",
+    "intermediate_ca.us-central1",
+    "istio.europe-west2",
+    "istio.us-central1",
     "namespace.europe-west2.istio-system",
     "namespace.us-central1.istio-system",
     "network.cross-region-vpc",
+    "root_ca.mesh",
     "router.europe-west2",
     "router.us-central1",
     "subnet.europe-west2",
@@ -100,7 +107,7 @@ async fn wait_for_line(child: &mut Child, text: &str, n: usize) -> bool {
     false
 }
 
-/// What a converged tutorial looks like: the state lists exactly the 13
+/// What a converged tutorial looks like: the state lists exactly the 20
 /// resources, a plan is empty, and the cloud holds what a clean apply makes.
 async fn check_applied(w: &World, clean_cloud: &[String]) -> Result<(), String> {
     let mut state = w.state_list().await;

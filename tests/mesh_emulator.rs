@@ -472,7 +472,10 @@ async fn ca_keys_never_leave_the_secret_store() {
 
     let fragments = key_fragments(&w.state());
     let apply_log = &seen[0].1;
-    assert!(apply_log.contains("DEBUG"), "the verbose apply logged at debug level");
+    assert!(
+        apply_log.contains("DEBUG"),
+        "the verbose apply logged at debug level"
+    );
     for (what, text) in &seen {
         assert_no_key_in(what, text, &fragments);
     }

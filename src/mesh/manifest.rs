@@ -228,10 +228,10 @@ items:
         assert_eq!(
             refs,
             [
-                "core/ServiceAccount/istio-system/istio-reader-service-account",
-                "admissionregistration.k8s.io/ValidatingWebhookConfiguration/-/istio-validator-istio-system",
-                "apps/Deployment/istio-system/istiod",
-                "core/Service/istio-system/istiod",
+                "v1/ServiceAccount/istio-system/istio-reader-service-account",
+                "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration//istio-validator-istio-system",
+                "apps/v1/Deployment/istio-system/istiod",
+                "v1/Service/istio-system/istiod",
             ]
         );
         assert_eq!(objects[1]["metadata"]["labels"]["istio.io/rev"], "default");
