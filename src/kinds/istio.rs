@@ -239,6 +239,15 @@ impl Kind for Istio {
     }
 
     async fn delete(cloud: &Cloud, spec: &IstioSpec) -> Result<(), CloudError> {
+        // A cluster that is going takes its objects with it: no calls to an
+        // API server that may no longer answer.
+        if !cloud
+            .kube
+            .cluster_stays(&spec.location, &spec.cluster)
+            .await?
+        {
+            return Ok(());
+        }
         match delete_all(cloud, spec, &spec.objects).await {
             // A cluster that is going takes its objects with it.
             Err(e)
