@@ -33,7 +33,7 @@ const TUTORIAL_STATE: [&str; 20] = [
     "namespace.europe-west2.istio-system",
     "namespace.us-central1.istio-system",
     "network.cross-region-vpc",
-    "root_ca.mesh",
+    "root_ca.root",
     "router.europe-west2",
     "router.us-central1",
     "subnet.europe-west2",

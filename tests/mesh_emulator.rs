@@ -135,7 +135,7 @@ async fn the_mesh_applies_with_one_root_and_replans_empty() {
     let w = World::new("tutorial.toml").await;
     let plan = w.run(&["plan"]).await.expect(0).stdout();
     for shown in [
-        "+ root_ca.mesh",
+        "+ root_ca.root",
         "+ intermediate_ca.europe-west2",
         "+ cacerts.us-central1",
         "+ istio.europe-west2",
@@ -318,6 +318,7 @@ async fn an_intermediate_inside_the_window_is_reissued_and_only_cacerts_follows(
     let later = PlanInputs {
         now: SystemTime::now() + Duration::from_secs(3630 * 86_400),
         generator: Some(generator),
+        rotate_root: false,
     };
     let set = ops::plan(&ws, &w.plan, &plan, &desired, 4, later)
         .await
@@ -425,7 +426,7 @@ async fn ca_keys_never_leave_the_secret_store() {
     for address in [
         "cacerts.europe-west2",
         "intermediate_ca.us-central1",
-        "root_ca.mesh",
+        "root_ca.root",
     ] {
         let r = show(vec![
             "state".into(),
@@ -509,7 +510,11 @@ async fn a_changed_or_lost_root_is_refused_with_the_phases_explained() {
     assert_ne!(refused.code(), 0);
     let err = refused.stderr();
     assert!(
-        err.contains("root_ca.mesh would be replaced (forces replacement: key_type)"),
+        err.contains("the mesh's root CA in [mesh.ca] differs from root root in state"),
+        "{err}"
+    );
+    assert!(
+        err.contains("run `meshform apply --rotate-root` once per phase"),
         "{err}"
     );
     assert!(
@@ -530,9 +535,127 @@ async fn a_changed_or_lost_root_is_refused_with_the_phases_explained() {
     assert!(
         refused
             .stderr()
-            .contains("root_ca.mesh would be replaced (deleted outside meshform)"),
+            .contains("root_ca.root would be replaced (deleted outside meshform)"),
         "{}",
         refused.stderr()
     );
     assert_one_root_of_trust(&w).await;
+}
+
+/// Every cluster's chain verifies against the trust bundle of every cluster
+/// (so workloads of any two clusters trust each other); returns each
+/// cluster's bundle size and the subject of the root that signed its
+/// intermediate.
+async fn assert_mutual_trust(w: &World) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (location, cluster) in CLUSTERS {
+        let s = secret(w, location, cluster, "cacerts").await.unwrap();
+        found.push((
+            text(&s, "ca-cert.pem"),
+            text(&s, "root-cert.pem"),
+            text(&s, "cert-chain.pem"),
+        ));
+    }
+    let mut out = Vec::new();
+    for (inter, _, chain) in &found {
+        for (_, bundle, _) in &found {
+            ca::verify_chain(inter, bundle, SystemTime::now()).unwrap();
+        }
+        let signer = &ca::pem_certificates(chain)[1];
+        let signer_pem = ::pem::encode(&::pem::Pem::new("CERTIFICATE", signer.clone()));
+        ca::verify_chain(inter, &signer_pem, SystemTime::now()).unwrap();
+        out.push((
+            ca::pem_certificates(&found[0].1).len(),
+            ca::fingerprint(&signer_pem).unwrap(),
+        ));
+    }
+    out
+}
+
+/// A root rotation goes through the three phases, one `apply --rotate-root`
+/// each; between phases every cluster's chain verifies against a root every
+/// other cluster trusts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_root_rotates_in_three_phases_with_trust_kept_at_each() {
+    let w = World::new("tutorial.toml").await;
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    let start = assert_mutual_trust(&w).await;
+    assert_eq!(start[0].0, 1, "one root trusted");
+    let old_root = start[0].1.clone();
+
+    w.edit_plan("root_validity_days = 3650", "root_validity_days = 4000");
+    let refused = w.run(&["plan"]).await;
+    assert_ne!(refused.code(), 0, "{}", refused.stdout());
+
+    // Phase 1: a second root, trusted everywhere; intermediates unchanged.
+    let plan = w.run(&["plan", "--rotate-root"]).await.expect(0).stdout();
+    assert!(plan.contains("Note: root rotation, phase 1 of 3"), "{plan}");
+    assert!(plan.contains("+ root_ca.root-2"), "{plan}");
+    assert!(
+        !plan.contains("intermediate_ca.europe-west2 will be"),
+        "{plan}"
+    );
+    let out = w
+        .run(&["apply", "--auto-approve", "--rotate-root"])
+        .await
+        .expect(0)
+        .stdout();
+    assert!(out.contains("Root rotation: phase 1 of 3 done"), "{out}");
+    let p1 = assert_mutual_trust(&w).await;
+    assert!(
+        p1.iter().all(|(n, signer)| *n == 2 && signer == &old_root),
+        "{p1:?}"
+    );
+    let plan = w
+        .run(&["plan", "--detailed-exitcode"])
+        .await
+        .expect(0)
+        .stdout();
+    assert!(
+        plan.contains("Note: root rotation: phase 1 of 3 is done"),
+        "{plan}"
+    );
+
+    // Phase 2: intermediates re-issued from the new root, both still trusted.
+    let out = w
+        .run(&["apply", "--auto-approve", "--rotate-root"])
+        .await
+        .expect(0)
+        .stdout();
+    assert!(
+        out.contains("intermediate_ca.europe-west2: Modifications complete"),
+        "{out}"
+    );
+    assert!(out.contains("Root rotation: phase 2 of 3 done"), "{out}");
+    let p2 = assert_mutual_trust(&w).await;
+    let new_root = p2[0].1.clone();
+    assert_ne!(new_root, old_root);
+    assert!(
+        p2.iter().all(|(n, signer)| *n == 2 && signer == &new_root),
+        "{p2:?}"
+    );
+
+    // Phase 3: the old root leaves every bundle and the secret store.
+    let out = w
+        .run(&["apply", "--auto-approve", "--rotate-root"])
+        .await
+        .expect(0)
+        .stdout();
+    assert!(out.contains("root_ca.root: Destruction complete"), "{out}");
+    assert!(out.contains("Root rotation: done."), "{out}");
+    let p3 = assert_mutual_trust(&w).await;
+    assert!(
+        p3.iter().all(|(n, signer)| *n == 1 && signer == &new_root),
+        "{p3:?}"
+    );
+    let entries = w
+        .state()
+        .with_file_name("state.json.secrets")
+        .join("entries");
+    assert!(!entries.join("root.json").exists());
+    assert!(entries.join("root-2.json").exists());
+    w.run(&["plan", "--detailed-exitcode"]).await.expect(0);
+    w.run(&["plan", "--detailed-exitcode", "--rotate-root"])
+        .await
+        .expect(0);
 }

@@ -115,6 +115,12 @@ pub struct ChangeSet {
     /// When it was planned (RFC 3339, UTC): the planner's clock input.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub planned_at: String,
+    /// What the plan says beside its changes (where a root rotation stands).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// What to tell the user once an apply of it succeeded (what comes next).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_apply: Vec<String>,
 }
 
 /// Counts for the summary line.

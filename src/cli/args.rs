@@ -61,6 +61,9 @@ pub enum Command {
         /// Plan deleting everything in state.
         #[arg(long)]
         destroy: bool,
+        /// Plan the next phase of a root CA rotation.
+        #[arg(long)]
+        rotate_root: bool,
         /// State, cloud and concurrency options.
         #[command(flatten)]
         target: Target,
@@ -72,6 +75,9 @@ pub enum Command {
         /// Apply without asking for confirmation.
         #[arg(long)]
         auto_approve: bool,
+        /// Take the next phase of a root CA rotation (one phase per apply).
+        #[arg(long)]
+        rotate_root: bool,
         /// State, cloud and concurrency options.
         #[command(flatten)]
         target: Target,

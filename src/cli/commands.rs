@@ -27,9 +27,10 @@ pub async fn dispatch(command: Command, istioctl: Option<&Path>, p: &Printer) ->
             json,
             detailed_exitcode,
             destroy,
+            rotate_root,
             target,
         } => {
-            let target = Tools::new(target, istioctl);
+            let target = Tools::new(target, istioctl, rotate_root);
             plan_cmd(
                 &plan,
                 out.as_deref(),
@@ -44,8 +45,12 @@ pub async fn dispatch(command: Command, istioctl: Option<&Path>, p: &Printer) ->
         Command::Apply {
             plan,
             auto_approve,
+            rotate_root,
             target,
-        } => apply_cmd(&plan, auto_approve, &Tools::new(target, istioctl), p).await,
+        } => {
+            let tools = Tools::new(target, istioctl, rotate_root);
+            apply_cmd(&plan, auto_approve, &tools, p).await
+        }
         Command::Destroy {
             plan,
             auto_approve,
@@ -186,11 +191,16 @@ fn choice(state_path: &Path, target: &Target) -> TargetChoice {
 struct Tools<'a> {
     target: Target,
     istioctl: Option<&'a Path>,
+    rotate_root: bool,
 }
 
 impl<'a> Tools<'a> {
-    fn new(target: Target, istioctl: Option<&'a Path>) -> Self {
-        Tools { target, istioctl }
+    fn new(target: Target, istioctl: Option<&'a Path>, rotate_root: bool) -> Self {
+        Tools {
+            target,
+            istioctl,
+            rotate_root,
+        }
     }
 
     /// The planner's inputs for `plan`: now, and for a mesh what renders
@@ -200,6 +210,7 @@ impl<'a> Tools<'a> {
         let Some(mesh) = &plan.mesh else {
             return Ok(ops::PlanInputs::now());
         };
+        let rotate_root = self.rotate_root;
         let on_emulator = self.target.emulator || self.target.emulator_url.is_some();
         let progress = |message: &str| p.line(message);
         let generator = crate::mesh::Generator::locate(
@@ -209,7 +220,10 @@ impl<'a> Tools<'a> {
             &progress,
         )
         .await?;
-        Ok(ops::PlanInputs::with_generator(Some(generator)))
+        Ok(ops::PlanInputs {
+            rotate_root,
+            ..ops::PlanInputs::with_generator(Some(generator))
+        })
     }
 }
 
@@ -414,6 +428,11 @@ async fn run_apply(
     ws.close().await;
     let report = report?;
     p.apply_summary(&report, set.destroy);
+    if !report.failed() && !report.interrupted {
+        for next in &set.after_apply {
+            p.line(&format!("\n{next}"));
+        }
+    }
     Ok(if report.failed() { EXIT_ERROR } else { EXIT_OK })
 }
 

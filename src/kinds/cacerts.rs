@@ -41,14 +41,14 @@ pub struct CacertsSpec {
     pub cluster_ca: Known<String>,
     /// The intermediate's entry in the secret store.
     pub intermediate: String,
-    /// The root's entry in the secret store.
-    pub root: String,
+    /// The entries of the roots it trusts (two while a root rotates), old first.
+    pub roots: Vec<String>,
     /// Fingerprint of `ca-cert.pem` (the intermediate).
     pub ca_cert: Known<String>,
     /// `ca-key.pem`: the intermediate's key.
     pub ca_key: Known<Sensitive>,
-    /// Fingerprint of `root-cert.pem`.
-    pub root_cert: Known<String>,
+    /// Fingerprints of the roots in `root-cert.pem`, in order.
+    pub root_certs: Vec<Known<String>>,
 }
 
 impl CacertsSpec {
@@ -85,14 +85,17 @@ fn observed(given: &CacertsSpec, secret: Secret, ca_digest: String) -> Observed<
             location: given.location.clone(),
             cluster_ca: Known::Value(ca_digest),
             intermediate: given.intermediate.clone(),
-            root: given.root.clone(),
+            roots: given.roots.clone(),
             ca_cert: fp("ca-cert.pem"),
             ca_key: Known::Value(Sensitive::of(
                 data.get("ca-key.pem")
                     .map(|b| b.0.as_slice())
                     .unwrap_or_default(),
             )),
-            root_cert: fp("root-cert.pem"),
+            root_certs: ca::pem_certificates(&text("root-cert.pem").unwrap_or_default())
+                .iter()
+                .map(|der| Known::Value(crate::resource::outputs::digest(der)))
+                .collect(),
         },
         outputs: Default::default(),
         deleting: secret
@@ -112,20 +115,26 @@ fn secret(cloud: &Cloud, spec: &CacertsSpec) -> Result<serde_json::Value, CloudE
         |what: &str, name: &str| stale(format!("{what} {name} is not in the secret store"));
     let inter = CaEntry::<IntermediateCaSpec>::load(cloud, &spec.intermediate)?
         .ok_or_else(|| missing("intermediate CA", &spec.intermediate))?;
-    let root = CaEntry::<RootCaSpec>::load(cloud, &spec.root)?
-        .ok_or_else(|| missing("root CA", &spec.root))?;
     let want_cert = spec.ca_cert.value().map_err(CloudError::Unknown)?;
     let want_key = spec.ca_key.value().map_err(CloudError::Unknown)?;
-    let want_root = spec.root_cert.value().map_err(CloudError::Unknown)?;
     if &ca::fingerprint(&inter.cert_pem)? != want_cert || &inter.key != want_key {
         return Err(stale("the intermediate CA changed since the plan".into()));
     }
-    if &ca::fingerprint(&root.cert_pem)? != want_root {
-        return Err(stale("the root CA changed since the plan".into()));
+    let mut bundle = String::new();
+    for (name, want) in spec.roots.iter().zip(&spec.root_certs) {
+        let root =
+            CaEntry::<RootCaSpec>::load(cloud, name)?.ok_or_else(|| missing("root CA", name))?;
+        if &ca::fingerprint(&root.cert_pem)? != want.value().map_err(CloudError::Unknown)? {
+            return Err(stale(format!("root CA {name} changed since the plan")));
+        }
+        bundle.push_str(&root.cert_pem);
     }
+    // The chain ends with the root that signed the intermediate.
+    let signer = CaEntry::<RootCaSpec>::load(cloud, &inter.spec.root)?
+        .ok_or_else(|| missing("root CA", &inter.spec.root))?;
     let key = cloud.secrets.get(&inter.key)?;
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
-    let chain = format!("{}{}", inter.cert_pem, root.cert_pem);
+    let chain = format!("{}{}", inter.cert_pem, signer.cert_pem);
     Ok(json!({
         "apiVersion": "v1",
         "kind": "Secret",
@@ -134,7 +143,7 @@ fn secret(cloud: &Cloud, spec: &CacertsSpec) -> Result<serde_json::Value, CloudE
         "data": {
             "ca-cert.pem": b64(inter.cert_pem.as_bytes()),
             "ca-key.pem": b64(&key.0),
-            "root-cert.pem": b64(root.cert_pem.as_bytes()),
+            "root-cert.pem": b64(bundle.as_bytes()),
             "cert-chain.pem": b64(chain.as_bytes()),
         },
     }))
@@ -149,10 +158,10 @@ impl Kind for Cacerts {
         forces_replacement("location"),
         forces_replacement("cluster_ca"),
         updatable("intermediate"),
-        updatable("root"),
+        updatable("roots"),
         updatable("ca_cert"),
         updatable("ca_key").sensitive(),
-        updatable("root_cert"),
+        updatable("root_certs"),
     ];
     const LIVES_IN: &'static [ResourceKind] = &[ResourceKind::Cluster, ResourceKind::Namespace];
     const LIMITS: Limits = Limits {
@@ -205,10 +214,10 @@ mod tests {
             location: "europe-west2-a".into(),
             cluster_ca: Known::Value("sha256:ca".into()),
             intermediate: "intermediate-c1".into(),
-            root: "root".into(),
+            roots: vec!["root".into()],
             ca_cert: Known::Value("sha256:i".into()),
             ca_key: Known::Value(Sensitive::of(b"k")),
-            root_cert: Known::Value("sha256:r".into()),
+            root_certs: vec![Known::Value("sha256:r".into())],
         });
     }
 
@@ -221,13 +230,21 @@ mod tests {
             std::time::SystemTime::now(),
         )
         .unwrap();
+        let other = ca::issue_root(
+            crate::plan::KeyType::EcdsaP256,
+            10,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        // A trust bundle of two roots, as during a rotation.
+        let bundle = format!("{}{}", root.cert_pem, other.cert_pem);
         let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
         let secret: Secret = serde_json::from_value(json!({
             "metadata": {"name": "cacerts", "namespace": "istio-system", "uid": "u"},
             "data": {
                 "ca-cert.pem": b64(root.cert_pem.as_bytes()),
                 "ca-key.pem": b64(&root.key.0),
-                "root-cert.pem": b64(root.cert_pem.as_bytes()),
+                "root-cert.pem": b64(bundle.as_bytes()),
             },
         }))
         .unwrap();
@@ -236,15 +253,19 @@ mod tests {
             location: "l".into(),
             cluster_ca: Known::Value("sha256:ca".into()),
             intermediate: "i".into(),
-            root: "r".into(),
+            roots: vec!["r".into()],
             ca_cert: Known::Value(String::new()),
             ca_key: Known::Value(Sensitive::of(b"")),
-            root_cert: Known::Value(String::new()),
+            root_certs: vec![],
         };
         let seen = observed(&given, secret, "sha256:ca".into());
         let fp = ca::fingerprint(&root.cert_pem).unwrap();
         assert_eq!(seen.spec.ca_cert, Known::Value(fp.clone()));
-        assert_eq!(seen.spec.root_cert, Known::Value(fp));
+        let other_fp = ca::fingerprint(&other.cert_pem).unwrap();
+        assert_eq!(
+            seen.spec.root_certs,
+            vec![Known::Value(fp), Known::Value(other_fp)]
+        );
         assert_eq!(seen.spec.ca_key, Known::Value(root.key.reference()));
         let shown = serde_json::to_string(&super::super::attrs_of(&seen.spec)).unwrap();
         assert!(!shown.contains("PRIVATE KEY") && !shown.contains(&b64(&root.key.0)));

@@ -38,7 +38,7 @@ pub struct RootCaSpec {
 
 impl RootCaSpec {
     /// Whether `other` is the same root (not only the same files).
-    fn same_root(&self, other: &RootCaSpec) -> bool {
+    pub fn same_root(&self, other: &RootCaSpec) -> bool {
         (&self.key_type, self.validity_days, &self.brought)
             == (&other.key_type, other.validity_days, &other.brought)
     }

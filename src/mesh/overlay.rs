@@ -80,11 +80,14 @@ mod tests {
                             "ISTIO_META_DNS_AUTO_ALLOCATE": "true",
                         }},
                     },
-                    "values": {"global": {
-                        "meshID": "mesh1",
-                        "multiCluster": {"clusterName": "istio-cluster1"},
-                        "network": "network-europe-west2",
-                    }},
+                    "values": {
+                        "global": {
+                            "meshID": "mesh1",
+                            "multiCluster": {"clusterName": "istio-cluster1"},
+                            "network": "network-europe-west2",
+                        },
+                        "pilot": {"env": {"ISTIO_MULTIROOT_MESH": "true"}},
+                    },
                 },
             })
         );

@@ -11,7 +11,9 @@ use crate::graph::{GraphError, ResourceGraph};
 use crate::kube::Connections;
 use crate::mesh::Generator;
 use crate::plan::Plan;
-use crate::resource::{desired_resources, DesiredResource, Timeouts};
+use crate::resource::desired_mesh::wanted_root;
+use crate::resource::roots::RootPlan;
+use crate::resource::{desired_resources, desired_resources_with, DesiredResource, Timeouts};
 use crate::state::{LockError, LockHolder, State, StateError, StateLock, StateStore};
 
 /// Why planning (or opening a workspace) failed.
@@ -35,15 +37,22 @@ pub enum PlanError {
     /// The plan has a mesh but nothing to render its control planes with.
     #[error("the plan has a [mesh] but no istioctl was located\n  help: this is a bug in meshform; please report it")]
     NoGenerator,
-    /// A control plane could not be rendered.
+    /// A control plane could not be rendered (boxed: it is large).
     #[error(transparent)]
-    Generator(#[from] crate::mesh::GeneratorError),
+    Generator(Box<crate::mesh::GeneratorError>),
     /// The rendered objects could not be kept.
     #[error(transparent)]
     Objects(#[from] crate::state::ObjectError),
     /// The rendered manifest is not usable.
     #[error("rendering the control plane: {0}")]
     Render(String),
+    /// The root CA changed without `--rotate-root`, or again mid-rotation.
+    #[error("{source}\n  {phases}\n  help: to rotate, run `meshform apply --rotate-root` once per phase (`plan --rotate-root` shows the next one); to keep the current root, undo the change in [mesh.ca]", phases = super::mesh::ROTATION_PHASES)]
+    Roots {
+        /// What the roots are.
+        #[from]
+        source: crate::resource::roots::RootPlanError,
+    },
     /// The plan would replace the mesh's root CA.
     #[error("{address} would be replaced ({why})\n  {phases}\n  help: meshform does not replace a root silently; to keep the current root, undo the change in [mesh.ca], or restore the secret store beside the state (<state>.secrets/) from a backup", phases = super::mesh::ROTATION_PHASES)]
     RootChange {
@@ -52,6 +61,12 @@ pub enum PlanError {
         /// What changed.
         why: String,
     },
+}
+
+impl From<crate::mesh::GeneratorError> for PlanError {
+    fn from(e: crate::mesh::GeneratorError) -> Self {
+        PlanError::Generator(Box::new(e))
+    }
 }
 
 /// Reads and validates the plan file and builds its resource graph; no I/O
@@ -140,6 +155,8 @@ pub struct PlanInputs {
     /// What renders control planes (istioctl or the emulated stand-in);
     /// needed when the plan has a `[mesh]`.
     pub generator: Option<Generator>,
+    /// Take the next phase of a root rotation (`--rotate-root`).
+    pub rotate_root: bool,
 }
 
 impl PlanInputs {
@@ -148,6 +165,7 @@ impl PlanInputs {
         PlanInputs {
             now: SystemTime::now(),
             generator: None,
+            rotate_root: false,
         }
     }
 
@@ -187,8 +205,21 @@ pub async fn plan(
         .kube
         .set_connections(connections.clone());
     let cloud = &ws.connection.cloud;
+    // The mesh's roots depend on state: a rotation moves one phase per apply.
+    let roots = match &plan.mesh {
+        Some(mesh) => Some(RootPlan::decide(
+            &wanted_root(mesh),
+            &ws.state,
+            inputs.rotate_root,
+        )?),
+        None => None,
+    };
+    let desired = match &roots {
+        Some(r) => desired_resources_with(plan, Some(r)),
+        None => desired.to_vec(),
+    };
     let desired =
-        super::mesh::render_control_planes(desired, inputs.generator.as_ref(), &cloud.objects)
+        super::mesh::render_control_planes(&desired, inputs.generator.as_ref(), &cloud.objects)
             .await?;
     let live = refresh(cloud, &ws.state, parallelism).await?;
     let changes = diff_at(&desired, &ws.state, &live, Some(inputs.now));
@@ -203,6 +234,8 @@ pub async fn plan(
         timeouts: Timeouts::from_settings(&plan.timeouts),
         connections,
         planned_at: rfc3339(inputs.now),
+        notes: roots.iter().filter_map(|r| r.note.clone()).collect(),
+        after_apply: roots.iter().filter_map(|r| r.after_apply.clone()).collect(),
     })
 }
 
@@ -233,6 +266,8 @@ pub async fn plan_destroy(
         timeouts: Timeouts::from_settings(&plan.timeouts),
         connections,
         planned_at: rfc3339(inputs.now),
+        notes: Vec::new(),
+        after_apply: Vec::new(),
     })
 }
 
@@ -250,6 +285,7 @@ mod tests {
         let inputs = PlanInputs {
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_083_200),
             generator: None,
+            rotate_root: false,
         };
         assert_eq!(rfc3339(inputs.now), "2026-12-01T00:00:00Z");
     }

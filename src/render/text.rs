@@ -27,7 +27,10 @@ pub fn render_text(set: &ChangeSet) -> String {
                 .unwrap_or_default()
         );
     }
-    if !forgotten.is_empty() {
+    for note in &set.notes {
+        let _ = writeln!(out, "Note: {note}.");
+    }
+    if !forgotten.is_empty() || !set.notes.is_empty() {
         out.push('\n');
     }
     if !set.has_changes() {
@@ -251,6 +254,8 @@ mod tests {
             timeouts: Default::default(),
             connections: Default::default(),
             planned_at: String::new(),
+            notes: vec![],
+            after_apply: vec![],
         }
     }
 

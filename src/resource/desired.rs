@@ -55,15 +55,29 @@ pub const NAT_SOURCE_RANGES: &str = "ALL_SUBNETWORKS_ALL_IP_RANGES";
 /// The NAT address setting meshform uses: Google allocates external IPs.
 pub const NAT_IP_ALLOCATION: &str = "AUTO_ONLY";
 
-/// All resources of `plan`, dependencies before dependants.
+/// All resources of `plan`, dependencies before dependants; a mesh's root
+/// as if nothing were rotating (planning decides the roots from state with
+/// [`desired_resources_with`]).
 pub fn desired_resources(plan: &Plan) -> Vec<DesiredResource> {
+    let roots = plan.mesh.as_ref().map(|m| {
+        super::roots::RootPlan::steady(
+            &super::desired_mesh::wanted_root(m),
+            super::roots::FIRST_ROOT,
+        )
+    });
+    desired_resources_with(plan, roots.as_ref())
+}
+
+/// All resources of `plan`, the mesh's roots as `roots` says.
+pub fn desired_resources_with(
+    plan: &Plan,
+    roots: Option<&super::roots::RootPlan>,
+) -> Vec<DesiredResource> {
     let net = &plan.network;
     let network = Address::new(ResourceKind::Network, &net.name);
-    let mut out: Vec<DesiredResource> = plan
-        .mesh
-        .iter()
-        .map(super::desired_mesh::root_resource)
-        .collect();
+    let mut out: Vec<DesiredResource> = roots
+        .map(super::desired_mesh::root_resources)
+        .unwrap_or_default();
     out.push(DesiredResource::of::<kinds::network::Network>(
         &net.name,
         &NetworkSpec {
@@ -90,9 +104,9 @@ pub fn desired_resources(plan: &Plan) -> Vec<DesiredResource> {
         }
         if let Some(cluster) = &region.cluster {
             out.extend(cluster_resources(plan, region, cluster, &network, &subnet));
-            if let Some(mesh) = &plan.mesh {
+            if let (Some(mesh), Some(roots)) = (&plan.mesh, roots) {
                 out.extend(super::desired_mesh::cluster_mesh_resources(
-                    plan, mesh, region, cluster,
+                    mesh, roots, region, cluster,
                 ));
             }
         }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::desired::{DesiredResource, ISTIO_NAMESPACE};
 use super::outputs::Known;
+use super::roots::{root_address, RootPlan};
 use crate::address::Address;
 use crate::kinds::ca_entry::{OUTPUT_FINGERPRINT, OUTPUT_KEY};
 use crate::kinds::cacerts::{Cacerts, CacertsSpec};
@@ -16,23 +17,16 @@ use crate::kinds::intermediate_ca::{IntermediateCa, IntermediateCaSpec};
 use crate::kinds::istio::{Istio, IstioSpec};
 use crate::kinds::root_ca::{RootCa, RootCaSpec};
 use crate::kinds::ResourceKind;
-use crate::plan::{Cluster, Mesh, Plan, Region};
+use crate::plan::{Cluster, Mesh, Region};
 
-/// The root CA's entry in the secret store, and its address name.
-pub const ROOT_NAME: &str = "root";
-
-/// The address of the mesh's root CA.
-pub fn root_address() -> Address {
-    Address::new(ResourceKind::RootCa, "mesh")
-}
-
-/// The root CA of `mesh`.
-pub fn root_resource(mesh: &Mesh) -> DesiredResource {
+/// The root CA `[mesh.ca]` asks for (its entry name is decided by
+/// [`RootPlan`]).
+pub fn wanted_root(mesh: &Mesh) -> RootCaSpec {
     let ca = &mesh.ca;
     let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
-    let spec = match &ca.root_cert {
+    match &ca.root_cert {
         Some(_) => RootCaSpec {
-            name: ROOT_NAME.into(),
+            name: String::new(),
             key_type: None,
             validity_days: None,
             brought: ca.brought_fingerprint.clone(),
@@ -40,31 +34,43 @@ pub fn root_resource(mesh: &Mesh) -> DesiredResource {
             key_file: path(&ca.root_key),
         },
         None => RootCaSpec {
-            name: ROOT_NAME.into(),
+            name: String::new(),
             key_type: Some(ca.key_type),
             validity_days: Some(ca.root_validity_days),
             brought: None,
             cert_file: None,
             key_file: None,
         },
-    };
-    DesiredResource::of::<RootCa>("mesh", &spec, vec![])
+    }
 }
 
-/// The intermediate, `cacerts` and control plane of `cluster` in `region`.
+/// The root CAs of `roots`, each at `root_ca.<entry>`.
+pub fn root_resources(roots: &RootPlan) -> Vec<DesiredResource> {
+    let mut out: Vec<DesiredResource> = roots
+        .roots
+        .iter()
+        .map(|spec| DesiredResource::of::<RootCa>(&spec.name, spec, vec![]))
+        .collect();
+    if let (Some(note), Some(last)) = (&roots.note, out.last_mut()) {
+        last.notes.insert("name".into(), note.clone());
+    }
+    out
+}
+
+/// The intermediate, `cacerts` and control plane of `cluster` in `region`,
+/// with the intermediate signed and the roots trusted as `roots` says.
 pub fn cluster_mesh_resources(
-    plan: &Plan,
     mesh: &Mesh,
+    roots: &RootPlan,
     region: &Region,
     cluster: &Cluster,
 ) -> Vec<DesiredResource> {
-    let _ = plan;
     let cluster_address = Address::new(ResourceKind::Cluster, &region.name);
     let namespace = Address::new(
         ResourceKind::Namespace,
         format!("{}.{ISTIO_NAMESPACE}", region.name),
     );
-    let root = root_address();
+    let root = root_address(&roots.signing);
     let inter_name = format!("intermediate-{}", cluster.mesh_name());
     let inter = DesiredResource::of::<IntermediateCa>(
         &region.name,
@@ -74,11 +80,12 @@ pub fn cluster_mesh_resources(
             key_type: mesh.ca.key_type,
             validity_days: mesh.ca.intermediate_validity_days,
             reissue_window_days: mesh.ca.reissue_window_days,
-            root: ROOT_NAME.into(),
+            root: roots.signing.clone(),
             root_fingerprint: Known::after(root.clone(), OUTPUT_FINGERPRINT),
         },
         vec![root.clone()],
     );
+    let trusted: Vec<Address> = roots.trusted.iter().map(|n| root_address(n)).collect();
     let inter_address = inter.address.clone();
     let cacerts = DesiredResource::of::<Cacerts>(
         &region.name,
@@ -87,17 +94,18 @@ pub fn cluster_mesh_resources(
             location: cluster.location.clone(),
             cluster_ca: Known::after(cluster_address.clone(), OUTPUT_CA_DIGEST),
             intermediate: inter_name,
-            root: ROOT_NAME.into(),
+            roots: roots.trusted.clone(),
             ca_cert: Known::after(inter_address.clone(), OUTPUT_FINGERPRINT),
             ca_key: Known::after(inter_address.clone(), OUTPUT_KEY),
-            root_cert: Known::after(root.clone(), OUTPUT_FINGERPRINT),
+            root_certs: trusted
+                .iter()
+                .map(|a| Known::after(a.clone(), OUTPUT_FINGERPRINT))
+                .collect(),
         },
-        vec![
-            cluster_address.clone(),
-            namespace.clone(),
-            inter_address,
-            root,
-        ],
+        [cluster_address.clone(), namespace.clone(), inter_address]
+            .into_iter()
+            .chain(trusted)
+            .collect(),
     );
     let values = mesh.control_plane(cluster);
     let mut istio = DesiredResource::of::<Istio>(

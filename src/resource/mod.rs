@@ -5,11 +5,12 @@
 pub mod desired;
 pub mod desired_mesh;
 pub mod outputs;
+pub mod roots;
 pub mod sensitive;
 pub mod timeouts;
 
 pub use crate::kinds::{FieldRule, ResourceKind};
-pub use desired::{desired_resources, DesiredResource};
+pub use desired::{desired_resources, desired_resources_with, DesiredResource};
 pub use outputs::{OutputRef, Outputs};
 pub use sensitive::{Material, Sensitive};
 pub use timeouts::{Timeouts, Verb};
