@@ -17,13 +17,17 @@
 //! - [`address`]: resource addresses (`subnet.europe-west2`).
 //! - [`kinds`]: one module per resource kind (typed spec, the rule of each field, its API,
 //!   what it lives in, its outputs, read / create / update / delete) and the one registry
-//!   that lists them; adding a kind is one file and one registry line.
+//!   that lists them; adding a kind is one file and one registry line. Kinds talk to
+//!   Compute, GKE, a cluster's Kubernetes API, or nothing (`Api::Local`: the mesh's CAs,
+//!   which live beside the state).
 //! - [`resource`]: the kind-independent form the engine works with: JSON attributes, ids,
 //!   outputs and references to them (known after apply), sensitive references, time
-//!   limits; desired resources from a plan.
+//!   limits; desired resources from a plan, and which root CAs a mesh has (`roots`: the
+//!   phases of a root rotation, decided from state).
 //! - [`graph`]: the dependency graph (petgraph), cycle check, DOT output.
 //! - [`state`]: the state file (serial, lineage, atomic writes, backup, outputs, cluster
-//!   connections), its lock, and the secret store beside it (0700/0600).
+//!   connections), its lock, the secret store beside it (0700/0600: keys and the CAs'
+//!   entries) and the object store of rendered manifests.
 //! - [`changeset`]: the change set and the pure diff that produces it; every change records
 //!   its reason as a closed type and the fields that force a replace.
 //! - [`render`]: the change set as Terraform-style text or JSON; it only reads decisions.
@@ -37,10 +41,14 @@
 //!   and joins, the preflight checks of credentials, project and APIs. It knows no kind.
 //! - [`kube`]: transport to each cluster's Kubernetes API: clients per cluster from its
 //!   connection settings (CA from GKE, Google bearer tokens), the generic server-side apply /
-//!   read / delete-and-wait of objects rendered from `templates/`, kubeconfig.
+//!   read / delete-and-wait of objects rendered from `templates/` or of any type by reference
+//!   (`kube::manifest`: Istio's manifests, waits for Established CRDs and rollouts),
+//!   kubeconfig.
 //! - [`mesh`]: the Istio control plane's values, its IstioOperator overlay, the generator
-//!   of its objects (istioctl of the pinned version, or the emulated stand-in), YAML streams.
-//! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh).
+//!   of its objects (istioctl of the pinned version — found, downloaded, verified — or the
+//!   emulated stand-in), YAML streams, and the certificate authority (`mesh::ca`, rcgen).
+//! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh); for a
+//!   mesh, planning renders the control planes and guards the root of trust (`ops::mesh`).
 //! - [`cli`]: argument parsing, the printer, exit codes.
 //! - [`emulator`]: the embedded, persisted imitation of the compute, GKE and Service Usage APIs
 //!   and of each cluster's Kubernetes API (axum on loopback), answering gcloud and kubectl too.

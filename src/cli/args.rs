@@ -20,7 +20,7 @@ pub struct Cli {
 /// Where state lives and which cloud to talk to.
 #[derive(Debug, Args, Clone)]
 pub struct Target {
-    /// State file (default: state/<plan file stem>.json).
+    /// State file (default: `state/<plan file stem>.json`).
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// Use the embedded emulator, its world kept in emulator/ beside the state file.
@@ -100,7 +100,7 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-        /// State file (default: state/<plan file stem>.json).
+        /// State file (default: `state/<plan file stem>.json`).
         #[arg(long, value_name = "PATH")]
         state: Option<PathBuf>,
     },

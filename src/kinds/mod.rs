@@ -1,6 +1,6 @@
 //! Resource kinds: one module per kind holds everything about it (typed
 //! spec, field rules, API, what it lives in, outputs, read / create /
-//! update / delete), and [`registry!`] below is the only place that lists
+//! update / delete), and `registry!` below is the only place that lists
 //! them all. Adding a kind is one file and one registry line; a kind
 //! missing from a `match` on [`ResourceKind`] does not compile.
 

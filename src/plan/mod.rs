@@ -1,7 +1,7 @@
 //! The plan file: its typed model ([`model`]), and reading it with every problem
 //! reported at file:line:column ([`load`], [`parse`]).
 //!
-//! Reading goes TOML syntax → shape ([`schema`] checked by `shape`: unknown keys,
+//! Reading goes TOML syntax → shape (`schema` checked by `shape`: unknown keys,
 //! missing fields, types, enum values) → typed sections → semantic checks
 //! (`validate`: names, CIDRs, overlaps, duplicates, NAT, firewall rules).
 //! Nothing here touches the cloud.
