@@ -572,6 +572,14 @@ async fn assert_mutual_trust(w: &World) -> Vec<(usize, String)> {
     out
 }
 
+/// `meshform apply --rotate-root`, which must succeed: its output.
+async fn rotate(w: &World) -> String {
+    w.run(&["apply", "--auto-approve", "--rotate-root"])
+        .await
+        .expect(0)
+        .stdout()
+}
+
 /// A root rotation goes through the three phases, one `apply --rotate-root`
 /// each; between phases every cluster's chain verifies against a root every
 /// other cluster trusts.
@@ -595,11 +603,7 @@ async fn the_root_rotates_in_three_phases_with_trust_kept_at_each() {
         !plan.contains("intermediate_ca.europe-west2 will be"),
         "{plan}"
     );
-    let out = w
-        .run(&["apply", "--auto-approve", "--rotate-root"])
-        .await
-        .expect(0)
-        .stdout();
+    let out = rotate(&w).await;
     assert!(out.contains("Root rotation: phase 1 of 3 done"), "{out}");
     let p1 = assert_mutual_trust(&w).await;
     assert!(
@@ -617,11 +621,7 @@ async fn the_root_rotates_in_three_phases_with_trust_kept_at_each() {
     );
 
     // Phase 2: intermediates re-issued from the new root, both still trusted.
-    let out = w
-        .run(&["apply", "--auto-approve", "--rotate-root"])
-        .await
-        .expect(0)
-        .stdout();
+    let out = rotate(&w).await;
     assert!(
         out.contains("intermediate_ca.europe-west2: Modifications complete"),
         "{out}"
@@ -636,11 +636,7 @@ async fn the_root_rotates_in_three_phases_with_trust_kept_at_each() {
     );
 
     // Phase 3: the old root leaves every bundle and the secret store.
-    let out = w
-        .run(&["apply", "--auto-approve", "--rotate-root"])
-        .await
-        .expect(0)
-        .stdout();
+    let out = rotate(&w).await;
     assert!(out.contains("root_ca.root: Destruction complete"), "{out}");
     assert!(out.contains("Root rotation: done."), "{out}");
     let p3 = assert_mutual_trust(&w).await;

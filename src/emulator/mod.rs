@@ -266,13 +266,20 @@ impl Emulator {
         self.url.clone()
     }
 
-    /// Requests served so far, by discovery method id (e.g. `compute.networks.insert`).
+    /// Requests served so far, by discovery method id (e.g. `compute.networks.insert`),
+    /// and as `kubernetes` those of all clusters' Kubernetes APIs.
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
-        self.shared
+        let mut counts = self
+            .shared
             .counts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone();
+        let kube = self.shared.kube.requests();
+        if kube > 0 {
+            counts.insert("kubernetes".into(), kube);
+        }
+        counts
     }
 
     /// How many `globalOperations.wait` / `regionOperations.wait` /
@@ -289,6 +296,7 @@ impl Emulator {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        self.shared.kube.reset_requests();
     }
 
     /// Names of all resources in the world now, e.g. `networks/cross-region-vpc`,

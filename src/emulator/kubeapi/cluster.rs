@@ -33,6 +33,8 @@ pub struct Cluster {
     pub services: Cidr,
     /// Changes, sent to open watches (sent while the store is locked).
     pub events: broadcast::Sender<Event>,
+    /// Requests served, counted with every other cluster's.
+    pub requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Cluster {

@@ -162,6 +162,8 @@ pub struct KubeApis {
     data_dir: PathBuf,
     latency_scale: f64,
     running: tokio::sync::Mutex<HashMap<String, Running>>,
+    /// Requests served by every cluster's API server (for benchmarks).
+    requests: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The folder name of a cluster key: characters other than ASCII
@@ -214,7 +216,18 @@ impl KubeApis {
             data_dir: data_dir.into(),
             latency_scale,
             running: tokio::sync::Mutex::new(HashMap::new()),
+            requests: Arc::default(),
         }
+    }
+
+    /// Requests served by all clusters' API servers since the last reset.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets the request count back to zero.
+    pub fn reset_requests(&self) {
+        self.requests.store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The folder holding the data of cluster `key`.
@@ -302,6 +315,7 @@ impl KubeApis {
             services,
             ca_pem: certs.ca_pem.clone(),
             events: tokio::sync::broadcast::channel(1024).0,
+            requests: self.requests.clone(),
         });
         let (tx, rx) = oneshot::channel();
         let controllers = AbortOnDrop(controllers::spawn(cluster.clone()));

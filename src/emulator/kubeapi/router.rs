@@ -34,6 +34,9 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    cluster
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = uri.path().to_string();
     let span = tracing::debug_span!("kubeapi", address = %cluster.address, %method, %path);
     let _enter = span.enter();

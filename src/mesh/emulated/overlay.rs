@@ -84,17 +84,6 @@ fn string_at(root: &Value, path: &[&str]) -> Result<Option<String>, EmulatedErro
     }
 }
 
-/// Whether `s` is an RFC 1123 label (what a revision must be, as it
-/// becomes part of object names).
-fn is_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
 impl Overlay {
     /// Reads `yaml`, an `install.istio.io/v1alpha1` `IstioOperator`.
     ///
@@ -125,7 +114,7 @@ impl Overlay {
         let line = Line::of(&version)?;
         let revision = string_at(&root, &["spec", "revision"])?.filter(|r| !r.is_empty());
         if let Some(r) = &revision {
-            if !is_label(r) || r.len() > 50 {
+            if crate::plan::names::dns1123_label_problem(r).is_some() || r.len() > 50 {
                 return Err(EmulatedError(format!(
                     "spec.revision {r:?} must be a lowercase RFC 1123 label of at most 50 characters (it becomes part of object names)"
                 )));
