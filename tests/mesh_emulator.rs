@@ -373,6 +373,17 @@ async fn an_intermediate_inside_the_window_is_reissued_and_only_cacerts_follows(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ca_keys_never_leave_the_secret_store() {
     let w = World::new("tutorial.toml").await;
+    // The planted secret: a root the user brings, whose key is known here.
+    let planted =
+        ca::issue_root(meshform::plan::KeyType::EcdsaP256, 3700, SystemTime::now()).unwrap();
+    let user_files = w.dir.path().join("offline-ca");
+    std::fs::create_dir(&user_files).unwrap();
+    std::fs::write(user_files.join("root-cert.pem"), &planted.cert_pem).unwrap();
+    std::fs::write(user_files.join("root-key.pem"), &planted.key.0).unwrap();
+    w.edit_plan(
+        "reissue_window_days = 30",
+        "reissue_window_days = 30\nroot_cert = \"offline-ca/root-cert.pem\"\nroot_key = \"offline-ca/root-key.pem\"",
+    );
     let mut seen = Vec::new();
     let mut run = |what: &str, r: common::Run| {
         seen.push((what.to_string(), format!("{}\n{}", r.stdout(), r.stderr())));
@@ -471,7 +482,15 @@ async fn ca_keys_never_leave_the_secret_store() {
     std::fs::write(store.join(&root_key), root_key_pem).unwrap();
     run("failing apply", failed);
 
-    let fragments = key_fragments(&w.state());
+    let mut fragments = key_fragments(&w.state());
+    let planted_key = String::from_utf8(planted.key.0.clone()).unwrap();
+    let planted_lines: Vec<String> = planted_key
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() >= 40)
+        .map(str::to_string)
+        .collect();
+    assert!(!planted_lines.is_empty());
+    fragments.extend(planted_lines);
     let apply_log = &seen[0].1;
     assert!(
         apply_log.contains("DEBUG"),
@@ -480,14 +499,31 @@ async fn ca_keys_never_leave_the_secret_store() {
     for (what, text) in &seen {
         assert_no_key_in(what, text, &fragments);
     }
-    for file in [
-        w.state(),
-        w.state().with_file_name("state.json.backup"),
-        saved,
-    ] {
-        let text = std::fs::read_to_string(&file).unwrap();
-        assert_no_key_in(&file.display().to_string(), &text, &fragments);
+    // Every file under the state's folder but the secret store, the user's
+    // own CA files and the emulated cloud (whose clusters hold `cacerts`).
+    let store = w.state().with_file_name("state.json.secrets");
+    let mut files = 0;
+    let mut dirs = vec![w.dir.path().to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path == store || path == user_files || path == w.dir.path().join("emulator") {
+                continue;
+            }
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files += 1;
+                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                assert_no_key_in(&path.display().to_string(), &text, &fragments);
+            }
+        }
     }
+    assert!(
+        files >= 4,
+        "state, backup, saved plan and rendered objects were read"
+    );
+    assert!(saved.exists());
     let saved_mode = {
         use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(w.dir.path().join("saved.json"))

@@ -36,50 +36,23 @@ pub struct Plan {
 
 /// `[timeouts]`: how long a create, update or delete of each kind may take
 /// before meshform gives up on it (the operation may go on in the cloud;
-/// the next run joins it). Durations are written like `"45m"` or `"1h30m"`.
+/// the next run joins it), one `[timeouts.KIND]` table per kind of the
+/// registry. Durations are written like `"45m"` or `"1h30m"`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimeoutSettings {
-    /// Networks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<VerbTimeouts>,
-    /// Subnets.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subnet: Option<VerbTimeouts>,
-    /// Routers with their NAT.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub router: Option<VerbTimeouts>,
-    /// Firewall rules.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub firewall: Option<VerbTimeouts>,
-    /// GKE clusters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<VerbTimeouts>,
-    /// VM instances (the bastion).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<VerbTimeouts>,
-    /// Kubernetes namespaces.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<VerbTimeouts>,
-}
+#[serde(transparent)]
+pub struct TimeoutSettings(
+    pub std::collections::BTreeMap<crate::kinds::ResourceKind, VerbTimeouts>,
+);
 
 impl TimeoutSettings {
     /// Whether no limit is set.
     pub fn is_empty(&self) -> bool {
-        self == &TimeoutSettings::default()
+        self.0.is_empty()
     }
 
     /// The settings by kind name, as written in the plan file.
-    pub fn by_kind(&self) -> [(&'static str, Option<&VerbTimeouts>); 7] {
-        [
-            ("network", self.network.as_ref()),
-            ("subnet", self.subnet.as_ref()),
-            ("router", self.router.as_ref()),
-            ("firewall", self.firewall.as_ref()),
-            ("cluster", self.cluster.as_ref()),
-            ("instance", self.instance.as_ref()),
-            ("namespace", self.namespace.as_ref()),
-        ]
+    pub fn by_kind(&self) -> impl Iterator<Item = (&'static str, Option<&VerbTimeouts>)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), Some(v)))
     }
 }
 

@@ -512,15 +512,13 @@ target_tag = ["bastion"]
             update: Some("1h".into()),
             delete: Some("30m".into()),
         };
-        plan.timeouts = crate::plan::TimeoutSettings {
-            network: Some(every.clone()),
-            subnet: Some(every.clone()),
-            router: Some(every.clone()),
-            firewall: Some(every.clone()),
-            cluster: Some(every.clone()),
-            instance: Some(every.clone()),
-            namespace: Some(every),
-        };
+        // Every kind of the registry has its [timeouts.KIND].
+        plan.timeouts = crate::plan::TimeoutSettings(
+            crate::kinds::ResourceKind::ALL
+                .iter()
+                .map(|k| (*k, every.clone()))
+                .collect(),
+        );
         // A brought root, so that its keys are written too.
         let dir = tempfile::tempdir().unwrap();
         let root = crate::mesh::ca::issue_root(
@@ -558,9 +556,9 @@ target_tag = ["bastion"]
             for f in fields {
                 out.push(f.name);
                 match &f.kind {
-                    schema::Kind::Table(inner) | schema::Kind::Tables { fields: inner, .. } => {
-                        keys(inner, out)
-                    }
+                    schema::Kind::Table(inner)
+                    | schema::Kind::Tables { fields: inner, .. }
+                    | schema::Kind::KindTables(inner) => keys(inner, out),
                     _ => {}
                 }
             }

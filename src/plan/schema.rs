@@ -32,6 +32,9 @@ pub(crate) enum Kind {
     Cidr,
     /// A table with these keys.
     Table(&'static [Field]),
+    /// A table whose keys are resource kinds (`[timeouts.cluster]`), each a
+    /// table with these keys.
+    KindTables(&'static [Field]),
     /// An array whose items are all of this kind.
     ArrayOf(&'static Kind),
     /// An array of tables (`[[name]]`), at least `min` of them.
@@ -83,30 +86,7 @@ pub(crate) const ROOT: &[Field] = &[
     ),
     opt("bastion", Kind::Table(BASTION), "[bastion]"),
     opt("mesh", Kind::Table(MESH), "[mesh]"),
-    opt("timeouts", Kind::Table(TIMEOUTS), "[timeouts]"),
-];
-
-/// `[timeouts]`: one optional table per kind.
-pub(crate) const TIMEOUTS: &[Field] = &[
-    opt("network", Kind::Table(VERB_TIMEOUTS), "[timeouts.network]"),
-    opt("subnet", Kind::Table(VERB_TIMEOUTS), "[timeouts.subnet]"),
-    opt("router", Kind::Table(VERB_TIMEOUTS), "[timeouts.router]"),
-    opt(
-        "firewall",
-        Kind::Table(VERB_TIMEOUTS),
-        "[timeouts.firewall]",
-    ),
-    opt("cluster", Kind::Table(VERB_TIMEOUTS), "[timeouts.cluster]"),
-    opt(
-        "instance",
-        Kind::Table(VERB_TIMEOUTS),
-        "[timeouts.instance]",
-    ),
-    opt(
-        "namespace",
-        Kind::Table(VERB_TIMEOUTS),
-        "[timeouts.namespace]",
-    ),
+    opt("timeouts", Kind::KindTables(VERB_TIMEOUTS), "[timeouts]"),
 ];
 
 /// `[timeouts.KIND]`.

@@ -17,6 +17,7 @@ use super::diagnostic::{Diagnostic, Source};
 use super::schema::{Field, Kind};
 use super::spans::{join, SpanIndex};
 use super::suggest::closest;
+use crate::kinds::ResourceKind;
 
 /// The result of checking one document's shape.
 pub(crate) struct Shape<'s> {
@@ -125,6 +126,49 @@ impl<'s> Shape<'s> {
         }
     }
 
+    /// A table of one table per resource kind (`[timeouts.cluster]`): the
+    /// keys are the registry's kind names, each value a table of `fields`.
+    fn kind_tables(&mut self, path: &str, table: &mut DeTable<'_>, fields: &'static [Field]) {
+        let known: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.as_str()).collect();
+        let unknown: Vec<Spanned<String>> = table
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| !known.contains(&k.get_ref().as_ref()))
+            .map(|k| Spanned::new(k.span(), k.get_ref().to_string()))
+            .collect();
+        for key in unknown {
+            let name = key.get_ref();
+            let help = match closest(name, &known) {
+                Some(k) => format!("did you mean \"{k}\"?"),
+                None => format!("the kinds are: {}", known.join(", ")),
+            };
+            self.diagnostics.push(self.src.diagnostic(
+                key.span(),
+                format!("unknown resource kind \"{name}\" in {path}"),
+                help,
+            ));
+            table.remove(name.as_str());
+        }
+        let field = Field {
+            name: "KIND",
+            kind: Kind::Table(fields),
+            required: false,
+            example: "[timeouts.cluster]",
+        };
+        let mut dropped = Vec::new();
+        for (key, value) in table.iter_mut() {
+            let full = join(path, key.get_ref());
+            self.value(&full, value, &field, &field.kind);
+            if self.broken.last() == Some(&full) {
+                self.broken.pop();
+                dropped.push(key.get_ref().to_string());
+            }
+        }
+        for name in dropped {
+            table.remove(name.as_str());
+        }
+    }
+
     fn value(&mut self, path: &str, value: &mut Spanned<DeValue<'_>>, field: &Field, kind: &Kind) {
         let span = value.span();
         self.spans.insert(path, span.clone());
@@ -175,6 +219,7 @@ impl<'s> Shape<'s> {
                 }
             }
             (Kind::Table(fields), DeValue::Table(t)) => self.table(path, t, span, fields),
+            (Kind::KindTables(fields), DeValue::Table(t)) => self.kind_tables(path, t, fields),
             (Kind::ArrayOf(inner), DeValue::Array(items)) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     self.value(&format!("{path}[{i}]"), item, field, inner);
@@ -201,7 +246,9 @@ impl<'s> Shape<'s> {
                     Kind::ArrayOf(_) | Kind::Table(_) if field.example.contains('=') => {
                         format!("write it like `{}`", field.example)
                     }
-                    Kind::Table(_) => format!("write it as a `{}` section", field.example),
+                    Kind::Table(_) | Kind::KindTables(_) => {
+                        format!("write it as a `{}` section", field.example)
+                    }
                     _ => format!("write it like `{}`", field.example),
                 };
                 self.error(path, span, message, help);
@@ -243,7 +290,7 @@ fn describe(kind: &Kind) -> String {
         Kind::Int { .. } => "an integer".into(),
         Kind::Enum(_) => "a string".into(),
         Kind::Cidr => "a CIDR string like \"10.0.0.0/20\"".into(),
-        Kind::Table(_) => "a table".into(),
+        Kind::Table(_) | Kind::KindTables(_) => "a table".into(),
         Kind::ArrayOf(inner) => format!("an array of {}", plural(inner)),
         Kind::Tables { .. } => "an array of tables".into(),
     }
@@ -252,7 +299,7 @@ fn describe(kind: &Kind) -> String {
 fn plural(kind: &Kind) -> &'static str {
     match kind {
         Kind::Cidr => "CIDR strings",
-        Kind::Table(_) => "tables",
+        Kind::Table(_) | Kind::KindTables(_) => "tables",
         _ => "strings",
     }
 }
@@ -317,6 +364,31 @@ service_range = { name = "svc", cidr = "10.17.0.0/24" }
         assert!(
             d.contains("11:1: unknown key \"zone\" in region[0].subnet\n  help: the keys allowed here are: name, cidr, pod_range, service_range, private_google_access"),
             "{d}"
+        );
+    }
+
+    /// `[timeouts.KIND]` takes every kind of the registry, the mesh's too,
+    /// and a misspelt kind gets the closest one.
+    #[test]
+    fn timeouts_take_every_registered_kind() {
+        use crate::plan::parse::tests::errors_with_base;
+        assert_eq!(
+            errors_with_base(
+                "[timeouts.istio]\ncreate = \"30m\"\n[timeouts.root_ca]\ndelete = \"1m\"\n"
+            ),
+            Vec::<String>::new()
+        );
+        let e = errors_with_base(
+            "[timeouts.istioo]\ncreate = \"30m\"\n[timeouts.cluster]\ncreat = \"1h\"\n",
+        );
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].starts_with("11:11: unknown resource kind \"istioo\" in timeouts"),
+            "{e:?}"
+        );
+        assert!(
+            e[1].contains("unknown key \"creat\" in timeouts.cluster"),
+            "{e:?}"
         );
     }
 

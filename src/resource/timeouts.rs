@@ -104,13 +104,16 @@ mod tests {
 
     #[test]
     fn plan_file_limits_override_the_defaults_of_their_kind_and_verb_only() {
-        let settings = TimeoutSettings {
-            cluster: Some(VerbTimeouts {
-                create: Some("1h30m".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
+        let settings = TimeoutSettings(
+            [(
+                ResourceKind::Cluster,
+                VerbTimeouts {
+                    create: Some("1h30m".into()),
+                    ..Default::default()
+                },
+            )]
+            .into(),
+        );
         let t = Timeouts::from_settings(&settings);
         assert_eq!(
             t.limit(ResourceKind::Cluster, Verb::Create),
