@@ -558,7 +558,7 @@ target_tag = ["bastion"]
                 match &f.kind {
                     schema::Kind::Table(inner)
                     | schema::Kind::Tables { fields: inner, .. }
-                    | schema::Kind::KindTables(inner) => keys(inner, out),
+                    | schema::Kind::PerKind(inner) => keys(inner, out),
                     _ => {}
                 }
             }
