@@ -34,7 +34,7 @@ pub(crate) enum Kind {
     Table(&'static [Field]),
     /// A table whose keys are resource kinds (`[timeouts.cluster]`), each a
     /// table with these keys.
-    PerKind(&'static [Field]),
+    ByResourceKind(&'static [Field]),
     /// An array whose items are all of this kind.
     ArrayOf(&'static Kind),
     /// An array of tables (`[[name]]`), at least `min` of them.
@@ -86,7 +86,11 @@ pub(crate) const ROOT: &[Field] = &[
     ),
     opt("bastion", Kind::Table(BASTION), "[bastion]"),
     opt("mesh", Kind::Table(MESH), "[mesh]"),
-    opt("timeouts", Kind::PerKind(VERB_TIMEOUTS), "[timeouts]"),
+    opt(
+        "timeouts",
+        Kind::ByResourceKind(VERB_TIMEOUTS),
+        "[timeouts]",
+    ),
 ];
 
 /// `[timeouts.KIND]`.
