@@ -558,7 +558,7 @@ target_tag = ["bastion"]
                 match &f.kind {
                     schema::Kind::Table(inner)
                     | schema::Kind::Tables { fields: inner, .. }
-                    | schema::Kind::ByResourceKind(inner) => keys(inner, out),
+                    | schema::Kind::TablePerResource(inner) => keys(inner, out),
                     _ => {}
                 }
             }

@@ -34,7 +34,7 @@ pub(crate) enum Kind {
     Table(&'static [Field]),
     /// A table whose keys are resource kinds (`[timeouts.cluster]`), each a
     /// table with these keys.
-    ByResourceKind(&'static [Field]),
+    TablePerResource(&'static [Field]),
     /// An array whose items are all of this kind.
     ArrayOf(&'static Kind),
     /// An array of tables (`[[name]]`), at least `min` of them.
@@ -88,7 +88,7 @@ pub(crate) const ROOT: &[Field] = &[
     opt("mesh", Kind::Table(MESH), "[mesh]"),
     opt(
         "timeouts",
-        Kind::ByResourceKind(VERB_TIMEOUTS),
+        Kind::TablePerResource(VERB_TIMEOUTS),
         "[timeouts]",
     ),
 ];

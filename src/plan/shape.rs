@@ -219,7 +219,9 @@ impl<'s> Shape<'s> {
                 }
             }
             (Kind::Table(fields), DeValue::Table(t)) => self.table(path, t, span, fields),
-            (Kind::ByResourceKind(fields), DeValue::Table(t)) => self.kind_tables(path, t, fields),
+            (Kind::TablePerResource(fields), DeValue::Table(t)) => {
+                self.kind_tables(path, t, fields)
+            }
             (Kind::ArrayOf(inner), DeValue::Array(items)) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     self.value(&format!("{path}[{i}]"), item, field, inner);
@@ -246,7 +248,7 @@ impl<'s> Shape<'s> {
                     Kind::ArrayOf(_) | Kind::Table(_) if field.example.contains('=') => {
                         format!("write it like `{}`", field.example)
                     }
-                    Kind::Table(_) | Kind::ByResourceKind(_) => {
+                    Kind::Table(_) | Kind::TablePerResource(_) => {
                         format!("write it as a `{}` section", field.example)
                     }
                     _ => format!("write it like `{}`", field.example),
@@ -290,7 +292,7 @@ fn describe(kind: &Kind) -> String {
         Kind::Int { .. } => "an integer".into(),
         Kind::Enum(_) => "a string".into(),
         Kind::Cidr => "a CIDR string like \"10.0.0.0/20\"".into(),
-        Kind::Table(_) | Kind::ByResourceKind(_) => "a table".into(),
+        Kind::Table(_) | Kind::TablePerResource(_) => "a table".into(),
         Kind::ArrayOf(inner) => format!("an array of {}", plural(inner)),
         Kind::Tables { .. } => "an array of tables".into(),
     }
@@ -299,7 +301,7 @@ fn describe(kind: &Kind) -> String {
 fn plural(kind: &Kind) -> &'static str {
     match kind {
         Kind::Cidr => "CIDR strings",
-        Kind::Table(_) | Kind::ByResourceKind(_) => "tables",
+        Kind::Table(_) | Kind::TablePerResource(_) => "tables",
         _ => "strings",
     }
 }
