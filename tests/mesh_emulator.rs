@@ -141,6 +141,7 @@ async fn the_mesh_applies_with_one_root_and_replans_empty() {
         "+ istio.europe-west2",
         "emulated istioctl 1.31.1 (built-in stand-in, no download)",
         "# EMULATION: a representative control plane",
+        "if issued now",
         "17 objects: 1 ClusterRole, 1 ClusterRoleBinding, 2 ConfigMap, 6 CustomResourceDefinition, 1 Deployment",
     ] {
         assert!(plan.contains(shown), "plan lacks {shown:?}\n{plan}");

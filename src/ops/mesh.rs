@@ -65,6 +65,29 @@ pub async fn render_control_planes(
     Ok(out)
 }
 
+/// Notes when each certificate about to be issued would expire, if
+/// applied at `now` (an intermediate never outlives its root).
+pub fn note_expiry(desired: &mut [DesiredResource], now: std::time::SystemTime) {
+    let date = |days: u32| {
+        let at = now + std::time::Duration::from_secs(u64::from(days) * 86_400);
+        humantime::format_rfc3339_seconds(at).to_string()[..10].to_string()
+    };
+    for d in desired.iter_mut() {
+        let days = match d.address.kind {
+            ResourceKind::RootCa | ResourceKind::IntermediateCa => d.attrs.get("validity_days"),
+            _ => None,
+        };
+        if let Some(days) = days
+            .and_then(|v| v.as_u64())
+            .and_then(|v| u32::try_from(v).ok())
+        {
+            d.notes
+                .entry("validity_days".into())
+                .or_insert_with(|| format!("expires {} if issued now", date(days)));
+        }
+    }
+}
+
 /// The three phases of a root rotation (MESH.md, "Plugged-in CA").
 pub const ROTATION_PHASES: &str =
     "Replacing the mesh's root CA without an outage takes three phases:\n  \

@@ -214,10 +214,11 @@ pub async fn plan(
         )?),
         None => None,
     };
-    let desired = match &roots {
+    let mut desired = match &roots {
         Some(r) => desired_resources_with(plan, Some(r)),
         None => desired.to_vec(),
     };
+    super::mesh::note_expiry(&mut desired, inputs.now);
     let desired =
         super::mesh::render_control_planes(&desired, inputs.generator.as_ref(), &cloud.objects)
             .await?;
