@@ -77,11 +77,33 @@ fn api_err(context: String) -> impl FnOnce(kube::Error) -> KubeError {
     move |source| KubeError::Api { context, source }
 }
 
+/// Resource types a client found, by `apiVersion/Kind`.
+pub type TypeCache =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (ApiResource, Scope)>>>;
+
 async fn api_for(c: &Connected, r: &ObjectRef) -> Result<Api<DynamicObject>, KubeError> {
-    let (resource, caps): (ApiResource, _) = kube::discovery::pinned_kind(&c.client, &r.gvk())
-        .await
-        .map_err(api_err(format!("finding the resource type of {}", r.kind)))?;
-    Ok(match caps.scope {
+    let key = format!("{}/{}", r.api_version, r.kind);
+    let cached = c
+        .types
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .cloned();
+    let (resource, scope) = match cached {
+        Some(found) => found,
+        None => {
+            let (resource, caps) = kube::discovery::pinned_kind(&c.client, &r.gvk())
+                .await
+                .map_err(api_err(format!("finding the resource type of {}", r.kind)))?;
+            let found = (resource, caps.scope);
+            c.types
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, found.clone());
+            found
+        }
+    };
+    Ok(match scope {
         Scope::Namespaced => Api::namespaced_with(c.client.clone(), &r.namespace, &resource),
         Scope::Cluster => Api::all_with(c.client.clone(), &resource),
     })

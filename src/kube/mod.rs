@@ -175,6 +175,7 @@ impl Kube {
         let connected = Connected {
             client,
             ca_digest: ca_digest(&endpoint.ca_pem),
+            types: Default::default(),
         };
         clients.insert(key, connected.clone());
         Ok(Some(connected))

@@ -18,6 +18,9 @@ pub struct Connected {
     pub client: kube::Client,
     /// The digest of the cluster CA (PEM) the client verifies against.
     pub ca_digest: String,
+    /// Resource types found through discovery, by `apiVersion/Kind`: one
+    /// discovery call per type and client, not one per object.
+    pub types: super::manifest::TypeCache,
 }
 
 /// Where an object is: its cluster, namespace (for namespaced kinds) and name.
