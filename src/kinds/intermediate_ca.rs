@@ -54,13 +54,12 @@ async fn issue(cloud: &Cloud, spec: &IntermediateCaSpec) -> Result<Applied, Clou
             message: "the root CA changed since the plan".into(),
         });
     }
-    let issued = ca::issue_intermediate(
-        spec.key_type,
-        spec.validity_days,
-        &spec.cluster,
-        &root.issued(cloud)?,
-        SystemTime::now(),
-    )?;
+    let (key_type, days, cluster) = (spec.key_type, spec.validity_days, spec.cluster.clone());
+    let signer = root.issued(cloud)?;
+    let issued = ca::off_the_runtime(move || {
+        ca::issue_intermediate(key_type, days, &cluster, &signer, SystemTime::now())
+    })
+    .await?;
     let old = CaEntry::<IntermediateCaSpec>::load(cloud, &spec.name)?;
     let entry = CaEntry::save(cloud, &spec.name, spec.clone(), &issued)?;
     // The replaced key is no longer needed once the new entry is saved.

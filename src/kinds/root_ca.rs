@@ -130,7 +130,8 @@ impl Kind for RootCa {
                 outputs: entry.outputs()?,
             });
         }
-        let issued = make(spec)?;
+        let wanted = spec.clone();
+        let issued = ca::off_the_runtime(move || make(&wanted)).await?;
         let entry = CaEntry::save(cloud, &spec.name, spec.clone(), &issued)?;
         Ok(Applied {
             ids: Ids::default(),

@@ -61,6 +61,24 @@ pub struct CertInfo {
     pub key_type: Option<KeyType>,
 }
 
+/// Runs `make` on tokio's blocking pool: generating an RSA 4096 key takes
+/// up to seconds of CPU, which must not stall the tasks that wait on the
+/// cloud meanwhile.
+///
+/// # Panics
+/// When `make` panics.
+pub async fn off_the_runtime<T, E>(
+    make: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    tokio::task::spawn_blocking(make)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
 fn issue_err(e: rcgen::Error) -> CaError {
     CaError::Issue(e.to_string())
 }

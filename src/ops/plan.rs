@@ -187,10 +187,14 @@ fn connections(ws: &Workspace, plan: &Plan) -> Connections {
 }
 
 /// Plans `desired` against the workspace: refreshes state resources from the
-/// cloud (in parallel) and diffs.
+/// cloud (in parallel) and diffs. A plan with a `[mesh]` is planned again
+/// from `plan` with the roots state calls for (a root rotation moves one
+/// phase per apply), its control planes are rendered with
+/// `inputs.generator`, and a root replaced without rotation is refused.
 ///
 /// # Errors
-/// A refresh read fails.
+/// A refresh read fails; a changed root without `inputs.rotate_root`; the
+/// generator fails.
 pub async fn plan(
     ws: &Workspace,
     plan_file: &Path,
