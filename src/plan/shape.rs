@@ -71,27 +71,14 @@ impl<'s> Shape<'s> {
 
     fn table(&mut self, path: &str, table: &mut DeTable<'_>, span: Range<usize>, fields: &[Field]) {
         let known: Vec<&str> = fields.iter().map(|f| f.name).collect();
-        let unknown: Vec<Spanned<String>> = table
-            .iter()
-            .map(|(k, _)| k)
-            .filter(|k| !known.contains(&k.get_ref().as_ref()))
-            .map(|k| Spanned::new(k.span(), k.get_ref().to_string()))
-            .collect();
-        for key in unknown {
-            let name = key.get_ref();
+        self.drop_unknown(table, &known, |name| {
             let message = if path.is_empty() {
                 format!("unknown top-level key \"{name}\"")
             } else {
                 format!("unknown key \"{name}\" in {path}")
             };
-            let help = match closest(name, &known) {
-                Some(k) => format!("did you mean \"{k}\"?"),
-                None => format!("the keys allowed here are: {}", known.join(", ")),
-            };
-            self.diagnostics
-                .push(self.src.diagnostic(key.span(), message, help));
-            table.remove(name.as_str());
-        }
+            (message, "the keys allowed here are")
+        });
 
         for field in fields.iter().filter(|f| f.required) {
             if !table.contains_key(field.name) {
@@ -126,10 +113,15 @@ impl<'s> Shape<'s> {
         }
     }
 
-    /// A table of one table per resource kind (`[timeouts.cluster]`): the
-    /// keys are the registry's kind names, each value a table of `fields`.
-    fn kind_tables(&mut self, path: &str, table: &mut DeTable<'_>, fields: &'static [Field]) {
-        let known: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.as_str()).collect();
+    /// Reports and removes every key of `table` not in `known`, with the
+    /// closest known key or, failing one, the list (`message` gives the
+    /// message and the list's introduction).
+    fn drop_unknown(
+        &mut self,
+        table: &mut DeTable<'_>,
+        known: &[&str],
+        message: impl Fn(&str) -> (String, &'static str),
+    ) {
         let unknown: Vec<Spanned<String>> = table
             .iter()
             .map(|(k, _)| k)
@@ -138,17 +130,27 @@ impl<'s> Shape<'s> {
             .collect();
         for key in unknown {
             let name = key.get_ref();
-            let help = match closest(name, &known) {
+            let (text, list) = message(name);
+            let help = match closest(name, known) {
                 Some(k) => format!("did you mean \"{k}\"?"),
-                None => format!("the kinds are: {}", known.join(", ")),
+                None => format!("{list}: {}", known.join(", ")),
             };
-            self.diagnostics.push(self.src.diagnostic(
-                key.span(),
-                format!("unknown resource kind \"{name}\" in {path}"),
-                help,
-            ));
+            self.diagnostics
+                .push(self.src.diagnostic(key.span(), text, help));
             table.remove(name.as_str());
         }
+    }
+
+    /// A table of one table per resource kind (`[timeouts.cluster]`): the
+    /// keys are the registry's kind names, each value a table of `fields`.
+    fn kind_tables(&mut self, path: &str, table: &mut DeTable<'_>, fields: &'static [Field]) {
+        let known: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.as_str()).collect();
+        self.drop_unknown(table, &known, |name| {
+            (
+                format!("unknown resource kind \"{name}\" in {path}"),
+                "the kinds are",
+            )
+        });
         let field = Field {
             name: "KIND",
             kind: Kind::Table(fields),
