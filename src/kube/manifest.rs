@@ -110,14 +110,6 @@ async fn api_for(c: &Connected, r: &ObjectRef) -> Result<Api<DynamicObject>, Kub
 }
 
 impl Kube {
-    async fn connected(&self, location: &str, cluster: &str) -> Result<Connected, KubeError> {
-        self.connect(location, cluster).await?.ok_or_else(|| {
-            KubeError::Gcp(crate::gcp::GcpError::NotReadable(format!(
-                "cluster {cluster} in {location}"
-            )))
-        })
-    }
-
     /// Applies `object` server-side as meshform's field manager.
     ///
     /// # Errors

@@ -181,6 +181,19 @@ impl Kube {
         Ok(Some(connected))
     }
 
+    /// [`Kube::connect`] for a cluster that must exist: writing to a
+    /// cluster that is not there is an error.
+    ///
+    /// # Errors
+    /// The cluster does not exist or cannot be reached.
+    pub async fn connected(&self, location: &str, name: &str) -> Result<Connected, KubeError> {
+        self.connect(location, name).await?.ok_or_else(|| {
+            KubeError::Gcp(GcpError::NotReadable(format!(
+                "cluster {name} in {location}"
+            )))
+        })
+    }
+
     /// Drops the cached clients of cluster `name`: after it is created or
     /// deleted its address and CA are new.
     pub async fn forget_cluster(&self, location: &str, name: &str) {

@@ -106,15 +106,7 @@ impl Kube {
         at: &Placement<'_>,
         object: &Value,
     ) -> Result<Ids, KubeError> {
-        let c = self
-            .connect(at.location, at.cluster)
-            .await?
-            .ok_or_else(|| {
-                KubeError::Gcp(crate::gcp::GcpError::NotReadable(format!(
-                    "cluster {} in {}",
-                    at.cluster, at.location
-                )))
-            })?;
+        let c = self.connected(at.location, at.cluster).await?;
         let applied = dynamic::<K>(&c.client, at)
             .patch(
                 at.name,

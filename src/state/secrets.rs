@@ -67,8 +67,7 @@ impl SecretStore {
     /// The store cannot be written.
     pub fn put(&self, material: &Material) -> Result<Sensitive, SecretError> {
         let reference = material.reference();
-        fs::create_dir_all(&self.dir).map_err(self.io())?;
-        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(self.io())?;
+        self.private_dir(&self.dir)?;
         let path = self.dir.join(reference.hex());
         if !path.exists() {
             write_private(&path, &material.0).map_err(self.io())?;
@@ -109,6 +108,12 @@ impl SecretStore {
         let _ = fs::remove_dir(&self.dir);
     }
 
+    /// Creates `dir` if needed, readable by its owner only (0700).
+    fn private_dir(&self, dir: &Path) -> Result<(), SecretError> {
+        fs::create_dir_all(dir).map_err(self.io())?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(self.io())
+    }
+
     fn entry(&self, name: &str) -> PathBuf {
         self.dir.join("entries").join(format!("{name}.json"))
     }
@@ -120,11 +125,8 @@ impl SecretStore {
     /// The store cannot be written.
     pub fn put_entry(&self, name: &str, value: &serde_json::Value) -> Result<(), SecretError> {
         let path = self.entry(name);
-        let dir = path.parent().expect("entries have a folder");
-        for d in [&self.dir, dir] {
-            fs::create_dir_all(d).map_err(self.io())?;
-            fs::set_permissions(d, fs::Permissions::from_mode(0o700)).map_err(self.io())?;
-        }
+        self.private_dir(&self.dir)?;
+        self.private_dir(path.parent().expect("entries have a folder"))?;
         let tmp = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(value).expect("JSON values serialize");
         write_private(&tmp, &bytes).map_err(self.io())?;
