@@ -135,6 +135,7 @@ fn critical_path(set: &ChangeSet) -> Duration {
             let start = steps
                 .edges
                 .iter()
+                .chain(&steps.soft_edges)
                 .filter(|(_, after)| *after == i)
                 .map(|(before, _)| finish[*before])
                 .max()
@@ -166,6 +167,18 @@ fn step_duration(kind: ResourceKind, step: StepKind, action: Action) -> Duration
         | ResourceKind::Cacerts
         | ResourceKind::RootCa
         | ResourceKind::IntermediateCa => return Duration::ZERO,
+        // A sweep lists and finds nothing left behind after a clean destroy.
+        ResourceKind::GkeLeftovers => return Duration::ZERO,
+        // The gateway waits for its rollout, then for GKE's load balancer;
+        // its delete waits until GKE has removed the load balancer.
+        ResourceKind::EastwestGateway => {
+            return match (step, action) {
+                (StepKind::Apply, Action::Create | Action::Replace) => {
+                    meshform::emulator::kubeapi::rollout_time(LATENCY_SCALE)
+                }
+                _ => Duration::ZERO,
+            }
+        }
         // The control plane waits for istiod's rollout.
         ResourceKind::Istio => {
             return match (step, action) {

@@ -16,15 +16,19 @@ use tokio::process::Child;
 /// Emulated operations at 1/200 of real time: a cluster create takes 1.8 s.
 const SCALE: f64 = 0.005;
 
-/// The 20 resources of plans/tutorial.toml, its mesh included.
-const TUTORIAL_STATE: [&str; 20] = [
+/// The 24 resources of plans/tutorial.toml, its mesh included.
+const TUTORIAL_STATE: [&str; 24] = [
     "cacerts.europe-west2",
     "cacerts.us-central1",
     "cluster.europe-west2",
     "cluster.us-central1",
+    "eastwest_gateway.europe-west2",
+    "eastwest_gateway.us-central1",
     "firewall.allow-iap-ssh",
     "firewall.istio-cluster1-istio-webhook",
     "firewall.istio-cluster2-istio-webhook",
+    "gke_leftovers.europe-west2",
+    "gke_leftovers.us-central1",
     "instance.bastion",
     "intermediate_ca.europe-west2",
     "intermediate_ca.us-central1",
@@ -107,7 +111,7 @@ async fn wait_for_line(child: &mut Child, text: &str, n: usize) -> bool {
     false
 }
 
-/// What a converged tutorial looks like: the state lists exactly the 20
+/// What a converged tutorial looks like: the state lists exactly the 24
 /// resources, a plan is empty, and the cloud holds what a clean apply makes.
 async fn check_applied(w: &World, clean_cloud: &[String]) -> Result<(), String> {
     let mut state = w.state_list().await;
@@ -170,7 +174,12 @@ fn kind_of(name: &str) -> Option<&'static str> {
         n if n.starts_with("networks/") => "network",
         n if n.contains("/subnetworks/") => "subnet",
         n if n.contains("/routers/") => "router",
-        n if n.starts_with("firewalls/") && !last.starts_with("gke-") => "firewall",
+        n if n.starts_with("firewalls/")
+            && !last.starts_with("gke-")
+            && !last.starts_with("k8s2-") =>
+        {
+            "firewall"
+        }
         n if n.contains("/clusters/") => "cluster",
         n if n.contains("/instances/") => "instance",
         _ => return None,
@@ -291,6 +300,11 @@ async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
     for n in 1..=5 {
         points.push(KillPoint::Line("Destruction complete", n * 2));
     }
+    // While a gateway's Service waits for its load balancer to go, and
+    // while GKE's leftovers are swept.
+    points.push(KillPoint::Line("deleting Service istio-eastwestgateway", 1));
+    points.push(KillPoint::Line("deleting Service istio-eastwestgateway", 2));
+    points.push(KillPoint::Line("gke_leftovers.", 1));
     for (op, target) in [
         ("delete", "networks/"),
         ("delete", "subnetworks/"),

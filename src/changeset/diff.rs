@@ -137,7 +137,8 @@ pub fn diff_at(
 /// Update or replace, and why, for a resource that exists and stays.
 fn decide(c: &mut Change, want: &DesiredResource, replaced: &BTreeSet<Address>) {
     let kind = want.address.kind;
-    let fields = c.changed_fields();
+    let mut fields = c.changed_fields();
+    fields.retain(|f| kind.field_rule(f) != FieldRule::Observed);
     let empty = Attrs::new();
     let after = c.after.as_ref().unwrap_or(&empty);
     // The output a changed field is built from, and whether it is known now.
@@ -209,6 +210,7 @@ fn leaving(
     // to an API that may be unreachable or already gone.
     let container = old.dependencies.iter().find(|d| {
         kind.api() == Api::Kubernetes
+            && !kind.leaves_cloud_resources()
             && kind.lives_in().contains(&d.kind)
             && (replaced.contains(*d) || !wanted.contains(d))
     });

@@ -32,14 +32,26 @@ pub struct Step {
 pub struct StepPlan {
     /// Every step.
     pub steps: Vec<Step>,
-    /// `after` may start only when `before` is done.
+    /// `after` may start only when `before` is done; when `before` fails,
+    /// `after` never runs.
     pub edges: Vec<(usize, usize)>,
+    /// `after` may start only when `before` has ended, however it ended:
+    /// steps that must run even after a failure (a sweep).
+    pub soft_edges: Vec<(usize, usize)>,
 }
 
 impl StepPlan {
     /// Orders the steps of `changes`:
     /// applies after the applies of their dependencies; deletes before the
     /// deletes of what they depended on; a replace's create after its delete.
+    /// Two kinds bend the delete order: one that sweeps up after a
+    /// dependency ([`Kind::SWEEPS_AFTER`]) is deleted after it, and after
+    /// whatever lived in it however that ended; one that leaves cloud
+    /// resources ([`Kind::LEAVES_CLOUD_RESOURCES`]) is deleted before its
+    /// container, whose delete runs even when it failed.
+    ///
+    /// [`Kind::SWEEPS_AFTER`]: crate::kinds::Kind::SWEEPS_AFTER
+    /// [`Kind::LEAVES_CLOUD_RESOURCES`]: crate::kinds::Kind::LEAVES_CLOUD_RESOURCES
     pub fn new(changes: &[Change]) -> StepPlan {
         let mut steps = Vec::new();
         let mut apply_of = BTreeMap::new();
@@ -55,6 +67,7 @@ impl StepPlan {
             }
         }
         let mut edges = Vec::new();
+        let mut soft_edges = Vec::new();
         for c in changes {
             if let (Some(&d), Some(&a)) = (delete_of.get(&c.address), apply_of.get(&c.address)) {
                 edges.push((d, a));
@@ -67,8 +80,23 @@ impl StepPlan {
                 }
             }
             if let Some(&d) = delete_of.get(&c.address) {
+                let kind = c.address.kind.behaviour();
                 for dep in &c.prior_dependencies {
-                    if let Some(&dd) = delete_of.get(dep) {
+                    let Some(&dd) = delete_of.get(dep) else {
+                        continue;
+                    };
+                    if kind.sweeps_after().contains(&dep.kind) {
+                        edges.push((dd, d));
+                        soft_edges.extend(
+                            changes
+                                .iter()
+                                .filter(|x| lived_in(x, dep))
+                                .filter_map(|x| delete_of.get(&x.address))
+                                .map(|&dx| (dx, d)),
+                        );
+                    } else if kind.leaves_cloud_resources() && kind.lives_in().contains(&dep.kind) {
+                        soft_edges.push((d, dd));
+                    } else {
                         edges.push((d, dd));
                     }
                 }
@@ -86,8 +114,22 @@ impl StepPlan {
                 }
             }
         }
-        StepPlan { steps, edges }
+        StepPlan {
+            steps,
+            edges,
+            soft_edges,
+        }
     }
+}
+
+/// Whether `c`'s resource lived in `container`.
+fn lived_in(c: &Change, container: &Address) -> bool {
+    c.address
+        .kind
+        .behaviour()
+        .lives_in()
+        .contains(&container.kind)
+        && c.prior_dependencies.contains(container)
 }
 
 fn step(change: usize, c: &Change, kind: StepKind) -> Step {
@@ -178,5 +220,61 @@ mod tests {
             ("subnet.eu", StepKind::Delete),
             ("network.vpc", StepKind::Delete)
         ));
+    }
+
+    fn kinds(p: &StepPlan, edges: &[(usize, usize)]) -> Vec<(String, String)> {
+        edges
+            .iter()
+            .map(|&(b, a)| {
+                (
+                    p.steps[b].address.to_string(),
+                    p.steps[a].address.to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sweep_runs_after_its_cluster_and_whatever_ended_in_it_and_before_the_network() {
+        let p = StepPlan::new(&[
+            change("network.vpc", Action::Delete, &[], &[]),
+            change("cluster.eu", Action::Delete, &[], &["network.vpc"]),
+            change("eastwest_gateway.eu", Action::Delete, &[], &["cluster.eu"]),
+            change(
+                "gke_leftovers.eu",
+                Action::Delete,
+                &[],
+                &["network.vpc", "cluster.eu"],
+            ),
+        ]);
+        let hard = kinds(&p, &p.edges);
+        let soft = kinds(&p, &p.soft_edges);
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert!(
+            hard.contains(&pair("cluster.eu", "gke_leftovers.eu")),
+            "{hard:?}"
+        );
+        assert!(
+            hard.contains(&pair("gke_leftovers.eu", "network.vpc")),
+            "{hard:?}"
+        );
+        assert!(
+            !hard.contains(&pair("gke_leftovers.eu", "cluster.eu")),
+            "{hard:?}"
+        );
+        // The gateway goes before its cluster, but its failure stops neither
+        // the cluster's delete nor the sweep.
+        assert!(
+            soft.contains(&pair("eastwest_gateway.eu", "cluster.eu")),
+            "{soft:?}"
+        );
+        assert!(
+            soft.contains(&pair("eastwest_gateway.eu", "gke_leftovers.eu")),
+            "{soft:?}"
+        );
+        assert!(
+            !hard.contains(&pair("eastwest_gateway.eu", "cluster.eu")),
+            "{hard:?}"
+        );
     }
 }

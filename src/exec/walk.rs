@@ -107,7 +107,11 @@ where
     use tracing::Instrument;
     let parallelism = options.parallelism.max(1);
     let tick = options.tick;
-    let mut queue = DependencyQueue::new(plan.steps.len(), plan.edges.iter().copied());
+    let mut queue = DependencyQueue::with_soft(
+        plan.steps.len(),
+        plan.edges.iter().copied(),
+        plan.soft_edges.iter().copied(),
+    );
     let mut ready: VecDeque<usize> = VecDeque::new();
     let mut running = FuturesUnordered::new();
     let mut started_at: Vec<Option<Instant>> = vec![None; plan.steps.len()];
@@ -226,6 +230,7 @@ mod tests {
                 })
                 .collect(),
             edges: edges.to_vec(),
+            soft_edges: Vec::new(),
         }
     }
 

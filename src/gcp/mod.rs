@@ -18,8 +18,8 @@ pub use preflight::{COMPUTE_API, CONTAINER_API};
 
 use google_cloud_auth::credentials::{anonymous, Builder as CredentialsBuilder, Credentials};
 use google_cloud_compute_v1::client::{
-    Firewalls, GlobalOperations, Instances, Networks, RegionOperations, Routers, Subnetworks,
-    ZoneOperations,
+    Firewalls, ForwardingRules, GlobalOperations, HealthChecks, Instances, NetworkEndpointGroups,
+    Networks, RegionBackendServices, RegionOperations, Routers, Subnetworks, ZoneOperations,
 };
 use google_cloud_container_v1::client::ClusterManager;
 
@@ -46,6 +46,10 @@ pub struct Provider {
     pub(crate) region_ops: RegionOperations,
     pub(crate) zone_ops: ZoneOperations,
     pub(crate) instances: Instances,
+    pub(crate) forwarding_rules: ForwardingRules,
+    pub(crate) backend_services: RegionBackendServices,
+    pub(crate) health_checks: HealthChecks,
+    pub(crate) negs: NetworkEndpointGroups,
     pub(crate) clusters: ClusterManager,
     credentials: Credentials,
     target: Target,
@@ -90,6 +94,20 @@ impl Provider {
             region_ops: client!(RegionOperations, "regionOperations", target, creds),
             zone_ops: client!(ZoneOperations, "zoneOperations", target, creds),
             instances: client!(Instances, "instances", target, creds),
+            forwarding_rules: client!(ForwardingRules, "forwardingRules", target, creds),
+            backend_services: client!(
+                RegionBackendServices,
+                "regionBackendServices",
+                target,
+                creds
+            ),
+            health_checks: client!(HealthChecks, "healthChecks", target, creds),
+            negs: client!(
+                NetworkEndpointGroups,
+                "networkEndpointGroups",
+                target,
+                creds
+            ),
             clusters: client!(ClusterManager, "container", target, creds),
             credentials: creds,
             target: target.clone(),

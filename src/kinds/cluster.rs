@@ -44,6 +44,10 @@ pub const OUTPUT_ENDPOINT: &str = "endpoint";
 pub const OUTPUT_CA_CERTIFICATE: &str = "ca_certificate";
 /// The output holding the digest of the cluster CA certificate (PEM).
 pub const OUTPUT_CA_DIGEST: &str = "ca_digest";
+/// The output naming the network tag GKE gives the cluster's nodes,
+/// `gke-<name>-<first 8 of its id>-node`: the target of the firewall rules
+/// GKE makes for the cluster, by which its leftovers are recognised.
+pub const OUTPUT_NODE_TAG: &str = "node_tag";
 
 /// A cluster's managed attributes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -306,6 +310,11 @@ fn ids_of(c: &ApiCluster) -> Ids {
     }
 }
 
+/// The network tag GKE gives the nodes of cluster `name` with id `id`.
+pub fn node_tag(name: &str, id: &str) -> String {
+    format!("gke-{name}-{}-node", &id[..id.len().min(8)])
+}
+
 fn outputs_of(c: &ApiCluster) -> Outputs {
     let ca = c
         .master_auth
@@ -331,6 +340,7 @@ fn outputs_of(c: &ApiCluster) -> Outputs {
             json!(ca_digest(&ca_pem(c).unwrap_or_default())),
         ),
         (OUTPUT_CA_CERTIFICATE.to_string(), json!(ca)),
+        (OUTPUT_NODE_TAG.to_string(), json!(node_tag(&c.name, &c.id))),
     ])
 }
 
@@ -374,8 +384,12 @@ impl Kind for Cluster {
         forces_replacement("node_tags"),
     ];
     const LIVES_IN: &'static [ResourceKind] = &[ResourceKind::Network, ResourceKind::Subnet];
-    const OUTPUTS: &'static [&'static str] =
-        &[OUTPUT_ENDPOINT, OUTPUT_CA_CERTIFICATE, OUTPUT_CA_DIGEST];
+    const OUTPUTS: &'static [&'static str] = &[
+        OUTPUT_ENDPOINT,
+        OUTPUT_CA_CERTIFICATE,
+        OUTPUT_CA_DIGEST,
+        OUTPUT_NODE_TAG,
+    ];
     /// Terraform's defaults: a real create takes 5–15 minutes, a regional one longer.
     const LIMITS: Limits = Limits {
         create: 45,

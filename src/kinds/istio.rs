@@ -9,15 +9,13 @@
 //! (webhook `caBundle`, `failurePolicy`) is not drift.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
+use super::object_group::{self, Place};
 use super::{
     forces_replacement, updatable, Api, Applied, Field, Kind, Limits, Observed, ResourceKind,
 };
 use crate::cloud::{Cloud, CloudError};
-use crate::kube::manifest::{has_condition, rolled_out};
-use crate::kube::ObjectRef;
 use crate::mesh::ControlPlaneValues;
 use crate::resource::outputs::Known;
 use crate::resource::Ids;
@@ -25,8 +23,7 @@ use crate::resource::Ids;
 /// The kind.
 pub struct Istio;
 
-/// The annotation holding the digest of the rendered object meshform applied.
-pub const DIGEST_ANNOTATION: &str = "meshform.dev/digest";
+pub use super::object_group::{summary, DIGEST_ANNOTATION};
 
 /// A control plane's managed attributes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,127 +44,11 @@ pub struct IstioSpec {
     pub objects: BTreeMap<String, String>,
 }
 
-/// The order objects are applied in; deleted in reverse.
-fn rank(kind: &str) -> u8 {
-    match kind {
-        "CustomResourceDefinition" => 0,
-        "Namespace" => 1,
-        "ServiceAccount" | "ConfigMap" | "Secret" => 2,
-        "ClusterRole" | "Role" => 3,
-        "ClusterRoleBinding" | "RoleBinding" => 4,
-        "Service" => 5,
-        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => 7,
-        _ => 6,
+fn place(spec: &IstioSpec) -> Place<'_> {
+    Place {
+        location: &spec.location,
+        cluster: &spec.cluster,
     }
-}
-
-/// The objects of `objects` in apply order.
-fn in_order(objects: &BTreeMap<String, String>) -> Vec<(ObjectRef, &String)> {
-    let mut out: Vec<(ObjectRef, &String)> = objects
-        .iter()
-        .filter_map(|(r, d)| ObjectRef::parse(r).map(|r| (r, d)))
-        .collect();
-    out.sort_by_key(|(r, _)| (rank(&r.kind), r.clone()));
-    out
-}
-
-/// `5 CustomResourceDefinition, 1 Deployment, …` for a set of references.
-pub fn summary<'a>(refs: impl IntoIterator<Item = &'a String>) -> String {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for r in refs.into_iter().filter_map(|r| ObjectRef::parse(r)) {
-        *counts.entry(r.kind).or_default() += 1;
-    }
-    let total: usize = counts.values().sum();
-    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    format!("{total} objects: {}", parts.join(", "))
-}
-
-/// The rendered object `digest` stamped with its digest, ready to apply.
-fn stamped(cloud: &Cloud, digest: &str) -> Result<Value, CloudError> {
-    let mut object = cloud.objects.get(digest)?;
-    object["metadata"]["annotations"][DIGEST_ANNOTATION] = Value::String(digest.to_string());
-    Ok(object)
-}
-
-async fn apply(
-    cloud: &Cloud,
-    spec: &IstioSpec,
-    before: Option<&IstioSpec>,
-) -> Result<Applied, CloudError> {
-    let (loc, cluster) = (spec.location.as_str(), spec.cluster.as_str());
-    let unchanged = |r: &ObjectRef, d: &String| {
-        before.is_some_and(|b| b.objects.get(&r.to_string()) == Some(d))
-    };
-    let ordered = in_order(&spec.objects);
-    let (crds, rest): (Vec<_>, Vec<_>) = ordered.iter().partition(|(r, _)| rank(&r.kind) == 0);
-    let changed_crds: Vec<_> = crds.iter().filter(|(r, d)| !unchanged(r, d)).collect();
-    if !changed_crds.is_empty() {
-        crate::progress::note(format!(
-            "applying {} CustomResourceDefinitions",
-            changed_crds.len()
-        ));
-    }
-    for (_, d) in &changed_crds {
-        cloud
-            .kube
-            .apply_manifest(loc, cluster, &stamped(cloud, d)?)
-            .await?;
-    }
-    if !changed_crds.is_empty() {
-        crate::progress::note("waiting for the CustomResourceDefinitions to be Established");
-    }
-    for (r, _) in &changed_crds {
-        cloud
-            .kube
-            .wait_for(loc, cluster, r, "Established", |o| {
-                has_condition(o, "Established")
-            })
-            .await?;
-    }
-    let changed: Vec<_> = rest.iter().filter(|(r, d)| !unchanged(r, d)).collect();
-    if !changed.is_empty() {
-        crate::progress::note(format!("applying {} objects", changed.len()));
-    }
-    for (_, d) in &changed {
-        cloud
-            .kube
-            .apply_manifest(loc, cluster, &stamped(cloud, d)?)
-            .await?;
-    }
-    if let Some(before) = before {
-        let gone: BTreeMap<String, String> = before
-            .objects
-            .iter()
-            .filter(|(r, _)| !spec.objects.contains_key(*r))
-            .map(|(r, d)| (r.clone(), d.clone()))
-            .collect();
-        if !gone.is_empty() {
-            crate::progress::note(format!("pruning {} objects no longer rendered", gone.len()));
-        }
-        delete_all(cloud, spec, &gone).await?;
-    }
-    for (r, _) in rest.iter().filter(|(r, _)| r.kind == "Deployment") {
-        crate::progress::note(format!("waiting for Deployment {} to be Available", r.name));
-        cloud
-            .kube
-            .wait_for(loc, cluster, r, "rolled out", rolled_out)
-            .await?;
-    }
-    Ok(Applied::default())
-}
-
-async fn delete_all(
-    cloud: &Cloud,
-    spec: &IstioSpec,
-    objects: &BTreeMap<String, String>,
-) -> Result<(), CloudError> {
-    for (r, _) in in_order(objects).into_iter().rev() {
-        cloud
-            .kube
-            .delete_manifest(&spec.location, &spec.cluster, &r)
-            .await?;
-    }
-    Ok(())
 }
 
 impl Kind for Istio {
@@ -194,31 +75,15 @@ impl Kind for Istio {
         cloud: &Cloud,
         spec: &IstioSpec,
     ) -> Result<Option<Observed<IstioSpec>>, CloudError> {
-        let Some(connected) = cloud.kube.connect(&spec.location, &spec.cluster).await? else {
+        let Some(found) = object_group::read(cloud, place(spec), &spec.objects).await? else {
             return Ok(None);
         };
-        let mut objects = BTreeMap::new();
-        for (r, _) in in_order(&spec.objects) {
-            if let Some(o) = cloud
-                .kube
-                .read_manifest(&spec.location, &spec.cluster, &r)
-                .await?
-            {
-                let digest = o["metadata"]["annotations"][DIGEST_ANNOTATION]
-                    .as_str()
-                    .unwrap_or("(changed outside meshform)");
-                objects.insert(r.to_string(), digest.to_string());
-            }
-        }
-        if objects.is_empty() {
-            return Ok(None);
-        }
         Ok(Some(Observed {
             ids: Ids::default(),
             spec: IstioSpec {
-                cluster_ca: Known::Value(connected.ca_digest),
-                summary: summary(objects.keys()),
-                objects,
+                cluster_ca: Known::Value(found.cluster_ca),
+                summary: summary(found.objects.keys()),
+                objects: found.objects,
                 ..spec.clone()
             },
             outputs: Default::default(),
@@ -227,7 +92,8 @@ impl Kind for Istio {
     }
 
     async fn create(cloud: &Cloud, spec: &IstioSpec) -> Result<Applied, CloudError> {
-        apply(cloud, spec, None).await
+        object_group::apply(cloud, place(spec), &spec.objects, None).await?;
+        Ok(Applied::default())
     }
 
     async fn update(
@@ -235,32 +101,12 @@ impl Kind for Istio {
         before: &IstioSpec,
         after: &IstioSpec,
     ) -> Result<Applied, CloudError> {
-        apply(cloud, after, Some(before)).await
+        object_group::apply(cloud, place(after), &after.objects, Some(&before.objects)).await?;
+        Ok(Applied::default())
     }
 
     async fn delete(cloud: &Cloud, spec: &IstioSpec) -> Result<(), CloudError> {
-        // A cluster that is going takes its objects with it: no calls to an
-        // API server that may no longer answer.
-        if !cloud
-            .kube
-            .cluster_stays(&spec.location, &spec.cluster)
-            .await?
-        {
-            return Ok(());
-        }
-        match delete_all(cloud, spec, &spec.objects).await {
-            // A cluster that is going takes its objects with it.
-            Err(e)
-                if !cloud
-                    .kube
-                    .cluster_stays(&spec.location, &spec.cluster)
-                    .await? =>
-            {
-                tracing::info!(cluster = %spec.cluster, error = %e, "gone with its cluster");
-                Ok(())
-            }
-            other => other,
-        }
+        object_group::delete_unless_cluster_goes(cloud, place(spec), &spec.objects).await
     }
 }
 
@@ -296,27 +142,5 @@ mod tests {
     #[test]
     fn every_field_has_a_rule() {
         super::super::assert_every_field_has_a_rule::<Istio>(&spec());
-    }
-
-    #[test]
-    fn crds_first_webhooks_last() {
-        let s = spec();
-        let kinds: Vec<String> = in_order(&s.objects)
-            .into_iter()
-            .map(|(r, _)| r.kind)
-            .collect();
-        assert_eq!(
-            kinds,
-            [
-                "CustomResourceDefinition",
-                "ServiceAccount",
-                "Deployment",
-                "ValidatingWebhookConfiguration"
-            ]
-        );
-        assert_eq!(
-            s.summary,
-            "4 objects: 1 CustomResourceDefinition, 1 Deployment, 1 ServiceAccount, 1 ValidatingWebhookConfiguration"
-        );
     }
 }

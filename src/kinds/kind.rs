@@ -22,6 +22,9 @@ pub enum FieldRule {
     Updatable,
     /// The API cannot change it: the resource must be replaced.
     ForcesReplacement,
+    /// Reported by reads, never asked for: a difference is not a change
+    /// (what a sweep would remove, listed in `plan --destroy`).
+    Observed,
 }
 
 /// The rule of one field of a kind's spec.
@@ -75,6 +78,15 @@ pub enum Api {
     Kubernetes,
     /// No API: files beside the state (the mesh's certificate authorities).
     Local,
+}
+
+/// A field reads report and the plan never asks for.
+pub const fn observed(name: &'static str) -> Field {
+    Field {
+        name,
+        rule: FieldRule::Observed,
+        sensitive: false,
+    }
 }
 
 /// Default time limits of a kind's steps, in minutes.
@@ -142,6 +154,15 @@ pub trait Kind: Send + Sync + 'static {
     /// Whether an in-place update gives new outputs (a re-issued
     /// certificate): then what is built from them changes too.
     const OUTPUTS_CHANGE_ON_UPDATE: bool = false;
+    /// Whether it makes cloud resources outside what it lives in (a
+    /// LoadBalancer Service makes GKE create a load balancer): then it is
+    /// deleted before its container, never dropped with it, and a failed
+    /// delete does not stop the container's (a sweep removes what remains).
+    const LEAVES_CLOUD_RESOURCES: bool = false;
+    /// The kinds of the dependencies it sweeps up after: its delete runs
+    /// after theirs (not before, as other dependants' do), and after the
+    /// deletes of everything living in them, whatever their outcome.
+    const SWEEPS_AFTER: &'static [ResourceKind] = &[];
     /// Default time limits (Terraform's Google provider for compute).
     const LIMITS: Limits = Limits {
         create: 20,
@@ -207,6 +228,10 @@ pub trait Behaviour: Send + Sync {
     fn limits(&self) -> Limits;
     /// [`Kind::OUTPUTS_CHANGE_ON_UPDATE`].
     fn outputs_change_on_update(&self) -> bool;
+    /// [`Kind::LEAVES_CLOUD_RESOURCES`].
+    fn leaves_cloud_resources(&self) -> bool;
+    /// [`Kind::SWEEPS_AFTER`].
+    fn sweeps_after(&self) -> &'static [ResourceKind];
     /// [`Kind::renewal`]; `None` also when the attributes do not fit.
     fn renewal(
         &self,
@@ -297,6 +322,12 @@ impl<K: Kind> Behaviour for Registered<K> {
     }
     fn outputs_change_on_update(&self) -> bool {
         K::OUTPUTS_CHANGE_ON_UPDATE
+    }
+    fn leaves_cloud_resources(&self) -> bool {
+        K::LEAVES_CLOUD_RESOURCES
+    }
+    fn sweeps_after(&self) -> &'static [ResourceKind] {
+        K::SWEEPS_AFTER
     }
     fn renewal(
         &self,

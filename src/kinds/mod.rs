@@ -10,19 +10,22 @@ mod kind;
 pub mod cacerts;
 
 pub mod cluster;
+pub mod eastwest_gateway;
 pub mod firewall;
+pub mod gke_leftovers;
 pub mod instance;
 pub mod intermediate_ca;
 pub mod istio;
 pub mod namespace;
 pub mod network;
+pub mod object_group;
 pub mod root_ca;
 pub mod router;
 pub mod subnet;
 
 pub use kind::{
-    assert_every_field_has_a_rule, attrs_of, forces_replacement, spec_of, updatable, Api, Applied,
-    Behaviour, Field, FieldRule, Kind, Limits, Observed, Registered, Spec,
+    assert_every_field_has_a_rule, attrs_of, forces_replacement, observed, spec_of, updatable, Api,
+    Applied, Behaviour, Field, FieldRule, Kind, Limits, Observed, Registered, Spec,
 };
 
 use serde::{Deserialize, Serialize};
@@ -85,6 +88,11 @@ registry! {
     Cacerts = "cacerts" => cacerts::Cacerts;
     /// Istio's control plane in one cluster: a tracked group of objects.
     Istio = "istio" => istio::Istio;
+    /// One cluster's east-west gateway on an internal load balancer.
+    EastwestGateway = "eastwest_gateway" => eastwest_gateway::EastwestGateway;
+    /// What GKE made on the network for one cluster's load balancers: swept
+    /// after the cluster is deleted.
+    GkeLeftovers = "gke_leftovers" => gke_leftovers::GkeLeftovers;
 }
 
 impl ResourceKind {

@@ -6,10 +6,16 @@ use std::sync::OnceLock;
 use tera::{Context, Tera};
 
 /// Every template, by name.
-const TEMPLATES: &[(&str, &str)] = &[(
-    "namespace.json",
-    include_str!("../../templates/namespace.json"),
-)];
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "namespace.json",
+        include_str!("../../templates/namespace.json"),
+    ),
+    (
+        "cross-network-gateway.json",
+        include_str!("../../templates/cross-network-gateway.json"),
+    ),
+];
 
 fn tera() -> &'static Tera {
     static TERA: OnceLock<Tera> = OnceLock::new();

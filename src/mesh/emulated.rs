@@ -13,6 +13,8 @@
 //! - `config.rs`: the mesh config and injector ConfigMaps.
 //! - `istiod.rs`: istiod's Deployment and Service.
 //! - `webhooks.rs`: the injection and validation webhook configurations.
+//! - `gateway.rs`: an `ingressGateways` component (the east-west gateway):
+//!   its ServiceAccount, Role, RoleBinding, Deployment and Service.
 //!
 //! What istiod does once it runs (making its own CA when `cacerts` is
 //! missing) is the emulated cluster's part: see
@@ -20,6 +22,7 @@
 
 mod config;
 mod crds;
+mod gateway;
 mod istiod;
 mod labels;
 mod overlay;
@@ -52,8 +55,10 @@ pub struct EmulatedError(pub String);
 /// stand-in reads `metadata.name`, `spec.revision`, `spec.hub`, `spec.tag`,
 /// `spec.meshConfig.trustDomain`,
 /// `spec.meshConfig.defaultConfig.proxyMetadata` and
-/// `spec.values.global.{meshID, multiCluster.clusterName, network}`, and
-/// ignores the rest.
+/// `spec.values.global.{meshID, multiCluster.clusterName, network}`,
+/// `spec.profile` (`empty`: no control plane) and
+/// `spec.components.ingressGateways` (name, label, `k8s.env`,
+/// `k8s.serviceAnnotations`, `k8s.service`), and ignores the rest.
 ///
 /// **Contract with the overlay renderer**: istioctl knows its own version,
 /// the stand-in does not, so the overlay must carry it as
@@ -81,10 +86,16 @@ pub fn manifest_generate(overlay_yaml: &str) -> Result<String, EmulatedError> {
 
 /// The objects of the control plane for `o`, in the order they are printed.
 fn render(o: &overlay::Overlay) -> Result<Vec<serde_json::Value>, EmulatedError> {
-    let mut objects = crds::render(o);
-    objects.extend(rbac::render(o));
-    objects.extend(config::render(o)?);
-    objects.extend(istiod::render(o));
-    objects.extend(webhooks::render(o));
+    let mut objects = Vec::new();
+    if o.has_control_plane() {
+        objects.extend(crds::render(o));
+        objects.extend(rbac::render(o));
+        objects.extend(config::render(o)?);
+        objects.extend(istiod::render(o));
+        objects.extend(webhooks::render(o));
+    }
+    for g in &o.gateways {
+        objects.extend(gateway::render(o, g));
+    }
     Ok(objects)
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::emulated::{self, EmulatedError};
+use super::gateway::{render_gateway_overlay, GatewayValues};
 use super::istioctl::{self, Istioctl, IstioctlError, Progress, Sources};
 use super::manifest::{self, ManifestError};
 use super::overlay::{render_overlay, OverlayError};
@@ -126,16 +127,37 @@ impl Generator {
         &self,
         values: &ControlPlaneValues,
     ) -> Result<Vec<Value>, GeneratorError> {
-        if !istioctl::version::same_version(&values.version, self.version()) {
+        self.generate_from(&values.version, &render_overlay(values)?)
+            .await
+    }
+
+    /// The Kubernetes objects of the east-west gateway `values` describes
+    /// (its IstioOperator component, as `gen-eastwest-gateway.sh` makes it).
+    ///
+    /// # Errors
+    /// As [`Generator::generate`].
+    pub async fn generate_gateway(
+        &self,
+        values: &GatewayValues,
+    ) -> Result<Vec<Value>, GeneratorError> {
+        self.generate_from(&values.version, &render_gateway_overlay(values)?)
+            .await
+    }
+
+    async fn generate_from(
+        &self,
+        version: &str,
+        overlay: &str,
+    ) -> Result<Vec<Value>, GeneratorError> {
+        if !istioctl::version::same_version(version, self.version()) {
             return Err(GeneratorError::VersionMismatch {
-                values: values.version.clone(),
+                values: version.to_string(),
                 generator: self.describe(),
             });
         }
-        let overlay = render_overlay(values)?;
         let stream = match self {
-            Generator::Istioctl(i) => i.manifest_generate(&overlay).await?,
-            Generator::Emulated { .. } => emulated::manifest_generate(&overlay)?,
+            Generator::Istioctl(i) => i.manifest_generate(overlay).await?,
+            Generator::Emulated { .. } => emulated::manifest_generate(overlay)?,
         };
         manifest::parse_stream(&stream).map_err(|source| GeneratorError::Manifest {
             generator: self.describe(),

@@ -13,11 +13,13 @@
 
 pub mod ca;
 pub mod emulated;
+pub mod gateway;
 pub mod generator;
 pub mod istioctl;
 pub mod manifest;
 pub mod overlay;
 pub mod values;
 
+pub use gateway::GatewayValues;
 pub use generator::{Generator, GeneratorError};
 pub use values::ControlPlaneValues;

@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 
 use super::PlanError;
 use crate::changeset::{Action, Change, Reason};
+use serde_json::json;
+
+use crate::kinds::eastwest_gateway::EastwestGatewaySpec;
 use crate::kinds::istio::{summary, IstioSpec};
 use crate::kinds::{attrs_of, spec_of, ResourceKind};
 use crate::kube::ObjectRef;
@@ -14,8 +17,9 @@ use crate::mesh::Generator;
 use crate::resource::DesiredResource;
 use crate::state::ObjectStore;
 
-/// `desired` with every control plane's objects rendered by `generator`
-/// and kept in `store`.
+/// `desired` with every control plane's and east-west gateway's objects
+/// rendered by `generator` (the gateway's with meshform's
+/// `cross-network-gateway`) and kept in `store`.
 ///
 /// # Errors
 /// A control plane but no generator, the generator fails, or it renders
@@ -26,43 +30,73 @@ pub async fn render_control_planes(
     store: &ObjectStore,
 ) -> Result<Vec<DesiredResource>, PlanError> {
     let mut out = desired.to_vec();
-    for d in out
-        .iter_mut()
-        .filter(|d| d.address.kind == ResourceKind::Istio)
-    {
-        let generator = generator.ok_or(PlanError::NoGenerator)?;
-        let mut spec: IstioSpec = spec_of(ResourceKind::Istio, &d.attrs)?;
-        crate::progress::note(format!(
-            "rendering {} with {}",
-            d.address,
-            generator.describe()
-        ));
-        let objects = generator.generate(&spec.values).await?;
-        let mut tracked = BTreeMap::new();
-        for object in &objects {
-            let r = ObjectRef::of(object)
-                .expect("the manifest parser keeps only objects with apiVersion, kind and name")
-                .to_string();
-            let digest = store.put(object)?;
-            if tracked.insert(r.clone(), digest).is_some() {
-                return Err(PlanError::Render(format!(
-                    "{} renders {r} twice",
-                    generator.describe()
-                )));
+    for d in out.iter_mut() {
+        match d.address.kind {
+            ResourceKind::Istio => {
+                let generator = generator.ok_or(PlanError::NoGenerator)?;
+                let mut spec: IstioSpec = spec_of(ResourceKind::Istio, &d.attrs)?;
+                note_rendering(d, generator);
+                let objects = generator.generate(&spec.values).await?;
+                spec.objects = track(&objects, generator, store)?;
+                spec.generator = generator.describe();
+                spec.summary = summary(spec.objects.keys());
+                d.attrs = attrs_of(&spec);
             }
+            ResourceKind::EastwestGateway => {
+                let generator = generator.ok_or(PlanError::NoGenerator)?;
+                let kind = ResourceKind::EastwestGateway;
+                let mut spec: EastwestGatewaySpec = spec_of(kind, &d.attrs)?;
+                note_rendering(d, generator);
+                let mut objects = generator.generate_gateway(&spec.values).await?;
+                objects.push(
+                    crate::kube::templates::render("cross-network-gateway.json", &json!({}))
+                        .map_err(|e| PlanError::Render(e.to_string()))?,
+                );
+                spec.objects = track(&objects, generator, store)?;
+                spec.generator = generator.describe();
+                spec.summary = summary(spec.objects.keys());
+                d.attrs = attrs_of(&spec);
+            }
+            _ => continue,
         }
-        spec.generator = generator.describe();
-        spec.summary = summary(tracked.keys());
-        spec.objects = tracked;
-        d.attrs = attrs_of(&spec);
-        if matches!(generator, Generator::Emulated { .. }) {
+        if matches!(generator, Some(Generator::Emulated { .. })) {
             d.notes.insert(
                 "generator".into(),
-                "EMULATION: a representative control plane for the embedded emulator, not Istio's manifests".into(),
+                "EMULATION: representative objects for the embedded emulator, not Istio's manifests".into(),
             );
         }
     }
     Ok(out)
+}
+
+fn note_rendering(d: &DesiredResource, generator: &Generator) {
+    crate::progress::note(format!(
+        "rendering {} with {}",
+        d.address,
+        generator.describe()
+    ));
+}
+
+/// Puts every object in `store`: reference → digest.
+fn track(
+    objects: &[serde_json::Value],
+    generator: &Generator,
+    store: &ObjectStore,
+) -> Result<BTreeMap<String, String>, PlanError> {
+    let mut tracked = BTreeMap::new();
+    for object in objects {
+        let r = ObjectRef::of(object)
+            .expect("the manifest parser keeps only objects with apiVersion, kind and name")
+            .to_string();
+        let digest = store.put(object)?;
+        if tracked.insert(r.clone(), digest).is_some() {
+            return Err(PlanError::Render(format!(
+                "{} renders {r} twice",
+                generator.describe()
+            )));
+        }
+    }
+    Ok(tracked)
 }
 
 /// Notes when each certificate about to be issued would expire, if

@@ -33,6 +33,10 @@ pub struct Mesh {
     /// The certificate authority (`[mesh.ca]`).
     #[serde(default)]
     pub ca: MeshCa,
+    /// Ranges allowed to reach every east-west gateway besides the peer
+    /// clusters' node and pod ranges (which are always allowed).
+    #[serde(default)]
+    pub gateway_source_ranges: Vec<ipnet::Ipv4Net>,
 }
 
 impl Mesh {

@@ -545,6 +545,7 @@ target_tag = ["bastion"]
                 root_key: Some(dir.path().join("root-key.pem")),
                 brought_fingerprint: Some(crate::mesh::ca::fingerprint(&root.cert_pem).unwrap()),
             },
+            gateway_source_ranges: vec!["10.100.0.0/16".parse().unwrap()],
         });
         let text = toml::to_string(&plan).unwrap();
         assert_eq!(

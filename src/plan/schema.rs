@@ -288,6 +288,11 @@ pub(crate) const MESH: &[Field] = &[
         r#"trust_domain = "cluster.local""#,
     ),
     opt("ca", Kind::Table(MESH_CA), "[mesh.ca]"),
+    opt(
+        "gateway_source_ranges",
+        Kind::ArrayOf(&Kind::Cidr),
+        r#"gateway_source_ranges = ["10.100.0.0/16"]"#,
+    ),
 ];
 
 /// `[mesh.ca]`.

@@ -7,9 +7,10 @@ use super::outputs::Known;
 use super::{Attrs, ResourceKind};
 use crate::address::Address;
 use crate::kinds::cluster::{
-    sort_authorized_networks, AuthorizedNetwork, ClusterSpec, OUTPUT_CA_DIGEST,
+    sort_authorized_networks, AuthorizedNetwork, ClusterSpec, OUTPUT_CA_DIGEST, OUTPUT_NODE_TAG,
 };
 use crate::kinds::firewall::FirewallSpec;
+use crate::kinds::gke_leftovers::GkeLeftoversSpec;
 use crate::kinds::instance::InstanceSpec;
 use crate::kinds::namespace::NamespaceSpec;
 use crate::kinds::network::NetworkSpec;
@@ -106,7 +107,11 @@ pub fn desired_resources_with(
             out.extend(cluster_resources(plan, region, cluster, &network, &subnet));
             if let (Some(mesh), Some(roots)) = (&plan.mesh, roots) {
                 out.extend(super::desired_mesh::cluster_mesh_resources(
-                    mesh, roots, region, cluster,
+                    mesh,
+                    roots,
+                    &plan.regions,
+                    region,
+                    cluster,
                 ));
             }
         }
@@ -328,13 +333,29 @@ fn cluster_resources(
                 cluster.mesh_network().0,
             )]),
         },
-        vec![address],
+        vec![address.clone()],
     );
     let namespace = match cluster.mesh_network().1 {
         Some(why) => namespace.note("labels", why),
         None => namespace,
     };
-    vec![cluster_resource, webhook, namespace]
+    let leftovers = DesiredResource::of::<kinds::gke_leftovers::GkeLeftovers>(
+        &region.name,
+        &GkeLeftoversSpec {
+            cluster: cluster.name.clone(),
+            location: cluster.location.clone(),
+            region: region.name.clone(),
+            network: plan.network.name.clone(),
+            node_tag: Known::after(address.clone(), OUTPUT_NODE_TAG),
+            found: vec![],
+        },
+        vec![network.clone(), subnet.clone(), address],
+    )
+    .note(
+        "found",
+        "swept after the cluster is deleted: what GKE made on the network for its LoadBalancer Services and left behind (MESH.md)",
+    );
+    vec![cluster_resource, webhook, namespace, leftovers]
 }
 
 fn access_name(mode: ControlPlaneAccess) -> &'static str {
@@ -472,6 +493,76 @@ cluster = { name = "c2", location = "us-central1-a", master_cidr = "172.16.0.64/
         assert_eq!(
             find(&all, "cluster.europe-west2").attrs["master_global_access"],
             json!(false)
+        );
+    }
+
+    const MESH: &str = r#"
+[mesh]
+id = "mesh1"
+istio_version = "1.31.1"
+gateway_source_ranges = ["10.100.0.0/16"]
+"#;
+
+    #[test]
+    fn gateways_get_global_access_and_their_peers_ranges_with_the_reasons() {
+        let plan: Plan = toml::from_str(&format!("{TWO_CLUSTERS}{MESH}")).unwrap();
+        let all = desired_resources(&plan);
+        let gw = find(&all, "eastwest_gateway.europe-west2");
+        assert_eq!(gw.attrs["values"]["global_access"], json!(true));
+        assert_eq!(
+            gw.attrs["values"]["source_ranges"],
+            json!(["172.21.0.0/20", "10.16.48.0/20", "10.100.0.0/16"])
+        );
+        assert_eq!(gw.attrs["values"]["network"], json!("c1-network"));
+        let why = &gw.notes["values"];
+        assert!(
+            why.contains("global access, because the mesh's clusters are in 2 regions"),
+            "{why}"
+        );
+        assert!(
+            why.contains("the node and pod ranges of c2 + [mesh] gateway_source_ranges"),
+            "{why}"
+        );
+        let deps: Vec<String> = gw.deps.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            deps,
+            [
+                "cluster.europe-west2",
+                "namespace.europe-west2.istio-system",
+                "istio.europe-west2"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_one_region_mesh_gets_no_global_access() {
+        let mut plan: Plan = toml::from_str(&format!("{TWO_CLUSTERS}{MESH}")).unwrap();
+        plan.regions.truncate(1);
+        let all = desired_resources(&plan);
+        let gw = find(&all, "eastwest_gateway.europe-west2");
+        assert_eq!(gw.attrs["values"]["global_access"], json!(false));
+        assert_eq!(
+            gw.attrs["values"]["source_ranges"],
+            json!(["10.100.0.0/16"])
+        );
+        assert!(gw.notes["values"].contains("no global access: the mesh has one region"));
+    }
+
+    #[test]
+    fn every_cluster_has_its_leftovers_swept_after_it() {
+        let plan: Plan = toml::from_str(TWO_CLUSTERS).unwrap();
+        let all = desired_resources(&plan);
+        let l = find(&all, "gke_leftovers.us-central1");
+        assert_eq!(l.attrs["cluster"], json!("c2"));
+        assert_eq!(l.attrs["network"], json!("vpc"));
+        assert_eq!(
+            l.attrs["node_tag"],
+            json!({"known_after_apply": {"address": "cluster.us-central1", "output": "node_tag"}})
+        );
+        let deps: Vec<String> = l.deps.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            deps,
+            ["network.vpc", "subnet.us-central1", "cluster.us-central1"]
         );
     }
 }

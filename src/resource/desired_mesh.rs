@@ -13,10 +13,12 @@ use crate::address::Address;
 use crate::kinds::ca_entry::{OUTPUT_FINGERPRINT, OUTPUT_KEY};
 use crate::kinds::cacerts::{Cacerts, CacertsSpec};
 use crate::kinds::cluster::OUTPUT_CA_DIGEST;
+use crate::kinds::eastwest_gateway::{EastwestGateway, EastwestGatewaySpec};
 use crate::kinds::intermediate_ca::{IntermediateCa, IntermediateCaSpec};
 use crate::kinds::istio::{Istio, IstioSpec};
 use crate::kinds::root_ca::{RootCa, RootCaSpec};
 use crate::kinds::ResourceKind;
+use crate::mesh::GatewayValues;
 use crate::plan::{Cluster, Mesh, Region};
 
 /// The root CA `[mesh.ca]` asks for (its entry name is decided by
@@ -62,6 +64,7 @@ pub fn root_resources(roots: &RootPlan) -> Vec<DesiredResource> {
 pub fn cluster_mesh_resources(
     mesh: &Mesh,
     roots: &RootPlan,
+    regions: &[Region],
     region: &Region,
     cluster: &Cluster,
 ) -> Vec<DesiredResource> {
@@ -120,12 +123,96 @@ pub fn cluster_mesh_resources(
             objects: BTreeMap::new(),
         },
         // cacerts before istiod first starts: istiod without it makes its own CA.
-        vec![cluster_address, namespace, cacerts.address.clone()],
+        vec![
+            cluster_address.clone(),
+            namespace.clone(),
+            cacerts.address.clone(),
+        ],
     );
     if let (_, Some(why)) = cluster.mesh_network() {
         istio
             .notes
             .insert("values".into(), format!("network {why}"));
     }
-    vec![inter, cacerts, istio]
+    let gateway = gateway_resource(
+        mesh,
+        regions,
+        region,
+        cluster,
+        vec![cluster_address, namespace, istio.address.clone()],
+    );
+    vec![inter, cacerts, istio, gateway]
+}
+
+/// The east-west gateway of `cluster`: global access when the mesh spans
+/// more than one region; reachable from every peer cluster's node and pod
+/// ranges and `[mesh] gateway_source_ranges`.
+fn gateway_resource(
+    mesh: &Mesh,
+    regions: &[Region],
+    region: &Region,
+    cluster: &Cluster,
+    dependencies: Vec<Address>,
+) -> DesiredResource {
+    let meshed: Vec<&Region> = regions.iter().filter(|r| r.cluster.is_some()).collect();
+    let peers: Vec<&&Region> = meshed.iter().filter(|r| r.name != region.name).collect();
+    let global_access = meshed.len() > 1;
+    let mut source_ranges: Vec<String> = peers
+        .iter()
+        .flat_map(|r| [r.subnet.cidr, r.subnet.pod_range.cidr])
+        .chain(mesh.gateway_source_ranges.iter().copied())
+        .map(|c| c.to_string())
+        .collect();
+    source_ranges.dedup();
+    let values = GatewayValues {
+        version: mesh.istio_version.clone(),
+        revision: mesh.revision.clone(),
+        hub: mesh.hub.clone(),
+        tag: mesh.tag.clone(),
+        network: cluster.mesh_network().0,
+        global_access,
+        source_ranges,
+    };
+    let peer_names: Vec<&str> = peers
+        .iter()
+        .filter_map(|r| r.cluster.as_ref().map(|c| c.name.as_str()))
+        .collect();
+    let why = format!(
+        "derived: {}; loadBalancerSourceRanges = {}{}",
+        if global_access {
+            format!(
+                "global access, because the mesh's clusters are in {} regions and an internal load balancer without it serves its own region only",
+                meshed.len()
+            )
+        } else {
+            "no global access: the mesh has one region".to_string()
+        },
+        if peer_names.is_empty() {
+            "none from peers".to_string()
+        } else {
+            format!("the node and pod ranges of {}", peer_names.join(", "))
+        },
+        if mesh.gateway_source_ranges.is_empty() {
+            ""
+        } else {
+            " + [mesh] gateway_source_ranges"
+        },
+    );
+    DesiredResource::of::<EastwestGateway>(
+        &region.name,
+        &EastwestGatewaySpec {
+            cluster: cluster.name.clone(),
+            location: cluster.location.clone(),
+            cluster_ca: Known::after(
+                Address::new(ResourceKind::Cluster, &region.name),
+                OUTPUT_CA_DIGEST,
+            ),
+            values,
+            generator: String::new(),
+            summary: String::new(),
+            objects: BTreeMap::new(),
+        },
+        dependencies,
+    )
+    .note("values", why)
 }

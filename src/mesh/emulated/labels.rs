@@ -14,11 +14,13 @@ pub enum Component {
     Base,
     /// istiod and everything around it (`istio-discovery`).
     Pilot,
+    /// A gateway of the `ingressGateways` component.
+    IngressGateways,
 }
 
 /// `metadata` of an object named `name` (in `namespace` when namespaced):
 /// `install.operator.istio.io/owning-resource`, `operator.istio.io/component`,
-/// `meshform.dev/emulated: "true"` and, for Pilot objects, `istio.io/rev`,
+/// `meshform.dev/emulated: "true"` and, but for Base objects, `istio.io/rev`,
 /// plus `extra` labels; annotated with the Istio version.
 pub fn metadata(
     o: &Overlay,
@@ -32,10 +34,11 @@ pub fn metadata(
         "operator.istio.io/component": match component {
             Component::Base => "Base",
             Component::Pilot => "Pilot",
+            Component::IngressGateways => "IngressGateways",
         },
         EMULATED_LABEL: "true",
     });
-    if component == Component::Pilot {
+    if component != Component::Base {
         labels["istio.io/rev"] = json!(o.rev_label());
     }
     if let (Some(l), Some(e)) = (labels.as_object_mut(), extra.as_object()) {

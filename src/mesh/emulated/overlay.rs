@@ -69,6 +69,10 @@ pub struct Overlay {
     pub cluster_name: String,
     /// `spec.values.global.network`, when set.
     pub network: Option<String>,
+    /// `spec.profile`, default `default`; `empty` renders no control plane.
+    pub profile: String,
+    /// The enabled `spec.components.ingressGateways`, as written.
+    pub gateways: Vec<Value>,
 }
 
 /// The string at `path` of `root`; `None` when absent or null.
@@ -134,7 +138,31 @@ impl Overlay {
                 ))
             }
         };
+        let gateways = match &root["spec"]["components"]["ingressGateways"] {
+            Value::Null => Vec::new(),
+            Value::Array(list) => list
+                .iter()
+                .filter(|g| g["enabled"] != Value::Bool(false))
+                .cloned()
+                .collect(),
+            _ => {
+                return Err(EmulatedError(
+                    "spec.components.ingressGateways must be a list".into(),
+                ))
+            }
+        };
+        for g in &gateways {
+            if !g["name"].is_string() {
+                return Err(EmulatedError(
+                    "every spec.components.ingressGateways entry needs a name".into(),
+                ));
+            }
+        }
         Ok(Overlay {
+            profile: string_at(&root, &["spec", "profile"])?
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "default".into()),
+            gateways,
             owner: string_at(&root, &["metadata", "name"])?
                 .filter(|n| !n.is_empty())
                 .unwrap_or_else(|| "unknown".into()),
@@ -175,6 +203,11 @@ impl Overlay {
     /// The name of istiod's Deployment, Service, ServiceAccount and Role.
     pub fn istiod(&self) -> String {
         self.suffixed("istiod")
+    }
+
+    /// Whether the profile installs a control plane (`empty` does not).
+    pub fn has_control_plane(&self) -> bool {
+        self.profile != "empty"
     }
 
     /// The image of istiod: `<hub>/pilot:<tag>`.

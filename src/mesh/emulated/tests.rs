@@ -341,3 +341,52 @@ fn the_overlay_renderers_overlay_with_the_version_annotation_is_read_and_the_str
         "without the annotation the stand-in refuses: the renderer must add it"
     );
 }
+
+#[test]
+fn the_east_west_gateway_overlay_renders_only_the_gateway_with_its_load_balancer() {
+    let values = crate::mesh::GatewayValues {
+        version: "1.31.1".into(),
+        revision: None,
+        hub: None,
+        tag: None,
+        network: "network-us-west1".into(),
+        global_access: true,
+        source_ranges: vec!["10.0.0.0/20".into()],
+    };
+    let overlay = crate::mesh::gateway::render_gateway_overlay(&values).unwrap();
+    let out = objects(&manifest_generate(&overlay).unwrap());
+    assert_eq!(
+        names(&out),
+        [
+            "ServiceAccount istio-eastwestgateway",
+            "Role istio-eastwestgateway",
+            "RoleBinding istio-eastwestgateway",
+            "Deployment istio-eastwestgateway",
+            "Service istio-eastwestgateway"
+        ]
+    );
+    let service = find(&out, "Service", "istio-eastwestgateway");
+    assert_eq!(service["metadata"]["namespace"], "istio-system");
+    assert_eq!(service["spec"]["type"], "LoadBalancer");
+    assert_eq!(
+        service["spec"]["loadBalancerSourceRanges"][0],
+        "10.0.0.0/20"
+    );
+    assert_eq!(service["spec"]["selector"]["istio"], "eastwestgateway");
+    assert_eq!(
+        service["metadata"]["annotations"]["networking.gke.io/load-balancer-type"],
+        "Internal"
+    );
+    assert_eq!(
+        service["metadata"]["labels"]["topology.istio.io/network"],
+        "network-us-west1"
+    );
+    let deployment = find(&out, "Deployment", "istio-eastwestgateway");
+    let env = &deployment["spec"]["template"]["spec"]["containers"][0]["env"][0];
+    assert_eq!(env["name"], "ISTIO_META_REQUESTED_NETWORK_VIEW");
+    assert_eq!(env["value"], "network-us-west1");
+    assert_eq!(
+        deployment["spec"]["template"]["metadata"]["annotations"]["inject.istio.io/templates"],
+        "gateway"
+    );
+}
