@@ -19,7 +19,9 @@
 //!   what it lives in, its outputs, read / create / update / delete) and the one registry
 //!   that lists them; adding a kind is one file and one registry line. Kinds talk to
 //!   Compute, GKE, a cluster's Kubernetes API, or nothing (`Api::Local`: the mesh's CAs,
-//!   which live beside the state).
+//!   which live beside the state). Istio's control plane and each east-west gateway are
+//!   tracked groups of rendered objects (`kinds::object_group`); `gke_leftovers` is the
+//!   sweep of what GKE's load balancers left on the network, run after its cluster is gone.
 //! - [`resource`]: the kind-independent form the engine works with: JSON attributes, ids,
 //!   outputs and references to them (known after apply), sensitive references, time
 //!   limits; desired resources from a plan, and which root CAs a mesh has (`roots`: the
@@ -31,7 +33,8 @@
 //! - [`changeset`]: the change set and the pure diff that produces it; every change records
 //!   its reason as a closed type and the fields that force a replace.
 //! - [`render`]: the change set as Terraform-style text or JSON; it only reads decisions.
-//! - [`exec`]: the ready-queue executor: steps, ordering, bounded parallel walk, interrupts.
+//! - [`exec`]: the ready-queue executor: steps, ordering (edges that need success, and
+//!   "after, whatever the outcome" edges for sweeps), bounded parallel walk, interrupts.
 //! - [`progress`]: what the running step reports without threading parameters: notes for
 //!   the user, the last retried error, the operation it waits for, the interrupt.
 //! - [`cloud`]: one face for all kinds, dispatching through the registry; idempotent creates
@@ -44,8 +47,8 @@
 //!   read / delete-and-wait of objects rendered from `templates/` or of any type by reference
 //!   (`kube::manifest`: Istio's manifests, waits for Established CRDs and rollouts),
 //!   kubeconfig.
-//! - [`mesh`]: the Istio control plane's values, its IstioOperator overlay, the generator
-//!   of its objects (istioctl of the pinned version — found, downloaded, verified — or the
+//! - [`mesh`]: the Istio control plane's and east-west gateway's values, their IstioOperator
+//!   overlays, the generator of their objects (istioctl of the pinned version — found, downloaded, verified — or the
 //!   emulated stand-in), YAML streams, and the certificate authority (`mesh::ca`, rcgen).
 //! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh); for a
 //!   mesh, planning renders the control planes and guards the root of trust (`ops::mesh`).

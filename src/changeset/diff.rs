@@ -208,9 +208,13 @@ fn leaving(
     let kind = old.address.kind.behaviour();
     // A Kubernetes object in a cluster that goes away goes with it: no call
     // to an API that may be unreachable or already gone.
+    // One that leaves cloud resources outside the cluster (a LoadBalancer
+    // Service) is deleted first while its API answers; when it cannot be
+    // read, it goes with the cluster too and the sweep removes what GKE left.
+    let unreadable = !live.contains_key(&old.address);
     let container = old.dependencies.iter().find(|d| {
         kind.api() == Api::Kubernetes
-            && !kind.leaves_cloud_resources()
+            && (!kind.leaves_cloud_resources() || unreadable)
             && kind.lives_in().contains(&d.kind)
             && (replaced.contains(*d) || !wanted.contains(d))
     });
@@ -497,6 +501,29 @@ mod tests {
             Some("deleted with cluster.eu: dropped from state")
         );
         assert!(n.after.is_none());
+    }
+
+    #[test]
+    fn a_gateway_is_deleted_before_its_cluster_unless_its_api_cannot_be_read() {
+        let gateway = object(json!({"cluster": "c1"}));
+        let state = state_of(&[
+            ("cluster.eu", object(json!({"name": "c1"})), &[]),
+            ("eastwest_gateway.eu", gateway.clone(), &["cluster.eu"]),
+        ]);
+        let read = Live {
+            ids: Ids::default(),
+            attrs: gateway,
+            outputs: Outputs::new(),
+            deleting: None,
+        };
+        let live = BTreeMap::from([(addr("eastwest_gateway.eu"), Some(read))]);
+        let changes = destroy_all(&state, &live);
+        assert_eq!(only(&changes, "eastwest_gateway.eu").action, Action::Delete);
+        // Not refreshed (its API does not answer): it goes with the cluster.
+        let changes = destroy_all(&state, &BTreeMap::new());
+        let g = only(&changes, "eastwest_gateway.eu");
+        assert_eq!(g.action, Action::NoOp);
+        assert!(g.after.is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //!
 //! - [`values`]: what one control plane is rendered from;
 //! - [`overlay`]: the IstioOperator overlay (tera template `templates/istio-operator.yaml`);
+//! - [`gateway`]: the east-west gateway's values and overlay (`templates/eastwest-gateway.yaml`);
 //! - [`istioctl`]: istioctl of the pinned version: found, downloaded (verified, cached), run;
 //! - [`emulated`]: the built-in stand-in for `istioctl manifest generate`;
 //! - [`manifest`]: a YAML stream read into objects; their references and digests;
