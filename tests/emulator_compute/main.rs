@@ -3,6 +3,7 @@
 //!
 //! - `networks.rs`, `subnetworks.rs`: each collection's own rules;
 //! - `in_use.rs`: duplicates, overlaps, and deletes of what is in use;
+//! - `load_balancers.rs`: backend services, health checks, NEGs;
 //! - `raw_http.rs`: bad bodies, forwarding rules and instances over raw HTTP;
 //! - `operations.rs`: latencies, wait, request ids, retention, restarts;
 //! - `faults_and_access.rs`: injected faults, disabled API, missing project;
@@ -14,6 +15,7 @@ mod common;
 
 mod faults_and_access;
 mod in_use;
+mod load_balancers;
 mod networks;
 mod operations;
 mod raw_http;

@@ -9,16 +9,22 @@
 //! - `reads.rs`: get / list / aggregatedList; `filter.rs`, `regex.rs` and
 //!   `paging.rs` serve them.
 //! - `networks.rs`, `subnetworks.rs`, `routers.rs`, `firewalls.rs`,
-//!   `forwarding_rules.rs`, `instances.rs`: each collection's own rules.
+//!   `forwarding_rules.rs`, `instances.rs`, `backend_services.rs`,
+//!   `health_checks.rs`, `network_endpoint_groups.rs`: each collection's
+//!   own rules; `in_use.rs`: the "in use" rule of a delete.
 //! - `operation_list.rs`: listing operations; `places.rs`: regions and zones.
 
+mod backend_services;
 mod body;
 mod collections;
 mod filter;
 mod firewalls;
 mod forwarding_rules;
+mod health_checks;
+mod in_use;
 mod instances;
 mod mutations;
+mod network_endpoint_groups;
 mod networks;
 pub mod operation_list;
 mod paging;
@@ -60,7 +66,7 @@ pub fn handle(
         return reads::aggregated_list(world, collection, &project, query);
     }
     let scope = scope_of(collection, params, &project)?;
-    let prefix = format!("projects/{project}/{scope}/{}", collection.name);
+    let prefix = format!("projects/{project}/{scope}/{}", collection.path);
     let mut target = Target {
         project,
         scope,
