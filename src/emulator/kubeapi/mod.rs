@@ -9,7 +9,8 @@
 //! - `router.rs`: request dispatch; `auth.rs`: bearer tokens;
 //!   `discovery.rs`: `/version`, `/api`, `/apis`, OpenAPI v3.
 //! - `paths.rs`: resource paths; `selectors.rs`: label/field selectors.
-//! - `objects.rs`: get/list/create/replace/patch/delete of objects.
+//! - `objects.rs`: get/list/create/replace/patch/delete of objects;
+//!   `finalizers.rs`: graceful deletion (finalizers, terminating namespaces).
 //! - `apply.rs`: server-side apply, merge patches, `managedFields`;
 //!   `jsonpatch.rs`: JSON patches (RFC 6902).
 //! - `resources.rs`: built-in resource table; `crd.rs`: custom resources.
@@ -40,6 +41,7 @@ mod crd;
 mod defaults;
 mod deployments;
 mod discovery;
+mod finalizers;
 mod jsonpatch;
 mod meta;
 mod objects;

@@ -7,6 +7,8 @@
 //! - `istiod_ca.rs`: istiod, once its pods start without `cacerts`, makes
 //!   its own CA (`istio-ca-secret`).
 //! - `ca_secret.rs`: that Secret, with a fresh self-signed root.
+//! - `namespaces.rs`: a namespace being deleted loses its contents (each
+//!   honouring its finalizers), then goes itself.
 //!
 //! **When they run.** What happens in a cluster depends on time (a
 //! Deployment's pods start when its rollout finishes, see
@@ -27,6 +29,7 @@
 
 mod ca_secret;
 mod istiod_ca;
+mod namespaces;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +67,7 @@ pub trait InCluster: std::fmt::Debug + Sync {
 }
 
 /// Every in-cluster controller, in the order they run.
-pub static CONTROLLERS: &[&dyn InCluster] = &[&istiod_ca::IstiodCa];
+pub static CONTROLLERS: &[&dyn InCluster] = &[&istiod_ca::IstiodCa, &namespaces::Namespaces];
 
 /// Lets every controller do the work due by `at`; returns their changes.
 pub fn catch_up(store: &mut Store, at: At) -> Vec<Event> {
