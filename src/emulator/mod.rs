@@ -68,6 +68,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::FaultConfig;
+pub use kubeapi::{LOAD_BALANCER_PROVISIONING, LOAD_BALANCER_TEARDOWN};
 pub use latency::base_duration;
 pub use pending::PendingOperation;
 
@@ -240,6 +241,10 @@ impl Emulator {
                 missing_projects: config.missing_projects,
             },
         });
+        // Clusters get GKE's load balancers (a weak handle: no cycle).
+        let weak = Arc::downgrade(&shared);
+        let provider: std::sync::Weak<dyn kubeapi::LoadBalancers> = weak;
+        shared.kube.set_load_balancers(provider);
         // Clusters in the world get their API servers back, on their old addresses.
         container::attach_all(&shared).await;
         let app = server::router(shared.clone());

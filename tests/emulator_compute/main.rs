@@ -4,6 +4,7 @@
 //! - `networks.rs`, `subnetworks.rs`: each collection's own rules;
 //! - `in_use.rs`: duplicates, overlaps, and deletes of what is in use;
 //! - `load_balancers.rs`: backend services, health checks, NEGs;
+//! - `gke_load_balancers.rs`: GKE's L4 ILB controller for LoadBalancer Services;
 //! - `raw_http.rs`: bad bodies, forwarding rules and instances over raw HTTP;
 //! - `operations.rs`: latencies, wait, request ids, retention, restarts;
 //! - `faults_and_access.rs`: injected faults, disabled API, missing project;
@@ -14,6 +15,7 @@
 mod common;
 
 mod faults_and_access;
+mod gke_load_balancers;
 mod in_use;
 mod load_balancers;
 mod networks;

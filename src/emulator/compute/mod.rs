@@ -44,6 +44,7 @@ use crate::emulator::world::World;
 
 pub use body::{cannot_modify, existing_ref, validate_name};
 pub use collections::{collection_of, Collection};
+pub use subnetworks::allocate_address;
 pub use target::{Env, Target};
 
 use target::{query_value, resolve_name, scope_of};

@@ -29,6 +29,7 @@ mod cluster_operations;
 mod cluster_ranges;
 mod gke_firewall_rules;
 mod kube_apis;
+pub mod l4_ilb;
 
 use serde_json::Value;
 

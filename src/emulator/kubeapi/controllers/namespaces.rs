@@ -22,11 +22,11 @@ impl InCluster for Namespaces {
         "namespaces"
     }
 
-    fn next_due(&self, _store: &Store, _at: At) -> Option<u64> {
+    fn next_due(&self, _store: &Store, _at: &At) -> Option<u64> {
         None
     }
 
-    fn reconcile(&self, store: &mut Store, at: At) -> Vec<Event> {
+    fn reconcile(&self, store: &mut Store, at: &At) -> Vec<Event> {
         let terminating: Vec<String> = store
             .list("/namespaces", None)
             .into_iter()
@@ -71,6 +71,7 @@ mod tests {
         let at = At {
             now_ms: 1_000,
             latency_scale: 1.0,
+            cloud: None,
         };
         let ns_key = key("/namespaces", None, "n");
         store.insert_created(
@@ -90,7 +91,7 @@ mod tests {
             json!({"metadata": {"name": "held", "namespace": "n", "finalizers": ["x"]}}),
             0,
         );
-        let events = Namespaces.reconcile(&mut store, at);
+        let events = Namespaces.reconcile(&mut store, &at);
         let kinds: Vec<&str> = events.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, ["DELETED", "MODIFIED"]);
         assert!(store.get(&ns_key).is_some(), "waits for the held Service");
@@ -98,13 +99,13 @@ mod tests {
             &store.get(&held).expect("held").object
         ));
         assert!(
-            Namespaces.reconcile(&mut store, at).is_empty(),
+            Namespaces.reconcile(&mut store, &at).is_empty(),
             "idempotent"
         );
         let mut released = store.get(&held).expect("held").object.clone();
         released["metadata"]["finalizers"] = json!([]);
         assert_eq!(store.write(&held, released, 2_000)[0].kind, "DELETED");
-        let events = Namespaces.reconcile(&mut store, at);
+        let events = Namespaces.reconcile(&mut store, &at);
         assert_eq!(events.len(), 1);
         assert!(store.get(&ns_key).is_none());
     }
