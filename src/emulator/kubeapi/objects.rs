@@ -710,13 +710,12 @@ impl Op<'_, '_> {
             return;
         };
         let mut gone = vec![(key.to_string(), removed)];
-        match (self.rt.group.as_str(), self.rt.plural.as_str()) {
-            ("apiextensions.k8s.io", "customresourcedefinitions") => {
-                if let Some(prefix) = crd::resource_prefix(&entry.object) {
-                    gone.extend(self.store.remove_prefix(&prefix));
-                }
+        if (self.rt.group.as_str(), self.rt.plural.as_str())
+            == ("apiextensions.k8s.io", "customresourcedefinitions")
+        {
+            if let Some(prefix) = crd::resource_prefix(&entry.object) {
+                gone.extend(self.store.remove_prefix(&prefix));
             }
-            _ => {}
         }
         let rv = self.store.next_resource_version();
         for (key, mut entry) in gone {

@@ -63,7 +63,7 @@ pub fn prefix_of(key: &str) -> String {
 
 /// The namespace segment of a store key (empty for cluster-scoped objects).
 pub fn namespace_of(key: &str) -> &str {
-    key.splitn(4, '/').nth(2).unwrap_or("")
+    key.split('/').nth(2).unwrap_or("")
 }
 
 /// The store key of an object.

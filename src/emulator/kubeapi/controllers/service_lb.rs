@@ -72,7 +72,7 @@ fn work_key(key: &str) -> String {
 }
 
 /// The Services this controller has yet to act on, with the moment each is due.
-fn pending<'s>(store: &'s Store, latency_scale: f64) -> Vec<(u64, &'s str, &'s Entry)> {
+fn pending(store: &Store, latency_scale: f64) -> Vec<(u64, &str, &Entry)> {
     let scale = if latency_scale.is_finite() && latency_scale > 0.0 {
         latency_scale
     } else {
