@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, Service};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
-use meshform::emulator::kubeapi::KubeEndpoint;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::common::gke::{cluster, eventually_ingress};
 use crate::support::*;
 
 /// ingress-gce's `ContentHash`, written again here as a check.
@@ -42,55 +42,8 @@ where
     panic!("timed out waiting for {what}");
 }
 
-/// Creates cluster `c1` in europe-west2-a on `vpc`/`eu` and waits until it runs.
-async fn cluster(http: &reqwest::Client, base: &str) -> (Value, kube::Client) {
-    let url = format!("{base}/v1/projects/{PROJECT}/locations/europe-west2-a/clusters");
-    let body = json!({"cluster": {"name": "c1", "network": "vpc", "subnetwork": "eu",
-        "initialNodeCount": 1,
-        "ipAllocationPolicy": {"useIpAliases": true, "clusterSecondaryRangeName": "pods",
-                               "servicesSecondaryRangeName": "services"},
-        "privateClusterConfig": {"enablePrivateNodes": true, "masterIpv4CidrBlock": "172.16.0.32/28"}}});
-    let (status, op) = raw(http, reqwest::Method::POST, url.clone(), Some(body)).await;
-    assert_eq!(status, 200, "{op}");
-    let mut found = Value::Null;
-    for _ in 0..500 {
-        let (_, c) = raw(http, reqwest::Method::GET, format!("{url}/c1"), None).await;
-        if c["status"] == "RUNNING" {
-            found = c;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(found["status"], "RUNNING");
-    use base64::Engine as _;
-    let ca = base64::engine::general_purpose::STANDARD
-        .decode(
-            found["masterAuth"]["clusterCaCertificate"]
-                .as_str()
-                .expect("ca"),
-        )
-        .expect("base64");
-    let endpoint = KubeEndpoint {
-        address: found["endpoint"].as_str().expect("endpoint").to_string(),
-        ca_pem: String::from_utf8(ca).expect("pem"),
-    };
-    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-    let mut config = kube::Config::new(endpoint.url().parse().expect("url"));
-    config.root_cert = Some(vec![endpoint.ca_der().expect("der")]);
-    config.auth_info = serde_json::from_value(json!({"token": "ya29.test"})).expect("auth");
-    (found, kube::Client::try_from(config).expect("client"))
-}
-
 fn service(name: &str, global_access: &str, ranges: Value) -> Service {
-    serde_json::from_value(json!({
-        "metadata": {"name": name, "annotations": {
-            "networking.gke.io/load-balancer-type": "Internal",
-            "networking.gke.io/internal-load-balancer-allow-global-access": global_access}},
-        "spec": {"type": "LoadBalancer", "selector": {"app": name},
-                 "loadBalancerSourceRanges": ranges,
-                 "ports": [{"name": "tls", "port": 15443}, {"name": "status-port", "port": 15021}]}
-    }))
-    .expect("service")
+    crate::common::gke::internal_lb_service(name, global_access, ranges)
 }
 
 #[tokio::test]
@@ -114,7 +67,7 @@ async fn an_internal_load_balancer_service_gets_gke_pieces_that_go_before_it_and
     )
     .await
     .expect("subnet");
-    let (gke, kube) = cluster(&http, &base).await;
+    let (gke, kube) = cluster(&base, PROJECT).await;
 
     let uid = Api::<Namespace>::all(kube.clone())
         .get("kube-system")
@@ -137,34 +90,20 @@ async fn an_internal_load_balancer_service_gets_gke_pieces_that_go_before_it_and
         )
         .await
         .expect("create service");
-    let mut ip = String::new();
-    for _ in 0..500 {
-        let s = services.get("gw").await.expect("get");
-        if let Some(i) = s
-            .status
-            .and_then(|st| st.load_balancer)
-            .and_then(|lb| lb.ingress)
-            .and_then(|i| i.first().and_then(|i| i.ip.clone()))
-        {
-            ip = i;
-            let meta = s.metadata;
-            assert_eq!(
-                meta.finalizers,
-                Some(vec!["gke.networking.io/l4-ilb-v2".to_string()])
-            );
-            let a = meta.annotations.expect("annotations");
-            assert_eq!(a["service.kubernetes.io/tcp-forwarding-rule"], rule);
-            assert_eq!(a["service.kubernetes.io/backend-service"], backend);
-            assert_eq!(a["service.kubernetes.io/firewall-rule"], backend);
-            assert_eq!(a["service.kubernetes.io/healthcheck"], hc);
-            assert_eq!(
-                a["service.kubernetes.io/firewall-rule-for-hc"],
-                format!("{hc}-fw")
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (ip, meta) = eventually_ingress(&services, "gw").await;
+    assert_eq!(
+        meta.finalizers,
+        Some(vec!["gke.networking.io/l4-ilb-v2".to_string()])
+    );
+    let a = meta.annotations.expect("annotations");
+    assert_eq!(a["service.kubernetes.io/tcp-forwarding-rule"], rule);
+    assert_eq!(a["service.kubernetes.io/backend-service"], backend);
+    assert_eq!(a["service.kubernetes.io/firewall-rule"], backend);
+    assert_eq!(a["service.kubernetes.io/healthcheck"], hc);
+    assert_eq!(
+        a["service.kubernetes.io/firewall-rule-for-hc"],
+        format!("{hc}-fw")
+    );
     let subnet_range: ipnet::Ipv4Net = "172.20.0.0/20".parse().unwrap();
     assert!(
         subnet_range.contains(&ip.parse::<std::net::Ipv4Addr>().expect("ip")),
