@@ -46,6 +46,10 @@ METHODS = {
     "firewalls": ["insert", "get", "patch", "delete", "list"],
     "forwardingRules": ["insert", "get", "patch", "delete", "list", "aggregatedList"],
     "instances": ["insert", "get", "delete", "list", "aggregatedList"],
+    "regionBackendServices": ["insert", "get", "patch", "delete", "list"],
+    "backendServices": ["aggregatedList"],
+    "healthChecks": ["insert", "get", "patch", "delete", "list", "aggregatedList"],
+    "networkEndpointGroups": ["insert", "get", "delete", "list", "aggregatedList"],
     "globalOperations": ["get", "wait", "list", "aggregatedList"],
     "regionOperations": ["get", "wait", "list"],
     "zoneOperations": ["get", "wait", "list"],
@@ -57,7 +61,17 @@ METHODS = {
 
 # Resource schemas; the request schemas of the emulated methods (e.g.
 # SubnetworksSetPrivateIpGoogleAccessRequest) are added automatically.
-ROOT_SCHEMAS = ["Network", "Subnetwork", "Router", "Firewall", "ForwardingRule", "Instance"]
+ROOT_SCHEMAS = [
+    "Network",
+    "Subnetwork",
+    "Router",
+    "Firewall",
+    "ForwardingRule",
+    "Instance",
+    "BackendService",
+    "HealthCheck",
+    "NetworkEndpointGroup",
+]
 
 # Container: resource path (under `resources`) -> emulated methods. Keep in
 # sync with src/emulator/container/mod.rs.

@@ -1345,3 +1345,158 @@ async fn dry_run_answers_create_patch_and_delete_without_storing_and_old_watches
     }
     apis.stop_all().await;
 }
+
+/// Graceful deletion as a real API server does it: an object with
+/// finalizers is only marked (watch sees MODIFIED) until an update removes
+/// the last one (DELETED); no finalizer may be added meanwhile.
+#[tokio::test]
+async fn an_object_with_finalizers_waits_for_them_and_takes_no_new_ones() {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let client = client(&endpoint);
+    let cms = Api::<ConfigMap>::namespaced(client.clone(), "default");
+    let cm: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}}),
+    )
+    .unwrap();
+    let created = cms
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let rv = created.metadata.resource_version.clone().expect("rv");
+    let mut watch = cms
+        .watch(&WatchParams::default().fields("metadata.name=held"), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+
+    let deleted = cms
+        .delete("held", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let marked = deleted.left().expect("the object comes back, not a Status");
+    assert!(marked.metadata.deletion_timestamp.is_some());
+    assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(0));
+    let event = tokio::time::timeout(Duration::from_secs(5), watch.try_next())
+        .await
+        .expect("event in time")
+        .expect("watch ok")
+        .expect("event");
+    assert!(matches!(event, WatchEvent::Modified(_)), "{event:?}");
+    // A second DELETE is a no-op returning the object.
+    let again = cms
+        .delete("held", &DeleteParams::default())
+        .await
+        .expect("again");
+    assert_eq!(
+        again.left().expect("object").metadata.resource_version,
+        marked.metadata.resource_version
+    );
+    assert!(cms.get("held").await.is_ok(), "still there");
+
+    let add = json!({"metadata": {"finalizers": ["example.com/hold", "example.com/more"]}});
+    let err = cms
+        .patch("held", &PatchParams::default(), &Patch::Merge(&add))
+        .await
+        .expect_err("no new finalizers");
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 422);
+            assert!(
+                s.message
+                    .contains("no new finalizers can be added if the object is being deleted"),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let release = json!({"metadata": {"finalizers": null}});
+    cms.patch("held", &PatchParams::default(), &Patch::Merge(&release))
+        .await
+        .expect("release");
+    let event = tokio::time::timeout(Duration::from_secs(5), watch.try_next())
+        .await
+        .expect("event in time")
+        .expect("watch ok")
+        .expect("event");
+    assert!(matches!(event, WatchEvent::Deleted(_)), "{event:?}");
+    assert_eq!(api_code(cms.get("held").await.unwrap_err()), 404);
+    apis.stop_all().await;
+}
+
+/// A namespace being deleted is Terminating, refuses new content with the
+/// real server's 403, deletes what it holds and goes once it is empty;
+/// `kubectl delete ns` waits for that.
+#[tokio::test]
+async fn a_terminating_namespace_refuses_new_content_and_waits_for_its_contents() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let client = client(&endpoint);
+    create_namespace(&client, "doomed").await;
+    let cms = Api::<ConfigMap>::namespaced(client.clone(), "doomed");
+    for (name, finalizers) in [("plain", json!([])), ("held", json!(["example.com/hold"]))] {
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": name, "finalizers": finalizers}}))
+                .unwrap();
+        cms.create(&PostParams::default(), &cm)
+            .await
+            .expect("create");
+    }
+    let namespaces = Api::<Namespace>::all(client.clone());
+    let answer = namespaces
+        .delete("doomed", &DeleteParams::default())
+        .await
+        .expect("delete ns");
+    let ns = answer.left().expect("namespace");
+    assert_eq!(
+        ns.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "late"}})).unwrap();
+    match cms.create(&PostParams::default(), &cm).await.unwrap_err() {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+            assert_eq!(
+                s.message,
+                "configmaps \"late\" is forbidden: unable to create new content in namespace doomed because it is being terminated"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The plain object is gone, the held one waits, so does the namespace.
+    assert_eq!(api_code(cms.get("plain").await.unwrap_err()), 404);
+    let held = cms.get("held").await.expect("held stays");
+    assert!(held.metadata.deletion_timestamp.is_some());
+    assert!(namespaces.get("doomed").await.is_ok());
+
+    let kubectl = Kubectl::new(&endpoint);
+    let shown = kubectl.run(&["get", "ns", "doomed"]).await;
+    assert!(shown.contains("Terminating"), "{shown}");
+    let waiting = kubectl
+        .command(&["delete", "ns", "doomed", "--timeout=30s"])
+        .spawn()
+        .expect("kubectl delete");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let release = json!({"metadata": {"finalizers": null}});
+    cms.patch("held", &PatchParams::default(), &Patch::Merge(&release))
+        .await
+        .expect("release");
+    let out = waiting.wait_with_output().await.expect("kubectl ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(api_code(namespaces.get("doomed").await.unwrap_err()), 404);
+    let gone = kubectl.output(&["get", "ns", "doomed"]).await;
+    assert!(
+        !gone.success && gone.stderr.contains("NotFound"),
+        "{}",
+        gone.stderr
+    );
+    apis.stop_all().await;
+}

@@ -1131,3 +1131,109 @@ mod container {
         ]);
     }
 }
+
+/// What GKE's load-balancer controller made for an internal LoadBalancer
+/// Service, as `gcloud compute` lists and describes it.
+#[tokio::test]
+async fn gcloud_reads_the_load_balancer_gke_made_for_an_internal_service() {
+    use k8s_openapi::api::core::v1::Service;
+    use kube::api::{Api, PostParams};
+    let s = setup().await;
+    let g = &s.gcloud;
+    g.ok(&[
+        "compute",
+        "networks",
+        "create",
+        "vpc",
+        "--subnet-mode=custom",
+    ])
+    .await;
+    g.ok(&[
+        "compute",
+        "networks",
+        "subnets",
+        "create",
+        "eu",
+        "--network=vpc",
+        "--region=europe-west2",
+        "--range=172.20.0.0/20",
+        "--secondary-range=pods=10.16.32.0/20,services=172.16.5.0/24",
+    ])
+    .await;
+    let (_, kube) = common::gke::cluster(&s.emulator.url(), PROJECT).await;
+    let services = Api::<Service>::namespaced(kube, "default");
+    let svc = common::gke::internal_lb_service("gw", "true", serde_json::json!(["172.21.0.0/20"]));
+    services
+        .create(&PostParams::default(), &svc)
+        .await
+        .expect("service");
+    let (ip, meta) = common::gke::eventually_ingress(&services, "gw").await;
+    let a = meta.annotations.expect("annotations");
+    let rule = &a["service.kubernetes.io/tcp-forwarding-rule"];
+    let backend = &a["service.kubernetes.io/backend-service"];
+    let hc = &a["service.kubernetes.io/healthcheck"];
+
+    let table = rows(
+        &g.ok(&[
+            "compute",
+            "forwarding-rules",
+            "list",
+            "--regions=europe-west2",
+        ])
+        .await
+        .stdout(),
+    );
+    assert_eq!(
+        table[1][..4],
+        [rule.as_str(), "europe-west2", ip.as_str(), "TCP"]
+    );
+    let fr = g
+        .json(&[
+            "compute",
+            "forwarding-rules",
+            "describe",
+            rule,
+            "--region=europe-west2",
+        ])
+        .await;
+    assert_eq!(fr["allowGlobalAccess"], true);
+    assert!(fr["backendService"]
+        .as_str()
+        .unwrap()
+        .ends_with(backend.as_str()));
+    let list = g
+        .json(&[
+            "compute",
+            "backend-services",
+            "list",
+            "--regions=europe-west2",
+        ])
+        .await;
+    assert_eq!(names(&list), [backend.as_str()]);
+    let bs = g
+        .json(&[
+            "compute",
+            "backend-services",
+            "describe",
+            backend,
+            "--region=europe-west2",
+        ])
+        .await;
+    assert_eq!(bs["loadBalancingScheme"], "INTERNAL");
+    assert_eq!(bs["protocol"], "TCP");
+    let list = g.json(&["compute", "health-checks", "list"]).await;
+    assert_eq!(names(&list), [hc.as_str()]);
+    let list = g
+        .json(&["compute", "network-endpoint-groups", "list"])
+        .await;
+    assert_eq!(names(&list), [backend.as_str()]);
+    assert!(list[0]["zone"]
+        .as_str()
+        .unwrap()
+        .ends_with("europe-west2-a"));
+    let list = g.json(&["compute", "firewall-rules", "list"]).await;
+    let fw = names(&list);
+    assert!(fw.contains(&backend.as_str()), "{fw:?}");
+    assert!(fw.contains(&format!("{hc}-fw").as_str()), "{fw:?}");
+    s.emulator.shutdown().await;
+}

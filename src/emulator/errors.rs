@@ -173,6 +173,9 @@ fn kind_word(path: &str) -> &'static str {
         "firewalls" => "firewall",
         "forwardingRules" => "forwarding rule",
         "instances" => "instance",
+        "backendServices" => "backend service",
+        "healthChecks" => "health check",
+        "networkEndpointGroups" => "network endpoint group",
         _ => "",
     }
 }

@@ -11,6 +11,9 @@
 //! | `firewalls`       |   6 s  |  6 s  |   6 s  |
 //! | `forwardingRules` |  20 s  |  8 s  |  18 s  |
 //! | `instances`       |  25 s  |   —   |  30 s  |
+//! | `regionBackendServices` | 10 s | 8 s | 10 s |
+//! | `healthChecks`    |   6 s  |  6 s  |   6 s  |
+//! | `networkEndpointGroups` | 5 s | — |  5 s  |
 //!
 //! GKE clusters (verbs as in the container API):
 //!
@@ -43,6 +46,14 @@ const TABLE: &[(&str, &str, u64)] = &[
     ("forwardingRules", "delete", 18),
     ("instances", "insert", 25),
     ("instances", "delete", 30),
+    ("regionBackendServices", "insert", 10),
+    ("regionBackendServices", "patch", 8),
+    ("regionBackendServices", "delete", 10),
+    ("healthChecks", "insert", 6),
+    ("healthChecks", "patch", 6),
+    ("healthChecks", "delete", 6),
+    ("networkEndpointGroups", "insert", 5),
+    ("networkEndpointGroups", "delete", 5),
     ("clusters", "create", 360),
     ("clusters", "update", 60),
     ("clusters", "delete", 240),

@@ -11,13 +11,19 @@
 //!   `DATA_DIR/world.json`) and `world/uses.rs`, the index of which object
 //!   uses which. It knows no API.
 //! - `compute/`: the compute API: the collections (networks, subnetworks,
-//!   routers, firewalls, forwarding rules, instances), their rules, and
+//!   routers, firewalls, forwarding rules, regional backend services,
+//!   health checks, network endpoint groups, instances), their rules, and
 //!   list / filter / paging.
 //! - `container/`: the GKE API: clusters and their operations.
 //! - `controllers/`: GKE's own behaviours, reconciling the world after each
 //!   change (a finished cluster operation, the `gke-*` firewall rules of a
-//!   cluster, its managed ranges, its Kubernetes API).
-//! - `kubeapi/`: each cluster's Kubernetes API (`DATA_DIR/kube`).
+//!   cluster, its managed ranges, its Kubernetes API), and GKE's L4 ILB
+//!   controller (`controllers/l4_ilb/`), the load balancers of internal
+//!   LoadBalancer Services.
+//! - `kubeapi/`: each cluster's Kubernetes API (`DATA_DIR/kube`), with the
+//!   in-cluster controllers (the service controller asks the world for load
+//!   balancers through `kubeapi::LoadBalancers`, which `shared.rs`
+//!   implements; each cluster holds a weak handle on it).
 //! - `operations.rs`: `compute#operation`s; `latency.rs`: how long they take.
 //! - `faults.rs`: seeded fault injection; `errors.rs`: error bodies.
 //! - `access.rs`: missing projects and disabled services (test knobs).
@@ -25,10 +31,16 @@
 //!
 //! Dependencies point one way, and there are no circles among these
 //! modules: `world` imports no other module of the emulator but this one;
-//! `controllers` import only `world`; `shared` (the way in to the world)
-//! imports `controllers`; `compute` and `container` import `world` and not
-//! each other (a delete check asks `world::uses`), and `container` reaches
-//! the world through `shared`; `server` ties them together.
+//! `kubeapi` imports none either (it defines the `LoadBalancers` port it
+//! needs); `controllers` import `world`, and `l4_ilb` also compute's
+//! address allocation and the port's data types; `shared` (the way in to
+//! the world) imports `controllers` and implements the port; `compute` and
+//! `container` import `world` and not each other (a delete check asks
+//! `world::uses`), and `container` reaches the world through `shared`;
+//! `server` ties them together.
+//!
+//! Locks: a cluster's object store may be held while the world is locked
+//! (the service controller calling the port), never the other way round.
 //!
 //! Operations complete lazily by wall-clock time: an operation's effect
 //! happens when it becomes DONE, even across a restart, and the controllers
@@ -68,6 +80,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::FaultConfig;
+pub use kubeapi::{LOAD_BALANCER_PROVISIONING, LOAD_BALANCER_TEARDOWN};
 pub use latency::base_duration;
 pub use pending::PendingOperation;
 
@@ -240,6 +253,10 @@ impl Emulator {
                 missing_projects: config.missing_projects,
             },
         });
+        // Clusters get GKE's load balancers (a weak handle: no cycle).
+        let weak = Arc::downgrade(&shared);
+        let provider: std::sync::Weak<dyn kubeapi::LoadBalancers> = weak;
+        shared.kube.set_load_balancers(provider);
         // Clusters in the world get their API servers back, on their old addresses.
         container::attach_all(&shared).await;
         let app = server::router(shared.clone());

@@ -43,7 +43,7 @@ pub fn typed(
     let rel = to_rel(reference, project).ok_or_else(|| malformed(field, reference))?;
     let parts: Vec<&str> = rel.split('/').collect();
     let ok = match collection {
-        "networks" | "firewalls" => parts.len() == 5 && parts[2] == "global",
+        "networks" | "firewalls" | "healthChecks" => parts.len() == 5 && parts[2] == "global",
         _ => parts.len() == 6 && (parts[2] == "regions" || parts[2] == "zones"),
     };
     if ok && parts[parts.len() - 2] == collection {

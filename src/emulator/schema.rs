@@ -402,7 +402,7 @@ mod tests {
         assert!(match_route("PUT", "projects/p/global/networks/n").is_none());
         let m = match_route("GET", "projects/p/zones/us-central1-a/operations").expect("route");
         assert_eq!(m.method_id, "compute.zoneOperations.list");
-        assert_eq!(discovery().methods.len(), 49);
+        assert_eq!(discovery().methods.len(), 66);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::access::Access;
 use super::controllers;
 use super::errors::ApiError;
 use super::faults::Faults;
-use super::kubeapi::KubeApis;
+use super::kubeapi::{KubeApis, LoadBalancerSpec, LoadBalancerStatus, LoadBalancers};
 use super::world::{now_ms, World};
 
 /// State shared by all requests.
@@ -82,5 +82,33 @@ fn forget_deleted(kube: &Arc<KubeApis>, keys: Vec<String>) {
     for key in keys {
         let kube = kube.clone();
         runtime.spawn(async move { kube.stop(&key, true).await });
+    }
+}
+
+/// GKE's load balancers for the clusters' LoadBalancer Services: the L4
+/// ILB controller acting on the world. Called with a cluster's store
+/// locked; it locks the world (never the other way round).
+impl LoadBalancers for Shared {
+    fn ensure(
+        &self,
+        cluster: &str,
+        spec: &LoadBalancerSpec,
+        at_ms: u64,
+    ) -> Result<LoadBalancerStatus, String> {
+        let (mut world, _) = self.world_now().map_err(|e| e.message)?;
+        let status = controllers::l4_ilb::ensure(&mut world, cluster, spec, at_ms)?;
+        self.persist(&world).map_err(|e| e.message)?;
+        Ok(status)
+    }
+
+    fn ensure_deleted(
+        &self,
+        cluster: &str,
+        spec: &LoadBalancerSpec,
+        at_ms: u64,
+    ) -> Result<(), String> {
+        let (mut world, _) = self.world_now().map_err(|e| e.message)?;
+        controllers::l4_ilb::ensure_deleted(&mut world, cluster, spec, at_ms)?;
+        self.persist(&world).map_err(|e| e.message)
     }
 }

@@ -15,8 +15,12 @@ pub enum ScopeKind {
 /// One emulated collection.
 #[derive(Debug)]
 pub struct Collection {
-    /// Collection name in paths, e.g. `forwardingRules`.
+    /// Collection name in method ids, e.g. `forwardingRules` or
+    /// `regionBackendServices`.
     pub name: &'static str,
+    /// The collection's segment in resource paths, e.g. `forwardingRules`
+    /// or `backendServices` (for `regionBackendServices`).
+    pub path: &'static str,
     /// Global, regional or zonal.
     pub scope: ScopeKind,
     /// Request/response schema, e.g. `ForwardingRule`.
@@ -31,6 +35,7 @@ pub struct Collection {
 pub const COLLECTIONS: &[Collection] = &[
     Collection {
         name: "networks",
+        path: "networks",
         scope: ScopeKind::Global,
         schema: "Network",
         kind: "compute#network",
@@ -38,6 +43,7 @@ pub const COLLECTIONS: &[Collection] = &[
     },
     Collection {
         name: "subnetworks",
+        path: "subnetworks",
         scope: ScopeKind::Regional,
         schema: "Subnetwork",
         kind: "compute#subnetwork",
@@ -45,6 +51,7 @@ pub const COLLECTIONS: &[Collection] = &[
     },
     Collection {
         name: "routers",
+        path: "routers",
         scope: ScopeKind::Regional,
         schema: "Router",
         kind: "compute#router",
@@ -52,6 +59,7 @@ pub const COLLECTIONS: &[Collection] = &[
     },
     Collection {
         name: "firewalls",
+        path: "firewalls",
         scope: ScopeKind::Global,
         schema: "Firewall",
         kind: "compute#firewall",
@@ -59,6 +67,7 @@ pub const COLLECTIONS: &[Collection] = &[
     },
     Collection {
         name: "forwardingRules",
+        path: "forwardingRules",
         scope: ScopeKind::Regional,
         schema: "ForwardingRule",
         kind: "compute#forwardingRule",
@@ -66,12 +75,42 @@ pub const COLLECTIONS: &[Collection] = &[
     },
     Collection {
         name: "instances",
+        path: "instances",
         scope: ScopeKind::Zonal,
         schema: "Instance",
         kind: "compute#instance",
         param: "instance",
     },
+    Collection {
+        name: "regionBackendServices",
+        path: "backendServices",
+        scope: ScopeKind::Regional,
+        schema: "BackendService",
+        kind: "compute#backendService",
+        param: "backendService",
+    },
+    Collection {
+        name: "healthChecks",
+        path: "healthChecks",
+        scope: ScopeKind::Global,
+        schema: "HealthCheck",
+        kind: "compute#healthCheck",
+        param: "healthCheck",
+    },
+    Collection {
+        name: "networkEndpointGroups",
+        path: "networkEndpointGroups",
+        scope: ScopeKind::Zonal,
+        schema: "NetworkEndpointGroup",
+        kind: "compute#networkEndpointGroup",
+        param: "networkEndpointGroup",
+    },
 ];
+
+/// Method collections that name another collection: the aggregated list of
+/// `backendServices` (global and regional) holds the regional ones, the
+/// only backend services emulated.
+const ALIASES: &[(&str, &str)] = &[("backendServices", "regionBackendServices")];
 
 /// The collection and verb of a method id such as `compute.subnetworks.insert`.
 pub fn collection_of(method_id: &str) -> Option<(&'static Collection, &str)> {
@@ -80,6 +119,10 @@ pub fn collection_of(method_id: &str) -> Option<(&'static Collection, &str)> {
     else {
         return None;
     };
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map_or(name, |(_, target)| *target);
     COLLECTIONS
         .iter()
         .find(|c| c.name == name)
@@ -95,5 +138,10 @@ mod tests {
         let (c, verb) = collection_of("compute.forwardingRules.aggregatedList").expect("known");
         assert_eq!((c.name, verb), ("forwardingRules", "aggregatedList"));
         assert!(collection_of("compute.globalOperations.get").is_none());
+        let (c, _) = collection_of("compute.backendServices.aggregatedList").expect("alias");
+        assert_eq!(
+            (c.name, c.path),
+            ("regionBackendServices", "backendServices")
+        );
     }
 }

@@ -9,16 +9,22 @@
 //! - `reads.rs`: get / list / aggregatedList; `filter.rs`, `regex.rs` and
 //!   `paging.rs` serve them.
 //! - `networks.rs`, `subnetworks.rs`, `routers.rs`, `firewalls.rs`,
-//!   `forwarding_rules.rs`, `instances.rs`: each collection's own rules.
+//!   `forwarding_rules.rs`, `instances.rs`, `backend_services.rs`,
+//!   `health_checks.rs`, `network_endpoint_groups.rs`: each collection's
+//!   own rules; `in_use.rs`: the "in use" rule of a delete.
 //! - `operation_list.rs`: listing operations; `places.rs`: regions and zones.
 
+mod backend_services;
 mod body;
 mod collections;
 mod filter;
 mod firewalls;
 mod forwarding_rules;
+mod health_checks;
+mod in_use;
 mod instances;
 mod mutations;
+mod network_endpoint_groups;
 mod networks;
 pub mod operation_list;
 mod paging;
@@ -38,6 +44,7 @@ use crate::emulator::world::World;
 
 pub use body::{cannot_modify, existing_ref, validate_name};
 pub use collections::{collection_of, Collection};
+pub use subnetworks::allocate_address;
 pub use target::{Env, Target};
 
 use target::{query_value, resolve_name, scope_of};
@@ -60,7 +67,7 @@ pub fn handle(
         return reads::aggregated_list(world, collection, &project, query);
     }
     let scope = scope_of(collection, params, &project)?;
-    let prefix = format!("projects/{project}/{scope}/{}", collection.name);
+    let prefix = format!("projects/{project}/{scope}/{}", collection.path);
     let mut target = Target {
         project,
         scope,

@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 use super::body::{body_object, cannot_modify, validate_name};
 use super::collections::{Collection, ScopeKind};
 use super::target::{existing, Env, Target};
-use super::{firewalls, forwarding_rules, instances, networks, routers, subnetworks};
+use super::{
+    backend_services, firewalls, forwarding_rules, health_checks, in_use, instances,
+    network_endpoint_groups, networks, routers, subnetworks,
+};
 use crate::emulator::errors::ApiError;
 use crate::emulator::operations::{self, NewOperation};
 use crate::emulator::refs;
@@ -48,6 +51,11 @@ pub(super) fn insert(
         "firewalls" => firewalls::prepare_insert(world, &target, &mut body)?,
         "forwardingRules" => forwarding_rules::prepare_insert(world, &target, &mut body)?,
         "instances" => instances::prepare_insert(world, &target, &mut body)?,
+        "regionBackendServices" => backend_services::prepare_insert(world, &target, &mut body)?,
+        "healthChecks" => health_checks::prepare_insert(world, &target, &mut body)?,
+        "networkEndpointGroups" => {
+            network_endpoint_groups::prepare_insert(world, &target, &mut body)?
+        }
         _ => {}
     }
     let id = world.new_id();
@@ -142,6 +150,9 @@ pub(super) fn patch(
         "routers" => routers::prepare_patch(world, target, &current, &mut body)?,
         "firewalls" => firewalls::prepare_patch(world, target, &current, &mut body)?,
         "forwardingRules" => forwarding_rules::prepare_patch(world, target, &current, &mut body)?,
+        "regionBackendServices" => {
+            backend_services::prepare_patch(world, target, &current, &mut body)?
+        }
         _ => {}
     }
     body.remove("fingerprint");
@@ -207,7 +218,8 @@ pub(super) fn set_private_ip_google_access(
 ///
 /// # Errors
 /// 404 for a missing resource, 400 `resourceNotReady` while an operation runs
-/// on it, 400 `resourceInUseByAnotherResource` for a network or subnet in use.
+/// on it, 400 `resourceInUseByAnotherResource` for a network, subnet, health
+/// check, backend service or network endpoint group in use.
 pub(super) fn delete(
     world: &mut World,
     env: &Env<'_>,
@@ -221,7 +233,7 @@ pub(super) fn delete(
     match collection.name {
         "networks" => networks::check_delete(world, target)?,
         "subnetworks" => subnetworks::check_delete(world, target)?,
-        _ => {}
+        _ => in_use::check_delete(world, collection, target)?,
     }
     let op = operations::start(
         world,

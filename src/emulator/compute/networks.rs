@@ -17,6 +17,8 @@ const USERS: &[&str] = &[
     "routers",
     "firewalls",
     "forwardingRules",
+    "backendServices",
+    "networkEndpointGroups",
     "instances",
     "clusters",
 ];
@@ -104,8 +106,8 @@ fn check_mtu(body: &Map<String, Value>) -> Result<(), ApiError> {
 
 /// # Errors
 /// 400 `resourceInUseByAnotherResource` while subnets, routers, firewall rules,
-/// forwarding rules, instances (existing or being created) or GKE clusters
-/// refer to the network.
+/// forwarding rules, backend services, network endpoint groups, instances
+/// (existing or being created) or GKE clusters refer to the network.
 pub fn check_delete(world: &World, target: &Target) -> Result<(), ApiError> {
     let user = Uses::of(world).first_user_in(&target.rel, USERS);
     match user {

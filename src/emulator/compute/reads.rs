@@ -84,16 +84,19 @@ pub(super) fn aggregated_list(
     query: &[(String, String)],
 ) -> Result<Value, ApiError> {
     let filter = filter::Filter::parse(query_value(query, "filter").unwrap_or_default(), project)?;
-    let mut scopes: BTreeMap<String, Vec<Value>> =
-        geography::scopes(collection.scope == ScopeKind::Zonal)
-            .into_iter()
-            .map(|s| (s, Vec::new()))
-            .collect();
+    let global = (collection.scope == ScopeKind::Global).then(|| "global".to_string());
+    let mut scopes: BTreeMap<String, Vec<Value>> = global
+        .into_iter()
+        .chain(geography::scopes(collection.scope == ScopeKind::Zonal))
+        .map(|s| (s, Vec::new()))
+        .collect();
     for (rel, resource) in &world.resources {
-        if !in_collection(rel, project, collection.name) {
+        if !in_collection(rel, project, collection.path) {
             continue;
         }
-        let Some(scope) = refs::scope_of(rel) else {
+        let Some(scope) = refs::scope_of(rel)
+            .or_else(|| (collection.scope == ScopeKind::Global).then(|| "global".to_string()))
+        else {
             continue;
         };
         let resource = decorate(world, collection, rel, resource.clone());
@@ -111,15 +114,15 @@ pub(super) fn aggregated_list(
                     "data": [{"key": "scope", "value": scope}],
                 }})
             } else {
-                json!({ collection.name: resources })
+                json!({ collection.path: resources })
             };
             (scope, entry)
         })
         .collect();
     Ok(json!({
         "kind": format!("{}AggregatedList", collection.kind),
-        "id": format!("projects/{project}/aggregated/{}", collection.name),
+        "id": format!("projects/{project}/aggregated/{}", collection.path),
         "items": items,
-        "selfLink": link(&format!("projects/{project}/aggregated/{}", collection.name)),
+        "selfLink": link(&format!("projects/{project}/aggregated/{}", collection.path)),
     }))
 }

@@ -24,7 +24,13 @@ const IMMUTABLE: &[&str] = &[
 
 /// Collections whose resources keep a subnet in use, in the order the error
 /// looks for the user it names.
-const USERS: &[&str] = &["forwardingRules", "instances", "routers", "clusters"];
+const USERS: &[&str] = &[
+    "forwardingRules",
+    "networkEndpointGroups",
+    "instances",
+    "routers",
+    "clusters",
+];
 
 /// Validates the network reference, the ranges and their overlaps; sets defaults.
 ///
@@ -137,8 +143,8 @@ pub fn private_ip_google_access_patch(body: &Value) -> Result<Value, ApiError> {
 }
 
 /// # Errors
-/// 400 `resourceInUseByAnotherResource` while forwarding rules, instances,
-/// router NATs or GKE clusters refer to the subnet.
+/// 400 `resourceInUseByAnotherResource` while forwarding rules, network
+/// endpoint groups, instances, router NATs or GKE clusters refer to the subnet.
 pub fn check_delete(world: &World, target: &Target) -> Result<(), ApiError> {
     let user = Uses::of(world).first_user_in(&target.rel, USERS);
     match user {

@@ -37,7 +37,7 @@ impl Controller for GkeFirewallRules {
 }
 
 /// `gke-<name>-<8 hex>`: the prefix of the cluster's rules and node tag.
-fn prefix(cluster: &Value) -> String {
+pub fn prefix(cluster: &Value) -> String {
     let name = cluster["name"].as_str().unwrap_or_default();
     let id = cluster["id"].as_str().unwrap_or_default();
     format!("gke-{name}-{}", &id[..id.len().min(8)])

@@ -18,17 +18,26 @@
 //! cluster's objects: those are the in-cluster controllers of
 //! `kubeapi/controllers/`.
 //!
-//! The next controller, GKE's load-balancer service controller, has the same
-//! shape: it watches LoadBalancer Services in a cluster's Kubernetes API and
-//! reconciles their forwarding rules, backend services, health checks and
-//! `k8s2-*` firewall rules in the world. It needs changes from the
-//! Kubernetes API as well as from operations, so it will add a second source
-//! of [`Change`]s rather than a new kind of controller.
+//! GKE's load-balancer controller is the exception to "reacts to a
+//! [`Change`]": it acts on a Service of a cluster's Kubernetes API, and
+//! must answer with what the Service shows (its address, GKE's finalizer
+//! and annotations) after a provisioning delay. So it has the shape of a
+//! Kubernetes cloud provider: `l4_ilb/` makes and deletes the compute
+//! pieces of one Service's internal load balancer in the world
+//! ([`l4_ilb::ensure`], [`l4_ilb::ensure_deleted`]); the cluster's service
+//! controller (`kubeapi/controllers/service_lb.rs`) decides when, through
+//! the `LoadBalancers` port that `shared.rs` implements by locking the
+//! world. A cluster's store is locked before the world, never after.
+//!
+//! - `l4_ilb/`: forwarding rule, backend service, NEGs, shared health
+//!   check and firewall rules of an internal LoadBalancer Service, with
+//!   ingress-gce's names (`l4_ilb/names.rs`).
 
 mod cluster_operations;
 mod cluster_ranges;
 mod gke_firewall_rules;
 mod kube_apis;
+pub mod l4_ilb;
 
 use serde_json::Value;
 

@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::broadcast;
 
+use super::cloud::CloudLink;
 use super::controllers::{self, At};
 use super::crd;
 use super::defaults::Cidr;
@@ -35,6 +36,8 @@ pub struct Cluster {
     pub events: broadcast::Sender<Event>,
     /// Requests served, counted with every other cluster's.
     pub requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The cloud the cluster runs in (its load balancers), if any.
+    pub cloud: Option<CloudLink>,
 }
 
 impl Cluster {
@@ -48,6 +51,7 @@ impl Cluster {
         At {
             now_ms: meta::now_ms(),
             latency_scale: self.latency_scale,
+            cloud: self.cloud.clone(),
         }
     }
 
@@ -56,7 +60,7 @@ impl Cluster {
     /// to watches. Requests that read or change objects lock this way.
     pub fn lock_caught_up(&self) -> MutexGuard<'_, Store> {
         let mut store = self.lock();
-        let events = controllers::catch_up(&mut store, self.at());
+        let events = controllers::catch_up(&mut store, &self.at());
         if !events.is_empty() {
             // A failure is logged by `persist`; the change stays in memory
             // and is written with the next one.

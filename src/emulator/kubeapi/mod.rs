@@ -9,7 +9,8 @@
 //! - `router.rs`: request dispatch; `auth.rs`: bearer tokens;
 //!   `discovery.rs`: `/version`, `/api`, `/apis`, OpenAPI v3.
 //! - `paths.rs`: resource paths; `selectors.rs`: label/field selectors.
-//! - `objects.rs`: get/list/create/replace/patch/delete of objects.
+//! - `objects.rs`: get/list/create/replace/patch/delete of objects;
+//!   `finalizers.rs`: graceful deletion (finalizers, terminating namespaces).
 //! - `apply.rs`: server-side apply, merge patches, `managedFields`;
 //!   `jsonpatch.rs`: JSON patches (RFC 6902).
 //! - `resources.rs`: built-in resource table; `crd.rs`: custom resources.
@@ -22,8 +23,13 @@
 //! - `deployments.rs`: Deployment status from emulated time; `scale.rs`:
 //!   their `scale` subresource.
 //! - `controllers/`: what runs in the cluster and changes objects on its
-//!   own (istiod making its CA when it starts without `cacerts`), caught up
-//!   at every request and woken by a task per cluster.
+//!   own (istiod making its CA when it starts without `cacerts`, the
+//!   namespace controller, the service controller of LoadBalancer
+//!   Services), caught up at every request and woken by a task per cluster.
+//! - `cloud.rs`: the cloud provider's load balancers as the service
+//!   controller calls them ([`LoadBalancers`]); the emulator implements
+//!   them on its world and hands them over with
+//!   [`KubeApis::set_load_balancers`].
 //! - `store.rs`: objects persisted in `objects.json`; `meta.rs`: uid,
 //!   timestamps, resource versions; `cluster.rs`: per-server state;
 //!   `status.rs`: Kubernetes `Status` errors.
@@ -34,12 +40,14 @@
 
 mod apply;
 mod auth;
+mod cloud;
 mod cluster;
 mod controllers;
 mod crd;
 mod defaults;
 mod deployments;
 mod discovery;
+mod finalizers;
 mod jsonpatch;
 mod meta;
 mod objects;
@@ -68,6 +76,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use cloud::{
+    CloudLink, LoadBalancerSpec, LoadBalancerStatus, LoadBalancers, LOAD_BALANCER_PROVISIONING,
+    LOAD_BALANCER_TEARDOWN,
+};
 pub use deployments::{rollout_time, ROLLOUT};
 pub use discovery::GIT_VERSION;
 
@@ -164,6 +176,9 @@ pub struct KubeApis {
     running: tokio::sync::Mutex<HashMap<String, Running>>,
     /// Requests served by every cluster's API server (for benchmarks).
     requests: Arc<std::sync::atomic::AtomicU64>,
+    /// The cloud's load balancers, handed to every cluster started after
+    /// [`KubeApis::set_load_balancers`].
+    load_balancers: std::sync::OnceLock<std::sync::Weak<dyn LoadBalancers>>,
 }
 
 /// The folder name of a cluster key: characters other than ASCII
@@ -217,7 +232,15 @@ impl KubeApis {
             latency_scale,
             running: tokio::sync::Mutex::new(HashMap::new()),
             requests: Arc::default(),
+            load_balancers: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Gives the clusters a cloud: Services of type LoadBalancer get their
+    /// load balancers from `provider` (the emulator's GKE). Set once, before
+    /// the first cluster starts; later calls are ignored.
+    pub fn set_load_balancers(&self, provider: std::sync::Weak<dyn LoadBalancers>) {
+        let _ = self.load_balancers.set(provider);
     }
 
     /// Requests served by all clusters' API servers since the last reset.
@@ -316,6 +339,10 @@ impl KubeApis {
             ca_pem: certs.ca_pem.clone(),
             events: tokio::sync::broadcast::channel(1024).0,
             requests: self.requests.clone(),
+            cloud: self.load_balancers.get().map(|provider| CloudLink {
+                key: key.to_string(),
+                provider: provider.clone(),
+            }),
         });
         let (tx, rx) = oneshot::channel();
         let controllers = AbortOnDrop(controllers::spawn(cluster.clone()));

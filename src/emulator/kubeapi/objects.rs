@@ -12,6 +12,7 @@ use super::cluster::{all_types, Cluster};
 use super::crd;
 use super::defaults;
 use super::deployments;
+use super::finalizers;
 use super::jsonpatch;
 use super::meta::{self, meta_str};
 use super::paths::Target;
@@ -21,7 +22,7 @@ use super::resources::{self, ResourceType};
 use super::scale;
 use super::selectors::{FieldSelector, Selector};
 use super::status::Failure;
-use super::store::{key, Entry, Store};
+use super::store::{key, prefix_of, Entry, Store};
 use super::validate;
 use super::watch::{self, Event};
 
@@ -89,11 +90,6 @@ fn comparable(object: &Value) -> Value {
         }
     }
     copy
-}
-
-/// The store prefix (`group/plural`) of a store key.
-fn prefix_of(key: &str) -> String {
-    key.splitn(3, '/').take(2).collect::<Vec<_>>().join("/")
 }
 
 /// Handles one object request.
@@ -255,6 +251,15 @@ impl Op<'_, '_> {
         defaults::apply(&self.rt.group, &self.rt.plural, object, &ctx)
     }
 
+    fn is_namespace(&self) -> bool {
+        self.rt.group.is_empty() && self.rt.plural == "namespaces"
+    }
+
+    /// 403 when the namespace of a new object is being terminated.
+    fn check_create(&self, name: &str) -> Result<(), Failure> {
+        finalizers::check_create(self.store, self.ns(), &self.rt.group, &self.rt.plural, name)
+    }
+
     fn require_namespace(&self) -> Result<(), Failure> {
         match self.ns() {
             Some(ns) if self.store.get(&key("/namespaces", None, ns)).is_none() => {
@@ -343,6 +348,9 @@ impl Op<'_, '_> {
         self.check_identity(&mut object, &name)?;
         self.require_namespace()?;
         let key = self.key(&name);
+        if self.store.get(&key).is_none() {
+            self.check_create(&name)?;
+        }
         if self.store.get(&key).is_some() {
             return Err(Failure::already_exists(
                 &self.rt.group,
@@ -520,6 +528,7 @@ impl Op<'_, '_> {
         let entry = self.store.get(&key).cloned().unwrap_or(Entry {
             object: updated,
             spec_changed_ms: self.now,
+            changed_ms: self.now,
         });
         Ok(self.scale(&entry))
     }
@@ -554,6 +563,9 @@ impl Op<'_, '_> {
         self.require_namespace()?;
         let key = self.key(name);
         let old = self.store.get(&key).cloned();
+        if old.is_none() {
+            self.check_create(name)?;
+        }
         if status_only {
             let old = old.ok_or_else(|| self.not_found(name))?;
             let mut new = old.object.clone();
@@ -605,6 +617,9 @@ impl Op<'_, '_> {
         validate::name(&self.rt.group, &self.rt.plural, &self.rt.kind, &name)?;
         validate::spec(&self.rt.group, &self.rt.plural, &object)?;
         if let Some(old) = &old {
+            finalizers::carry_over(&old.object, &mut object, &self.rt.kind)?;
+        }
+        if let Some(old) = &old {
             let mut candidate = object.clone();
             let m = meta::metadata_mut(&mut candidate);
             for field in ["uid", "creationTimestamp"] {
@@ -644,8 +659,15 @@ impl Op<'_, '_> {
         let entry = Entry {
             object,
             spec_changed_ms,
+            changed_ms: self.now,
         };
         let out = self.present(&entry);
+        if !self.dry_run && finalizers::finished(&entry.object, self.is_namespace()) {
+            // The last finalizer of an object being deleted is gone: so is it.
+            self.store.objects.insert(key.clone(), entry);
+            self.events.extend(self.store.remove(&key));
+            return Ok(out);
+        }
         if !self.dry_run {
             self.events.push(Event {
                 kind: if old.is_some() { "MODIFIED" } else { "ADDED" },
@@ -688,17 +710,12 @@ impl Op<'_, '_> {
             return;
         };
         let mut gone = vec![(key.to_string(), removed)];
-        match (self.rt.group.as_str(), self.rt.plural.as_str()) {
-            ("", "namespaces") => {
-                let ns = meta_str(&entry.object, "name").unwrap_or("").to_string();
-                gone.extend(self.store.remove_namespace_contents(&ns));
+        if (self.rt.group.as_str(), self.rt.plural.as_str())
+            == ("apiextensions.k8s.io", "customresourcedefinitions")
+        {
+            if let Some(prefix) = crd::resource_prefix(&entry.object) {
+                gone.extend(self.store.remove_prefix(&prefix));
             }
-            ("apiextensions.k8s.io", "customresourcedefinitions") => {
-                if let Some(prefix) = crd::resource_prefix(&entry.object) {
-                    gone.extend(self.store.remove_prefix(&prefix));
-                }
-            }
-            _ => {}
         }
         let rv = self.store.next_resource_version();
         for (key, mut entry) in gone {
@@ -719,11 +736,34 @@ impl Op<'_, '_> {
             .get(&key)
             .cloned()
             .ok_or_else(|| self.not_found(name))?;
+        if finalizers::delete_is_graceful(&entry.object, self.is_namespace()) {
+            return Ok(self.mark_deleting(&key, entry));
+        }
         let out = self.present(&entry);
         if !self.dry_run {
             self.remove(&key, &entry);
         }
         Ok(out)
+    }
+
+    /// The DELETE of an object that has finalizers (or is a Namespace):
+    /// it is only marked as being deleted; a second DELETE changes nothing.
+    fn mark_deleting(&mut self, key: &str, entry: Entry) -> Value {
+        if finalizers::is_deleting(&entry.object) {
+            return self.present(&entry);
+        }
+        let mut object = entry.object.clone();
+        finalizers::mark_deleting(&mut object, &self.now_str(), self.is_namespace());
+        if self.dry_run {
+            return self.present(&Entry { object, ..entry });
+        }
+        let events = self.store.write(key, object, self.now);
+        let out = match events.first() {
+            Some(e) => self.present(&e.entry),
+            None => self.present(&entry),
+        };
+        self.events.extend(events);
+        out
     }
 
     fn delete_collection(&mut self) -> Result<Value, Failure> {
@@ -734,7 +774,9 @@ impl Op<'_, '_> {
             let name = meta_str(&entry.object, "name").unwrap_or("").to_string();
             let ns = meta_str(&entry.object, "namespace").map(str::to_string);
             let key = key(&self.rt.store_prefix(), ns.as_deref(), &name);
-            if !self.dry_run {
+            if finalizers::delete_is_graceful(&entry.object, self.is_namespace()) {
+                self.mark_deleting(&key, entry);
+            } else if !self.dry_run {
                 self.remove(&key, &entry);
             }
         }

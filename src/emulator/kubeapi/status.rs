@@ -120,6 +120,22 @@ impl Failure {
         )
     }
 
+    /// 403 for an object, as admission refuses it:
+    /// `configmaps "x" is forbidden: <why>`, with `causes` in the details.
+    pub fn forbidden(group: &str, plural: &str, name: &str, why: &str, causes: Value) -> Self {
+        let what = qualified(group, plural);
+        let mut f = Failure::new(
+            403,
+            "Forbidden",
+            format!("{what} \"{name}\" is forbidden: {why}"),
+        )
+        .with_details(group, plural, name);
+        if let Some(d) = f.details.as_mut() {
+            d["causes"] = causes;
+        }
+        f
+    }
+
     /// 500: the server could not persist.
     pub fn internal(message: impl Into<String>) -> Self {
         Failure::new(500, "InternalError", message)

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::defaults::Cidr;
+use super::finalizers;
 use super::meta;
 use super::watch::Event;
 use super::KubeApiError;
@@ -27,6 +28,10 @@ pub struct Entry {
     pub object: Value,
     /// Wall-clock ms of the last change that bumped `metadata.generation`.
     pub spec_changed_ms: u64,
+    /// Wall-clock ms of the last change of any kind (0 in files written
+    /// before it was kept: long ago).
+    #[serde(default)]
+    pub changed_ms: u64,
 }
 
 /// All objects of one cluster.
@@ -37,6 +42,11 @@ pub struct Store {
     pub resource_version: u64,
     /// Objects by key.
     pub objects: BTreeMap<String, Entry>,
+    /// What the in-cluster controllers have acted on: by `controller/key`,
+    /// the resource version of the object they last reconciled (their
+    /// work queue, persisted so a restart resumes it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub observed: BTreeMap<String, String>,
     /// Recent changes, oldest first (in memory only), for watches.
     #[serde(skip)]
     pub history: VecDeque<Event>,
@@ -44,6 +54,16 @@ pub struct Store {
     /// history does not reach back that far.
     #[serde(skip)]
     pub history_floor: u64,
+}
+
+/// The store prefix (`group/plural`) of a store key.
+pub fn prefix_of(key: &str) -> String {
+    key.splitn(3, '/').take(2).collect::<Vec<_>>().join("/")
+}
+
+/// The namespace segment of a store key (empty for cluster-scoped objects).
+pub fn namespace_of(key: &str) -> &str {
+    key.split('/').nth(2).unwrap_or("")
 }
 
 /// The store key of an object.
@@ -126,16 +146,6 @@ impl Store {
             .take_while(|(k, _)| k.starts_with(&start))
             .map(|(_, e)| e)
             .collect()
-    }
-
-    /// Removes every object of `namespace` (all resources); returns them
-    /// with their keys.
-    pub fn remove_namespace_contents(&mut self, namespace: &str) -> Vec<(String, Entry)> {
-        self.remove_where(|k| {
-            let mut parts = k.splitn(4, '/');
-            let (_, _, ns) = (parts.next(), parts.next(), parts.next());
-            ns == Some(namespace)
-        })
     }
 
     /// Removes every object under `prefix` (used when a CRD is deleted);
@@ -253,9 +263,52 @@ impl Store {
         let entry = Entry {
             object,
             spec_changed_ms: at_ms,
+            changed_ms: at_ms,
         };
         self.objects.insert(key, entry.clone());
         entry
+    }
+
+    /// Stores `object` at `key` as a controller changes it at `at_ms` (the
+    /// next resource version; generation and spec time kept); returns the
+    /// `MODIFIED` event. When the change leaves an object being deleted
+    /// without finalizers, it is removed instead (`DELETED`). Nothing
+    /// happens when there is no object at `key`.
+    pub fn write(&mut self, key: &str, mut object: Value, at_ms: u64) -> Vec<Event> {
+        let Some(old) = self.objects.get(key) else {
+            return Vec::new();
+        };
+        let spec_changed_ms = old.spec_changed_ms;
+        if finalizers::finished(&object, prefix_of(key) == "/namespaces") {
+            return self.remove(key).into_iter().collect();
+        }
+        let rv = self.next_resource_version();
+        meta::metadata_mut(&mut object).insert("resourceVersion".into(), json!(rv));
+        let entry = Entry {
+            object,
+            spec_changed_ms,
+            changed_ms: at_ms,
+        };
+        self.objects.insert(key.to_string(), entry.clone());
+        vec![Event {
+            kind: "MODIFIED",
+            prefix: prefix_of(key),
+            entry,
+            rv: self.resource_version,
+        }]
+    }
+
+    /// Removes the object at `key` now; returns its `DELETED` event.
+    pub fn remove(&mut self, key: &str) -> Option<Event> {
+        let mut entry = self.objects.remove(key)?;
+        let rv = self.next_resource_version();
+        meta::metadata_mut(&mut entry.object).insert("resourceVersion".into(), json!(rv));
+        Some(Event {
+            kind: "DELETED",
+            prefix: prefix_of(key),
+            entry,
+            rv: self.resource_version,
+        })
     }
 }
 
@@ -278,7 +331,7 @@ mod tests {
     }
 
     #[test]
-    fn list_and_namespace_removal_stay_within_bounds() {
+    fn list_and_prefix_removal_stay_within_bounds() {
         let mut store = Store::default();
         for (ns, name) in [("a", "x"), ("ab", "y"), ("a", "z")] {
             store.objects.insert(
@@ -286,12 +339,13 @@ mod tests {
                 Entry {
                     object: json!({}),
                     spec_changed_ms: 0,
+                    changed_ms: 0,
                 },
             );
         }
         assert_eq!(store.list("/configmaps", Some("a")).len(), 2);
         assert_eq!(store.list("/configmaps", None).len(), 3);
-        assert_eq!(store.remove_namespace_contents("a").len(), 2);
-        assert_eq!(store.list("/configmaps", None).len(), 1);
+        assert_eq!(store.remove_prefix("/configmaps").len(), 3);
+        assert_eq!(namespace_of(&key("/configmaps", Some("ab"), "y")), "ab");
     }
 }

@@ -1,6 +1,7 @@
 //! Which stored object uses which: a subnet its network; a router, firewall
-//! rule, forwarding rule or instance its network and subnets; a GKE cluster
-//! its network and subnet. Delete checks ask it ("is this network still in
+//! rule, forwarding rule, backend service, NEG or instance its network and
+//! subnets; a forwarding rule its backend service; a backend service its
+//! health checks and NEGs; a GKE cluster its network and subnet. Delete checks ask it ("is this network still in
 //! use?") without knowing any API.
 //!
 //! The index is read from the stored JSON itself, so it cannot go stale: a

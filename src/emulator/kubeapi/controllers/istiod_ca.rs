@@ -72,7 +72,7 @@ impl InCluster for IstiodCa {
         "istiod-ca"
     }
 
-    fn next_due(&self, store: &Store, at: At) -> Option<u64> {
+    fn next_due(&self, store: &Store, at: &At) -> Option<u64> {
         if store.get(&secret_key(ca_secret::NAME)).is_some() {
             return None;
         }
@@ -82,7 +82,7 @@ impl InCluster for IstiodCa {
             .find(|start| *start > at.now_ms)
     }
 
-    fn reconcile(&self, store: &mut Store, at: At) -> Vec<Event> {
+    fn reconcile(&self, store: &mut Store, at: &At) -> Vec<Event> {
         let key = secret_key(ca_secret::NAME);
         if store.get(&key).is_some() || store.get(&secret_key(CACERTS)).is_some() {
             return Vec::new();
@@ -142,6 +142,7 @@ mod tests {
         At {
             now_ms,
             latency_scale: SCALE,
+            cloud: None,
         }
     }
 
@@ -154,9 +155,9 @@ mod tests {
     #[test]
     fn an_istiod_that_starts_without_cacerts_makes_its_ca_once() {
         let mut store = store_with_istiod(1, None);
-        assert_eq!(IstiodCa.next_due(&store, at(1_010)), Some(1_030));
-        assert!(IstiodCa.reconcile(&mut store, at(1_029)).is_empty());
-        let events = IstiodCa.reconcile(&mut store, at(5_000));
+        assert_eq!(IstiodCa.next_due(&store, &at(1_010)), Some(1_030));
+        assert!(IstiodCa.reconcile(&mut store, &at(1_029)).is_empty());
+        let events = IstiodCa.reconcile(&mut store, &at(5_000));
         assert_eq!(events.len(), 1);
         let secret = &store.get(&secret_key("istio-ca-secret")).unwrap().object;
         assert_eq!(secret["type"], "istio.io/ca-root");
@@ -165,9 +166,9 @@ mod tests {
             "created when the pods started, not when observed"
         );
         let created = secret.clone();
-        assert_eq!(IstiodCa.next_due(&store, at(5_000)), None);
+        assert_eq!(IstiodCa.next_due(&store, &at(5_000)), None);
         add_cacerts(&mut store);
-        assert!(IstiodCa.reconcile(&mut store, at(9_000)).is_empty());
+        assert!(IstiodCa.reconcile(&mut store, &at(9_000)).is_empty());
         assert_eq!(
             store.get(&secret_key("istio-ca-secret")).unwrap().object,
             created
@@ -178,15 +179,15 @@ mod tests {
     fn an_istiod_that_starts_with_cacerts_makes_nothing() {
         let mut store = store_with_istiod(1, Some("canary"));
         add_cacerts(&mut store);
-        assert!(IstiodCa.reconcile(&mut store, at(5_000)).is_empty());
+        assert!(IstiodCa.reconcile(&mut store, &at(5_000)).is_empty());
         assert!(store.get(&secret_key("istio-ca-secret")).is_none());
     }
 
     #[test]
     fn an_istiod_scaled_to_zero_never_starts() {
         let mut store = store_with_istiod(0, None);
-        assert_eq!(IstiodCa.next_due(&store, at(1_000)), None);
-        assert!(IstiodCa.reconcile(&mut store, at(5_000)).is_empty());
+        assert_eq!(IstiodCa.next_due(&store, &at(1_000)), None);
+        assert!(IstiodCa.reconcile(&mut store, &at(5_000)).is_empty());
     }
 
     #[test]

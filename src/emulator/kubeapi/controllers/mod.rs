@@ -7,6 +7,8 @@
 //! - `istiod_ca.rs`: istiod, once its pods start without `cacerts`, makes
 //!   its own CA (`istio-ca-secret`).
 //! - `ca_secret.rs`: that Secret, with a fresh self-signed root.
+//! - `namespaces.rs`: a namespace being deleted loses its contents (each
+//!   honouring its finalizers), then goes itself.
 //!
 //! **When they run.** What happens in a cluster depends on time (a
 //! Deployment's pods start when its rollout finishes, see
@@ -27,6 +29,8 @@
 
 mod ca_secret;
 mod istiod_ca;
+mod namespaces;
+mod service_lb;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,18 +38,22 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
+use super::cloud::CloudLink;
 use super::cluster::Cluster;
 use super::meta;
 use super::store::Store;
 use super::watch::Event;
 
-/// The moment a controller runs at.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The moment a controller runs at, and what it may reach.
+#[derive(Debug, Clone)]
 pub struct At {
     /// Now, ms since the epoch.
     pub now_ms: u64,
     /// The cluster's latency scale (how long rollouts take).
     pub latency_scale: f64,
+    /// The cloud the cluster runs in, when it runs in one (an emulator's
+    /// cluster does; a bare [`super::KubeApis`] has none).
+    pub cloud: Option<CloudLink>,
 }
 
 /// A workload of the emulated cluster that changes objects on its own.
@@ -55,19 +63,23 @@ pub trait InCluster: std::fmt::Debug + Sync {
 
     /// The first moment after `at` at which it will have work, if any,
     /// when nothing else changes.
-    fn next_due(&self, store: &Store, at: At) -> Option<u64>;
+    fn next_due(&self, store: &Store, at: &At) -> Option<u64>;
 
     /// Does the work due by `at`; returns the changes it made, to be
     /// persisted and sent to watches. Idempotent: a second call at the
     /// same moment changes nothing.
-    fn reconcile(&self, store: &mut Store, at: At) -> Vec<Event>;
+    fn reconcile(&self, store: &mut Store, at: &At) -> Vec<Event>;
 }
 
 /// Every in-cluster controller, in the order they run.
-pub static CONTROLLERS: &[&dyn InCluster] = &[&istiod_ca::IstiodCa];
+pub static CONTROLLERS: &[&dyn InCluster] = &[
+    &istiod_ca::IstiodCa,
+    &service_lb::ServiceLoadBalancers,
+    &namespaces::Namespaces,
+];
 
 /// Lets every controller do the work due by `at`; returns their changes.
-pub fn catch_up(store: &mut Store, at: At) -> Vec<Event> {
+pub fn catch_up(store: &mut Store, at: &At) -> Vec<Event> {
     let mut events = Vec::new();
     for c in CONTROLLERS {
         let done = c.reconcile(store, at);
@@ -84,7 +96,7 @@ pub fn catch_up(store: &mut Store, at: At) -> Vec<Event> {
 }
 
 /// The first moment after `at` at which any controller has work.
-pub fn next_due(store: &Store, at: At) -> Option<u64> {
+pub fn next_due(store: &Store, at: &At) -> Option<u64> {
     CONTROLLERS
         .iter()
         .filter_map(|c| c.next_due(store, at))
@@ -100,7 +112,7 @@ pub fn spawn(cluster: Arc<Cluster>) -> JoinHandle<()> {
         loop {
             let due = {
                 let store = cluster.lock_caught_up();
-                next_due(&store, cluster.at())
+                next_due(&store, &cluster.at())
             };
             let wake = async {
                 match due {
