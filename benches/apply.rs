@@ -172,12 +172,15 @@ fn step_duration(kind: ResourceKind, step: StepKind, action: Action) -> Duration
         // The gateway waits for its rollout, then for GKE's load balancer;
         // its delete waits until GKE has removed the load balancer.
         ResourceKind::EastwestGateway => {
+            let lb = |d: Duration| d.mul_f64(LATENCY_SCALE);
             return match (step, action) {
                 (StepKind::Apply, Action::Create | Action::Replace) => {
                     meshform::emulator::kubeapi::rollout_time(LATENCY_SCALE)
+                        .max(lb(meshform::emulator::LOAD_BALANCER_PROVISIONING))
                 }
+                (StepKind::Delete, _) => lb(meshform::emulator::LOAD_BALANCER_TEARDOWN),
                 _ => Duration::ZERO,
-            }
+            };
         }
         // The control plane waits for istiod's rollout.
         ResourceKind::Istio => {

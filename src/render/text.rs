@@ -105,6 +105,17 @@ fn render_change(out: &mut String, c: &Change) {
                 continue;
             }
         }
+        let whole = match (c.action, b, a) {
+            (Action::Create, _, Some(v)) => Some(('+', v)),
+            (Action::Delete, Some(v), _) => Some(('-', v)),
+            _ => None,
+        };
+        if let Some((sign, v)) = whole {
+            let note = if sign == '+' { note.as_str() } else { "" };
+            if render_block(out, sign, k, width, v, note) {
+                continue;
+            }
+        }
         let line = match (c.action, b, a) {
             (Action::Create, _, Some(Value::Object(m))) if m.len() > MAP_SHOWN => {
                 format!("      + {k:width$} = {{ {} entries }}{note}", m.len())
@@ -130,6 +141,50 @@ fn render_change(out: &mut String, c: &Change) {
 
 /// A map of more entries than this is shown as its count when created or destroyed.
 const MAP_SHOWN: usize = 10;
+
+/// A value longer than this on one line is drawn one entry per line.
+const LINE_SHOWN: usize = 100;
+
+/// A created or destroyed map of at most [`MAP_SHOWN`] entries, or a list
+/// of strings, that would not fit on a line: drawn entry by entry, as
+/// Terraform draws nested values. Returns whether it drew `v`.
+fn render_block(
+    out: &mut String,
+    sign: char,
+    key: &str,
+    width: usize,
+    v: &Value,
+    note: &str,
+) -> bool {
+    if placeholder(v).is_some() || shown(v).to_string().len() <= LINE_SHOWN {
+        return false;
+    }
+    match v {
+        Value::Object(m) if m.len() <= MAP_SHOWN && !m.is_empty() => {
+            let _ = writeln!(out, "      {sign} {key:width$} = {{{note}");
+            let inner = m.keys().map(|k| k.len() + 2).max().unwrap_or(0);
+            for (k, item) in m {
+                let name = format!("{k:?}");
+                let _ = writeln!(
+                    out,
+                    "          {sign} {name:inner$} = {}",
+                    short(Some(item))
+                );
+            }
+            let _ = writeln!(out, "        }}");
+            true
+        }
+        Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_string) => {
+            let _ = writeln!(out, "      {sign} {key:width$} = [{note}");
+            for item in items {
+                let _ = writeln!(out, "          {sign} {},", show(Some(item)));
+            }
+            let _ = writeln!(out, "        ]");
+            true
+        }
+        _ => false,
+    }
+}
 
 /// A changed map, entry by entry, like Terraform's nested diff:
 /// `+` added, `~` changed, `-` removed, unchanged entries counted.
