@@ -133,15 +133,17 @@ async fn check_applied(w: &World, clean_cloud: &[String]) -> Result<(), String> 
     Ok(())
 }
 
-/// Resource names with GKE's random 8-hex-digit parts (as in
-/// `gke-istio-cluster1-698cf5c2-all`) masked, so worlds compare.
+/// Resource names with GKE's random 8-character parts (hex as in
+/// `gke-istio-cluster1-698cf5c2-all`, base 36 as in the load balancer's
+/// `k8s2-x0i2cx5i-…`) masked, so worlds compare.
 fn normalized(names: &[String]) -> Vec<String> {
     names
         .iter()
         .map(|n| {
             n.split('-')
                 .map(|part| {
-                    if part.len() == 8 && part.chars().all(|c| c.is_ascii_hexdigit()) {
+                    let random = |c: char| c.is_ascii_digit() || c.is_ascii_lowercase();
+                    if part.len() == 8 && part.chars().all(random) {
                         "*"
                     } else {
                         part
