@@ -295,7 +295,9 @@ async fn apply_killed_at_any_point_converges_when_run_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
-    let mut points = time_points(12, 2000);
+    // A destroy lasts about 2.5 s at this scale: gateways (their load
+    // balancers go first), clusters, sweeps, subnets, the network.
+    let mut points = time_points(12, 3000);
     for n in 1..=5 {
         points.push(KillPoint::Line("Destroying...", n * 2));
     }

@@ -142,3 +142,40 @@ async fn a_cluster_deleted_behind_meshforms_back_leaves_leftovers_that_destroy_s
     assert!(w.cloud().is_empty(), "left behind {:?}", w.cloud());
     assert!(w.state_list().await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_region_mesh_gets_an_internal_load_balancer_without_global_access() {
+    let w = World::new("one-region.toml").await;
+    let plan = w.run(&["plan"]).await.expect(0).stdout();
+    assert!(
+        plan.contains("no global access: the mesh has one region"),
+        "{plan}"
+    );
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    let gcloud = Gcloud::new(&w.emulator.url());
+    let list = gcloud.json(&["compute", "forwarding-rules", "list"]).await;
+    let rules = forwarding_rules(&list);
+    assert_eq!(rules.len(), 1, "{list:#}");
+    assert_ne!(rules[0]["allowGlobalAccess"], true, "{:#}", rules[0]);
+    assert!(inside(
+        rules[0]["IPAddress"].as_str().unwrap(),
+        "172.20.0.0/20"
+    ));
+    // The only sources: the ranges the plan file adds (no peers).
+    let traffic = gcloud
+        .json(&[
+            "compute",
+            "firewall-rules",
+            "list",
+            "--filter",
+            "name~^k8s2-.*eastwest",
+        ])
+        .await;
+    assert_eq!(
+        traffic[0]["sourceRanges"],
+        serde_json::json!(["10.100.0.0/16"]),
+        "{traffic:#}"
+    );
+    w.run(&["destroy", "--auto-approve"]).await.expect(0);
+    assert!(w.cloud().is_empty(), "left behind {:?}", w.cloud());
+}

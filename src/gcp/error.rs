@@ -59,6 +59,10 @@ pub enum GcpError {
     /// A resource could not be read (it is missing or incomplete).
     #[error("cannot read {0}")]
     NotReadable(String),
+    /// Something Google does on its own (GKE removing a load balancer) has
+    /// not happened in time.
+    #[error("{0}\n  help: run the same command again; whatever is left is swept after the cluster is deleted")]
+    StillThere(String),
     /// The run was interrupted while waiting for an operation, which goes on
     /// in the cloud: the next run joins it.
     #[error("{context}: interrupted while waiting for {operation}, which goes on in the cloud; run the same command again to join it")]

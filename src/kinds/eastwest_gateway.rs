@@ -4,8 +4,8 @@
 //! plus meshform's `cross-network-gateway`. Its Service is an internal
 //! LoadBalancer, so GKE makes a load balancer for it outside the cluster:
 //! apply waits until the Service has its internal address (an output), and
-//! the gateway is deleted before its cluster, waiting until GKE has removed
-//! the load balancer ([`Kind::LEAVES_CLOUD_RESOURCES`]).
+//! the gateway is deleted before its cluster, waiting until the Service is
+//! gone and GKE's forwarding rule with it ([`Kind::LEAVES_CLOUD_RESOURCES`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -18,11 +18,15 @@ use crate::cloud::{Cloud, CloudError};
 use crate::kube::ObjectRef;
 use crate::mesh::gateway::GATEWAY_NAME;
 use crate::mesh::GatewayValues;
+use crate::plan::names::zone_region;
 use crate::resource::outputs::Known;
 use crate::resource::{Ids, Outputs};
 
 /// The kind.
 pub struct EastwestGateway;
+
+/// The annotation where GKE names the forwarding rule it made for a Service.
+pub const FORWARDING_RULE_ANNOTATION: &str = "service.kubernetes.io/tcp-forwarding-rule";
 
 /// The output holding the gateway's internal load-balancer address.
 pub const OUTPUT_ADDRESS: &str = "address";
@@ -175,7 +179,22 @@ impl Kind for EastwestGateway {
         {
             return Ok(());
         }
-        object_group::delete(cloud, place(spec), &spec.objects).await
+        let rule = cloud
+            .kube
+            .read_manifest(&spec.location, &spec.cluster, &service_ref())
+            .await?
+            .and_then(|s| {
+                s["metadata"]["annotations"][FORWARDING_RULE_ANNOTATION]
+                    .as_str()
+                    .map(str::to_string)
+            });
+        object_group::delete(cloud, place(spec), &spec.objects).await?;
+        if let Some(rule) = rule {
+            let region = zone_region(&spec.location).unwrap_or(&spec.location);
+            crate::progress::note(format!("waiting until forwarding rule {rule} is gone"));
+            cloud.gcp.wait_forwarding_rule_gone(region, &rule).await?;
+        }
+        Ok(())
     }
 }
 
