@@ -295,9 +295,7 @@ async fn apply_killed_at_any_point_converges_when_run_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
-    // A destroy lasts about 2.5 s at this scale: gateways (their load
-    // balancers go first), clusters, sweeps, subnets, the network.
-    let mut points = time_points(12, 3000);
+    let mut points = time_points(12, 2000);
     for n in 1..=5 {
         points.push(KillPoint::Line("Destroying...", n * 2));
     }
@@ -309,6 +307,9 @@ async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
     points.push(KillPoint::Line("deleting Service istio-eastwestgateway", 1));
     points.push(KillPoint::Line("deleting Service istio-eastwestgateway", 2));
     points.push(KillPoint::Line("gke_leftovers.", 1));
+    // As each cluster's delete starts, once its gateway is gone.
+    points.push(KillPoint::Line("cluster.europe-west2: Destroying...", 1));
+    points.push(KillPoint::Line("cluster.us-central1: Destroying...", 1));
     for (op, target) in [
         ("delete", "networks/"),
         ("delete", "subnetworks/"),

@@ -276,9 +276,10 @@ async fn a_version_change_shows_the_object_diff_and_prunes() {
         plan.contains("~ \"version\" = \"1.30.5\" -> \"1.31.1\""),
         "{plan}"
     );
-    // Only the control planes change: not the CAs, not cacerts.
+    // Only the control planes and the gateways change: not the CAs, not cacerts.
+    assert!(plan.contains("~ eastwest_gateway.us-central1"), "{plan}");
     assert!(
-        plan.contains("Plan: 0 to add, 2 to change, 0 to destroy."),
+        plan.contains("Plan: 0 to add, 4 to change, 0 to destroy."),
         "{plan}"
     );
     w.run(&["apply", "--auto-approve"]).await.expect(0);

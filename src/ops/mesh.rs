@@ -60,9 +60,13 @@ pub async fn render_control_planes(
             _ => continue,
         }
         if matches!(generator, Some(Generator::Emulated { .. })) {
+            let what = match d.address.kind {
+                ResourceKind::Istio => "a representative control plane",
+                _ => "a representative east-west gateway",
+            };
             d.notes.insert(
                 "generator".into(),
-                "EMULATION: representative objects for the embedded emulator, not Istio's manifests".into(),
+                format!("EMULATION: {what} for the embedded emulator, not Istio's manifests"),
             );
         }
     }
