@@ -164,6 +164,8 @@ fn step_duration(kind: ResourceKind, step: StepKind, action: Action) -> Duration
         // Kubernetes objects are applied in milliseconds, local CAs are
         // made on this machine: no emulated time.
         ResourceKind::Namespace
+        | ResourceKind::IstioReader
+        | ResourceKind::RemoteSecret
         | ResourceKind::Cacerts
         | ResourceKind::RootCa
         | ResourceKind::IntermediateCa => return Duration::ZERO,

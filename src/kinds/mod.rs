@@ -16,9 +16,11 @@ pub mod gke_leftovers;
 pub mod instance;
 pub mod intermediate_ca;
 pub mod istio;
+pub mod istio_reader;
 pub mod namespace;
 pub mod network;
 pub mod object_group;
+pub mod remote_secret;
 pub mod root_ca;
 pub mod router;
 pub mod subnet;
@@ -93,6 +95,10 @@ registry! {
     /// What GKE made on the network for one cluster's load balancers: swept
     /// after the cluster is deleted.
     GkeLeftovers = "gke_leftovers" => gke_leftovers::GkeLeftovers;
+    /// The identity other clusters' istiods read one cluster with.
+    IstioReader = "istio_reader" => istio_reader::IstioReader;
+    /// In one cluster, the Secret through which its istiod reads another.
+    RemoteSecret = "remote_secret" => remote_secret::RemoteSecret;
 }
 
 impl ResourceKind {

@@ -15,6 +15,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "cross-network-gateway.json",
         include_str!("../../templates/cross-network-gateway.json"),
     ),
+    (
+        "istio-reader.json",
+        include_str!("../../templates/istio-reader.json"),
+    ),
 ];
 
 fn tera() -> &'static Tera {

@@ -144,10 +144,16 @@ pub async fn apply(
     if let Some(e) = save_error.into_inner().expect("poisoned") {
         return Err(e.into());
     }
-    // Rendered objects nothing in state refers to any more are dropped.
+    // Rendered objects and secret material nothing in state refers to any
+    // more are dropped.
     let referenced = referenced_digests(&ws.state);
     if let Err(e) = ws.connection.cloud.objects.retain(&referenced) {
         tracing::warn!(error = %e, "could not clean the object store");
+    }
+    if !interrupted_or_failed(&results) {
+        if let Err(e) = ws.connection.cloud.secrets.retain(&referenced) {
+            tracing::warn!(error = %e, "could not clean the secret store");
+        }
     }
     Ok(ApplyReport {
         results,
@@ -213,8 +219,17 @@ fn referenced_digests(state: &State) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
     for r in &state.resources {
         r.attributes.values().for_each(|v| walk(v, &mut out));
+        r.outputs.values().for_each(|v| walk(v, &mut out));
     }
     out
+}
+
+/// Whether any step did not end well: then the secret store is left as it
+/// is (material a failed step made may be needed by the next run).
+fn interrupted_or_failed(results: &[crate::exec::StepResult]) -> bool {
+    results
+        .iter()
+        .any(|r| !matches!(r.outcome, crate::exec::Outcome::Done))
 }
 
 /// Drops the connection settings of clusters state no longer has.

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::kinds::eastwest_gateway::EastwestGatewaySpec;
 use crate::kinds::istio::{summary, IstioSpec};
+use crate::kinds::istio_reader::{self, IstioReaderSpec};
 use crate::kinds::{attrs_of, spec_of, ResourceKind};
 use crate::kube::ObjectRef;
 use crate::mesh::Generator;
@@ -37,7 +38,7 @@ pub async fn render_control_planes(
                 let mut spec: IstioSpec = spec_of(ResourceKind::Istio, &d.attrs)?;
                 note_rendering(d, generator);
                 let objects = generator.generate(&spec.values).await?;
-                spec.objects = track(&objects, generator, store)?;
+                spec.objects = track(&objects, &generator.describe(), store)?;
                 spec.generator = generator.describe();
                 spec.summary = summary(spec.objects.keys());
                 d.attrs = attrs_of(&spec);
@@ -52,10 +53,20 @@ pub async fn render_control_planes(
                     crate::kube::templates::render("cross-network-gateway.json", &json!({}))
                         .map_err(|e| PlanError::Render(e.to_string()))?,
                 );
-                spec.objects = track(&objects, generator, store)?;
+                spec.objects = track(&objects, &generator.describe(), store)?;
                 spec.generator = generator.describe();
                 spec.summary = summary(spec.objects.keys());
                 d.attrs = attrs_of(&spec);
+            }
+            ResourceKind::IstioReader => {
+                let kind = ResourceKind::IstioReader;
+                let mut spec: IstioReaderSpec = spec_of(kind, &d.attrs)?;
+                let rendered = crate::kube::templates::render(istio_reader::TEMPLATE, &json!({}))
+                    .map_err(|e| PlanError::Render(e.to_string()))?;
+                let objects = rendered.as_array().cloned().unwrap_or_default();
+                spec.objects = track(&objects, "meshform's templates", store)?;
+                d.attrs = attrs_of(&spec);
+                continue;
             }
             _ => continue,
         }
@@ -81,10 +92,10 @@ fn note_rendering(d: &DesiredResource, generator: &Generator) {
     ));
 }
 
-/// Puts every object in `store`: reference → digest.
+/// Puts every object `source` rendered in `store`: reference → digest.
 fn track(
     objects: &[serde_json::Value],
-    generator: &Generator,
+    source: &str,
     store: &ObjectStore,
 ) -> Result<BTreeMap<String, String>, PlanError> {
     let mut tracked = BTreeMap::new();
@@ -94,10 +105,7 @@ fn track(
             .to_string();
         let digest = store.put(object)?;
         if tracked.insert(r.clone(), digest).is_some() {
-            return Err(PlanError::Render(format!(
-                "{} renders {r} twice",
-                generator.describe()
-            )));
+            return Err(PlanError::Render(format!("{source} renders {r} twice")));
         }
     }
     Ok(tracked)

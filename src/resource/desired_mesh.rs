@@ -1,5 +1,6 @@
 //! The mesh's desired resources (pure): the root CA, and per cluster its
-//! intermediate, the `cacerts` Secret and Istio's control plane, in the
+//! intermediate, the `cacerts` Secret, Istio's control plane, the east-west
+//! gateway, the reader identity and a remote secret for every peer, in the
 //! order MESH.md gives — namespace (with its network label) → `cacerts` →
 //! control plane — as graph edges, not sleeps. The control plane's objects
 //! are rendered later, by `ops::mesh`, which may run istioctl.
@@ -12,10 +13,12 @@ use super::roots::{root_address, RootPlan};
 use crate::address::Address;
 use crate::kinds::ca_entry::{OUTPUT_FINGERPRINT, OUTPUT_KEY};
 use crate::kinds::cacerts::{Cacerts, CacertsSpec};
-use crate::kinds::cluster::OUTPUT_CA_DIGEST;
+use crate::kinds::cluster::{OUTPUT_CA_DIGEST, OUTPUT_ENDPOINT};
 use crate::kinds::eastwest_gateway::{EastwestGateway, EastwestGatewaySpec};
 use crate::kinds::intermediate_ca::{IntermediateCa, IntermediateCaSpec};
 use crate::kinds::istio::{Istio, IstioSpec};
+use crate::kinds::istio_reader::{IstioReader, IstioReaderSpec, OUTPUT_TOKEN};
+use crate::kinds::remote_secret::{RemoteSecret, RemoteSecretSpec};
 use crate::kinds::root_ca::{RootCa, RootCaSpec};
 use crate::kinds::ResourceKind;
 use crate::mesh::GatewayValues;
@@ -139,9 +142,80 @@ pub fn cluster_mesh_resources(
         regions,
         region,
         cluster,
-        vec![cluster_address, namespace, istio.address.clone()],
+        vec![
+            cluster_address.clone(),
+            namespace.clone(),
+            istio.address.clone(),
+        ],
     );
-    vec![inter, cacerts, istio, gateway]
+    let reader = DesiredResource::of::<IstioReader>(
+        &region.name,
+        &IstioReaderSpec {
+            cluster: cluster.name.clone(),
+            location: cluster.location.clone(),
+            cluster_ca: Known::after(cluster_address.clone(), OUTPUT_CA_DIGEST),
+            objects: BTreeMap::new(),
+        },
+        vec![cluster_address.clone(), namespace.clone()],
+    );
+    let mut out = vec![inter, cacerts, istio.clone(), gateway, reader];
+    for peer in regions.iter().filter(|r| r.name != region.name) {
+        let Some(other) = &peer.cluster else {
+            continue;
+        };
+        out.push(remote_secret(
+            region,
+            cluster,
+            peer,
+            other,
+            vec![
+                cluster_address.clone(),
+                namespace.clone(),
+                istio.address.clone(),
+            ],
+        ));
+    }
+    out
+}
+
+/// In `cluster`, the remote secret through which its istiod reads `other`
+/// (in region `peer`): built from `other`'s private endpoint, CA and reader
+/// token, all outputs, so a change of any rebuilds it.
+fn remote_secret(
+    region: &Region,
+    cluster: &Cluster,
+    peer: &Region,
+    other: &Cluster,
+    mut dependencies: Vec<Address>,
+) -> DesiredResource {
+    let peer_cluster = Address::new(ResourceKind::Cluster, &peer.name);
+    let peer_reader = Address::new(ResourceKind::IstioReader, &peer.name);
+    dependencies.push(peer_reader.clone());
+    DesiredResource::of::<RemoteSecret>(
+        format!("{}.{}", region.name, peer.name),
+        &RemoteSecretSpec {
+            cluster: cluster.name.clone(),
+            location: cluster.location.clone(),
+            cluster_ca: Known::after(
+                Address::new(ResourceKind::Cluster, &region.name),
+                OUTPUT_CA_DIGEST,
+            ),
+            peer: other.mesh_name().to_string(),
+            peer_cluster: other.name.clone(),
+            peer_location: other.location.clone(),
+            server: Known::after(peer_cluster.clone(), OUTPUT_ENDPOINT),
+            peer_ca: Known::after(peer_cluster, OUTPUT_CA_DIGEST),
+            token: Known::after(peer_reader, OUTPUT_TOKEN),
+        },
+        dependencies,
+    )
+    .note(
+        "server",
+        format!(
+            "derived: {}'s private endpoint, reached from {}'s pods (master global access, their pod range authorized)",
+            other.name, cluster.name
+        ),
+    )
 }
 
 /// The east-west gateway of `cluster`: global access when the mesh spans

@@ -100,6 +100,32 @@ impl SecretStore {
         Ok(())
     }
 
+    /// Forgets every material whose reference is not in `keep` (what state
+    /// still refers to): a token whose cluster went, a key of a CA that was
+    /// replaced. Entries are kept; they go with their resources.
+    ///
+    /// # Errors
+    /// The store cannot be read or a file cannot be removed.
+    pub fn retain(&self, keep: &std::collections::BTreeSet<String>) -> Result<(), SecretError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(self.io()(e)),
+        };
+        for entry in entries {
+            let path = entry.map_err(self.io())?.path();
+            let hex = path
+                .file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            if path.is_file() && !keep.contains(&format!("sha256:{hex}")) {
+                remove_file(&path).map_err(self.io())?;
+            }
+        }
+        self.tidy();
+        Ok(())
+    }
+
     /// Removes the store's folders once they are empty: a destroyed
     /// environment leaves no trace beside its state.
     fn tidy(&self) {
