@@ -16,8 +16,8 @@ use tokio::process::Child;
 /// Emulated operations at 1/200 of real time: a cluster create takes 1.8 s.
 const SCALE: f64 = 0.005;
 
-/// The 24 resources of plans/tutorial.toml, its mesh included.
-const TUTORIAL_STATE: [&str; 24] = [
+/// The 28 resources of plans/tutorial.toml, its mesh included.
+const TUTORIAL_STATE: [&str; 28] = [
     "cacerts.europe-west2",
     "cacerts.us-central1",
     "cluster.europe-west2",
@@ -34,9 +34,13 @@ const TUTORIAL_STATE: [&str; 24] = [
     "intermediate_ca.us-central1",
     "istio.europe-west2",
     "istio.us-central1",
+    "istio_reader.europe-west2",
+    "istio_reader.us-central1",
     "namespace.europe-west2.istio-system",
     "namespace.us-central1.istio-system",
     "network.cross-region-vpc",
+    "remote_secret.europe-west2.us-central1",
+    "remote_secret.us-central1.europe-west2",
     "root_ca.root",
     "router.europe-west2",
     "router.us-central1",
@@ -111,7 +115,7 @@ async fn wait_for_line(child: &mut Child, text: &str, n: usize) -> bool {
     false
 }
 
-/// What a converged tutorial looks like: the state lists exactly the 24
+/// What a converged tutorial looks like: the state lists exactly the 28
 /// resources, a plan is empty, and the cloud holds what a clean apply makes.
 async fn check_applied(w: &World, clean_cloud: &[String]) -> Result<(), String> {
     let mut state = w.state_list().await;
