@@ -311,7 +311,11 @@ async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
     points.push(KillPoint::Line("deleting Service istio-eastwestgateway", 1));
     points.push(KillPoint::Line("deleting Service istio-eastwestgateway", 2));
     points.push(KillPoint::Line("gke_leftovers.", 1));
-    // As each cluster's delete starts, once its gateway is gone.
+    // As each cluster's delete starts, once its gateway is gone, and while
+    // it runs.
+    for cluster in ["istio-cluster1", "istio-cluster2"] {
+        points.push(KillPoint::During("DELETE_CLUSTER", cluster));
+    }
     points.push(KillPoint::Line("cluster.europe-west2: Destroying...", 1));
     points.push(KillPoint::Line("cluster.us-central1: Destroying...", 1));
     for (op, target) in [
