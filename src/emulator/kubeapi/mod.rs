@@ -8,6 +8,7 @@
 //! - `server.rs`: TLS accept loop serving the axum router.
 //! - `router.rs`: request dispatch; `auth.rs`: bearer tokens;
 //!   `discovery.rs`: `/version`, `/api`, `/apis`, OpenAPI v3.
+//! - `sa_token.rs`: the legacy service-account tokens the cluster signs.
 //! - `paths.rs`: resource paths; `selectors.rs`: label/field selectors.
 //! - `objects.rs`: get/list/create/replace/patch/delete of objects;
 //!   `finalizers.rs`: graceful deletion (finalizers, terminating namespaces).
@@ -25,7 +26,8 @@
 //! - `controllers/`: what runs in the cluster and changes objects on its
 //!   own (istiod making its CA when it starts without `cacerts`, the
 //!   namespace controller, the service controller of LoadBalancer
-//!   Services), caught up at every request and woken by a task per cluster.
+//!   Services, the service-account token controller), caught up at every
+//!   request and woken by a task per cluster.
 //! - `cloud.rs`: the cloud provider's load balancers as the service
 //!   controller calls them ([`LoadBalancers`]); the emulator implements
 //!   them on its world and hands them over with
@@ -56,6 +58,7 @@ mod protobuf;
 mod query;
 mod resources;
 mod router;
+mod sa_token;
 mod scale;
 mod selectors;
 mod server;
@@ -343,6 +346,10 @@ impl KubeApis {
                 key: key.to_string(),
                 provider: provider.clone(),
             }),
+            tokens: Arc::new(sa_token::TokenIssuer::new(
+                certs.ca_key_pem.as_bytes(),
+                &certs.ca_pem,
+            )),
         });
         let (tx, rx) = oneshot::channel();
         let controllers = AbortOnDrop(controllers::spawn(cluster.clone()));
