@@ -6,9 +6,13 @@
 //! - [`KubeApis`]: start / stop the servers (this file).
 //! - `tls.rs`: the cluster CA and serving certificate (rcgen), persisted.
 //! - `server.rs`: TLS accept loop serving the axum router.
-//! - `router.rs`: request dispatch; `auth.rs`: bearer tokens;
-//!   `discovery.rs`: `/version`, `/api`, `/apis`, OpenAPI v3.
-//! - `sa_token.rs`: the legacy service-account tokens the cluster signs.
+//! - `router.rs`: request dispatch: authentication, authorization, then
+//!   the handlers; `discovery.rs`: `/version`, `/api`, `/apis`, OpenAPI v3.
+//! - `auth.rs`: who a bearer token is (the Google identity, allowed
+//!   everything, or a service account); `sa_token.rs`: the legacy
+//!   service-account tokens the cluster signs; `request_info.rs`: a
+//!   request as authorization sees it (verb, resource, namespace, name);
+//!   `rbac.rs`: RBAC decisions for service accounts and the 403 they get.
 //! - `paths.rs`: resource paths; `selectors.rs`: label/field selectors.
 //! - `objects.rs`: get/list/create/replace/patch/delete of objects;
 //!   `finalizers.rs`: graceful deletion (finalizers, terminating namespaces).
@@ -56,6 +60,8 @@ mod objects;
 mod paths;
 mod protobuf;
 mod query;
+mod rbac;
+mod request_info;
 mod resources;
 mod router;
 mod sa_token;

@@ -1,5 +1,8 @@
-//! The axum router of one cluster's API server: authentication first, then
-//! health, discovery, OpenAPI, and object requests.
+//! The axum router of one cluster's API server: authentication first,
+//! then authorization (RBAC, for service accounts only; before routing, so
+//! a refused request gets 403 even for what does not exist, as from the
+//! API server), then health, discovery, OpenAPI and object
+//! requests.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,13 +14,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::Value;
 
-use super::auth;
+use super::auth::{self, Identity};
 use super::cluster::{all_types, Cluster};
 use super::discovery;
 use super::meta;
 use super::objects::{self, ObjectRequest};
 use super::paths::{self, Route, Target};
 use super::query;
+use super::rbac;
+use super::request_info;
 use super::status::{json_response, Failure};
 use super::table;
 use super::watch;
@@ -60,7 +65,17 @@ fn respond(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, Failure> {
-    auth::check(headers)?;
+    let identity = auth::authenticate(cluster, headers)?;
+    if let Identity::Account(user) = &identity {
+        let query: HashMap<String, String> = Query::try_from_uri(uri)
+            .map(|Query(q)| q)
+            .unwrap_or_default();
+        let attrs = request_info::attributes(method, uri.path(), &query);
+        let decision = rbac::authorize(&cluster.lock(), user, &attrs);
+        if let Err(reason) = decision {
+            return Err(rbac::forbidden(user, &attrs, &reason));
+        }
+    }
     let path = uri.path().trim_end_matches('/');
     let ok = |v: serde_json::Value| Ok(json_response(StatusCode::OK, &v));
     let read_only = |m: &Method| {
