@@ -12,7 +12,9 @@
 //!   everything, or a service account); `sa_token.rs`: the legacy
 //!   service-account tokens the cluster signs; `request_info.rs`: a
 //!   request as authorization sees it (verb, resource, namespace, name);
-//!   `rbac.rs`: RBAC decisions for service accounts and the 403 they get.
+//!   `rbac.rs`: RBAC decisions for service accounts and the 403 they get;
+//!   `reviews.rs`: `TokenReview`, `SelfSubjectAccessReview`,
+//!   `SubjectAccessReview`.
 //! - `paths.rs`: resource paths; `selectors.rs`: label/field selectors.
 //! - `objects.rs`: get/list/create/replace/patch/delete of objects;
 //!   `finalizers.rs`: graceful deletion (finalizers, terminating namespaces).
@@ -63,6 +65,7 @@ mod query;
 mod rbac;
 mod request_info;
 mod resources;
+mod reviews;
 mod router;
 mod sa_token;
 mod scale;

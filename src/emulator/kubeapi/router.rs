@@ -1,7 +1,7 @@
 //! The axum router of one cluster's API server: authentication first,
 //! then authorization (RBAC, for service accounts only; before routing, so
 //! a refused request gets 403 even for what does not exist, as from the
-//! API server), then health, discovery, OpenAPI and object
+//! API server), then health, discovery, OpenAPI, reviews and object
 //! requests.
 
 use std::collections::HashMap;
@@ -23,6 +23,7 @@ use super::paths::{self, Route, Target};
 use super::query;
 use super::rbac;
 use super::request_info;
+use super::reviews;
 use super::status::{json_response, Failure};
 use super::table;
 use super::watch;
@@ -134,6 +135,11 @@ fn respond(
             discovery::resource_list(&types, &group, &version)
                 .map(|l| json_response(StatusCode::OK, &l))
                 .ok_or_else(|| Failure::no_route(path))
+        }
+        Some(Route::Resource(target)) if reviews::is_review(&target) => {
+            let content_type = header_str(headers, header::CONTENT_TYPE);
+            let content_type = content_type.split(';').next().unwrap_or("").trim();
+            reviews::serve(cluster, &identity, method, &target, content_type, body)
         }
         Some(Route::Watch(target)) => resource(cluster, method, uri, headers, body, target, true),
         Some(Route::Resource(target)) => {
