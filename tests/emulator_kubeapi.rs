@@ -575,18 +575,23 @@ struct Ran {
 
 impl Kubectl {
     fn new(endpoint: &KubeEndpoint) -> Kubectl {
+        Kubectl::as_user(endpoint, &endpoint.ca_pem, "ya29.kubectl")
+    }
+
+    /// kubectl trusting `ca_pem` and sending `token`.
+    fn as_user(endpoint: &KubeEndpoint, ca_pem: &str, token: &str) -> Kubectl {
         assert!(
             std::path::Path::new("/usr/bin/kubectl").exists(),
             "kubectl is not installed at /usr/bin/kubectl: install the kubectl package (CI installs it) to run this test"
         );
         use base64::Engine as _;
         let dir = tempfile::tempdir().unwrap();
-        let ca = base64::engine::general_purpose::STANDARD.encode(&endpoint.ca_pem);
+        let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(
             &kubeconfig,
             format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: emu\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\nusers:\n- name: emu\n  user:\n    token: ya29.kubectl\ncontexts:\n- name: emu\n  context:\n    cluster: emu\n    user: emu\ncurrent-context: emu\n",
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: emu\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\nusers:\n- name: emu\n  user:\n    token: {token}\ncontexts:\n- name: emu\n  context:\n    cluster: emu\n    user: emu\ncurrent-context: emu\n",
                 endpoint.url()
             ),
         )
@@ -1497,6 +1502,284 @@ async fn a_terminating_namespace_refuses_new_content_and_waits_for_its_contents(
         !gone.success && gone.stderr.contains("NotFound"),
         "{}",
         gone.stderr
+    );
+    apis.stop_all().await;
+}
+
+const READER: &str = "istio-reader-service-account";
+const READER_SECRET: &str = "istio-reader-service-account-istio-remote-secret-token";
+const READER_USER: &str = "system:serviceaccount:istio-system:istio-reader-service-account";
+
+/// What `istioctl create-remote-secret` relies on in the cluster that is
+/// read (MESH.md "Remote secrets"): the reader's ServiceAccount, its
+/// ClusterRole and binding, then its token Secret.
+async fn create_istio_reader(admin: &Client) {
+    create_namespace(admin, "istio-system").await;
+    let reader_rules = json!([
+        {"apiGroups": ["config.istio.io", "security.istio.io", "networking.istio.io",
+                       "authentication.istio.io", "rbac.istio.io", "telemetry.istio.io",
+                       "extensions.istio.io"],
+         "resources": ["*"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["endpoints", "pods", "services", "nodes",
+                       "replicationcontrollers", "namespaces", "secrets", "configmaps"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["gateways"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["multicluster.x-k8s.io"], "resources": ["serviceexports"],
+         "verbs": ["get", "list", "watch", "create", "delete"]},
+        {"apiGroups": ["multicluster.x-k8s.io"], "resources": ["serviceimports"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+        {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"],
+         "verbs": ["create"]},
+    ]);
+    let role = "istio-reader-clusterrole-istio-system";
+    let objects = [
+        (
+            ApiResource::erase::<k8s_openapi::api::core::v1::ServiceAccount>(&()),
+            json!({"metadata": {"name": READER, "namespace": "istio-system"}}),
+        ),
+        (
+            ApiResource::erase::<k8s_openapi::api::rbac::v1::ClusterRole>(&()),
+            json!({"metadata": {"name": role}, "rules": reader_rules}),
+        ),
+        (
+            ApiResource::erase::<k8s_openapi::api::rbac::v1::ClusterRoleBinding>(&()),
+            json!({"metadata": {"name": role},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                               "name": role},
+                   "subjects": [{"kind": "ServiceAccount", "name": READER,
+                                 "namespace": "istio-system"}]}),
+        ),
+        (
+            ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
+            json!({"metadata": {"name": READER_SECRET, "namespace": "istio-system",
+                                "annotations": {"kubernetes.io/service-account.name": READER}},
+                   "type": "kubernetes.io/service-account-token"}),
+        ),
+    ];
+    for (resource, object) in objects {
+        let mut object: DynamicObject = serde_json::from_value(object).unwrap();
+        object.types = Some(kube::api::TypeMeta {
+            api_version: resource.api_version.clone(),
+            kind: resource.kind.clone(),
+        });
+        let api: Api<DynamicObject> = match object.metadata.namespace.clone() {
+            Some(ns) => Api::namespaced_with(admin.clone(), &ns, &resource),
+            None => Api::all_with(admin.clone(), &resource),
+        };
+        api.create(&PostParams::default(), &object)
+            .await
+            .unwrap_or_else(|e| panic!("{} created: {e}", resource.kind));
+    }
+}
+
+/// The reader's token and `ca.crt`, once the token controller filled them.
+async fn reader_token(admin: &Client) -> (String, String) {
+    let secrets =
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(admin.clone(), "istio-system");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let secret = secrets.get(READER_SECRET).await.expect("token Secret");
+        let data = secret.data.unwrap_or_default();
+        if let (Some(token), Some(ca)) = (data.get("token"), data.get("ca.crt")) {
+            let text = |b: &k8s_openapi::ByteString| String::from_utf8(b.0.clone()).unwrap();
+            assert_eq!(text(&data["namespace"]), "istio-system");
+            let uid = &secret.metadata.annotations.unwrap()["kubernetes.io/service-account.uid"];
+            assert!(!uid.is_empty());
+            return (text(token), text(ca));
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the token controller did not fill {READER_SECRET}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn reader_client(endpoint: &KubeEndpoint, ca_pem: &str, token: &str) -> Client {
+    let ca = pem::parse(ca_pem).expect("ca.crt is PEM").into_contents();
+    client_with(endpoint, ca, Some(token))
+}
+
+#[tokio::test]
+async fn a_service_account_token_reads_as_istios_reader_and_is_refused_writes() {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    use k8s_openapi::api::authentication::v1::TokenReview;
+    use k8s_openapi::api::core::v1::Service;
+
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let admin = client(&endpoint);
+    create_istio_reader(&admin).await;
+    let (token, ca_pem) = reader_token(&admin).await;
+    assert_eq!(ca_pem, endpoint.ca_pem);
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+
+    // kube-rs, as istiod reads a remote cluster.
+    let reader = reader_client(&endpoint, &ca_pem, &token);
+    let services = Api::<Service>::all(reader.clone());
+    let listed = services.list(&ListParams::default()).await.expect("list");
+    assert!(listed
+        .items
+        .iter()
+        .any(|s| s.metadata.name.as_deref() == Some("kubernetes")));
+    let rv = listed.metadata.resource_version.clone().unwrap();
+    let mut events = services
+        .watch(&WatchParams::default().timeout(5), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    let svc: Service = serde_json::from_value(json!({"metadata": {"name": "web"},
+        "spec": {"ports": [{"port": 80}]}}))
+    .unwrap();
+    Api::<Service>::namespaced(admin.clone(), "default")
+        .create(&PostParams::default(), &svc)
+        .await
+        .expect("admin creates");
+    let event = tokio::time::timeout(Duration::from_secs(5), events.try_next())
+        .await
+        .expect("an event in time")
+        .expect("watch works");
+    assert!(
+        matches!(event, Some(WatchEvent::Added(s)) if s.metadata.name.as_deref() == Some("web"))
+    );
+
+    let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "x"}})).unwrap();
+    let refused = Api::<ConfigMap>::namespaced(reader.clone(), "default")
+        .create(&PostParams::default(), &cm)
+        .await
+        .unwrap_err();
+    match refused {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+            assert_eq!(
+                s.message,
+                format!("configmaps is forbidden: User \"{READER_USER}\" cannot create resource \"configmaps\" in API group \"\" in the namespace \"default\"")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let deploys = Api::<Deployment>::all(reader.clone());
+    assert_eq!(
+        api_code(deploys.list(&ListParams::default()).await.unwrap_err()),
+        403
+    );
+
+    // istiod's TokenReview of the token, allowed by the reader's role.
+    let review: TokenReview = serde_json::from_value(json!({"spec": {"token": token}})).unwrap();
+    let reviewed = Api::<TokenReview>::all(reader.clone())
+        .create(&PostParams::default(), &review)
+        .await
+        .expect("token review");
+    let status = reviewed.status.expect("status");
+    assert_eq!(status.authenticated, Some(true));
+    let user = status.user.expect("user");
+    assert_eq!(user.username.as_deref(), Some(READER_USER));
+    assert!(user
+        .groups
+        .unwrap()
+        .contains(&"system:serviceaccounts:istio-system".to_string()));
+
+    // kubectl with a kubeconfig holding the token, as the remote secret does.
+    let kubectl = Kubectl::as_user(&endpoint, &ca_pem, &token);
+    let all = kubectl.run(&["get", "services", "-A"]).await;
+    assert!(all.contains("kubernetes") && all.contains("web"), "{all}");
+    let create = kubectl
+        .output(&["create", "configmap", "x", "-n", "default"])
+        .await;
+    assert!(!create.success);
+    assert!(
+        create.stderr.contains(&format!("configmaps is forbidden: User \"{READER_USER}\" cannot create resource \"configmaps\" in API group \"\" in the namespace \"default\"")),
+        "{}",
+        create.stderr
+    );
+    let can = kubectl
+        .output(&["auth", "can-i", "list", "services", "-A"])
+        .await;
+    assert_eq!(can.stdout.trim(), "yes", "{}", can.stderr);
+    let cannot = kubectl
+        .output(&["auth", "can-i", "create", "configmaps", "-n", "default"])
+        .await;
+    assert_eq!(cannot.stdout.trim(), "no", "{}", cannot.stderr);
+
+    // A forged token (another account's claims under the reader's
+    // signature) and a token signed elsewhere are refused.
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut claims: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    claims["kubernetes.io/serviceaccount/service-account.name"] = json!("default");
+    claims["sub"] = json!("system:serviceaccount:istio-system:default");
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64.encode(claims.to_string()),
+        parts[2]
+    );
+    for bad in [
+        forged,
+        format!("{}.{}.{}", parts[0], parts[1], b64.encode([7u8; 32])),
+    ] {
+        let client = reader_client(&endpoint, &ca_pem, &bad);
+        let err = Api::<Service>::all(client)
+            .list(&ListParams::default())
+            .await
+            .unwrap_err();
+        assert_eq!(api_code(err), 401, "{bad}");
+    }
+
+    // The token dies with its Secret.
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(admin.clone(), "istio-system")
+        .delete(READER_SECRET, &DeleteParams::default())
+        .await
+        .expect("secret deleted");
+    assert_eq!(
+        api_code(services.list(&ListParams::default()).await.unwrap_err()),
+        401
+    );
+    apis.stop_all().await;
+}
+
+#[tokio::test]
+async fn a_token_survives_a_restart_and_dies_with_its_service_account() {
+    use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
+
+    let dir = tempfile::tempdir().unwrap();
+    let apis = KubeApis::new(dir.path(), 0.001);
+    let endpoint = apis.start(KEY).await.unwrap();
+    let admin = client(&endpoint);
+    create_istio_reader(&admin).await;
+    let (token, ca_pem) = reader_token(&admin).await;
+    apis.stop_all().await;
+    let endpoint = apis.start(KEY).await.unwrap();
+    let reader = reader_client(&endpoint, &ca_pem, &token);
+    Api::<Service>::all(reader.clone())
+        .list(&ListParams::default())
+        .await
+        .expect("the token still works after a restart");
+
+    let admin = client(&endpoint);
+    Api::<ServiceAccount>::namespaced(admin.clone(), "istio-system")
+        .delete(READER, &DeleteParams::default())
+        .await
+        .expect("account deleted");
+    let err = Api::<Service>::all(reader)
+        .list(&ListParams::default())
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(err), 401);
+    let secrets = Api::<Secret>::namespaced(admin, "istio-system");
+    assert_eq!(
+        api_code(secrets.get(READER_SECRET).await.unwrap_err()),
+        404,
+        "the token controller deletes the tokens of a deleted account"
     );
     apis.stop_all().await;
 }

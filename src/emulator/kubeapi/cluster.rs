@@ -12,6 +12,7 @@ use super::crd;
 use super::defaults::Cidr;
 use super::meta;
 use super::resources::{self, ResourceType};
+use super::sa_token::TokenIssuer;
 use super::status::Failure;
 use super::store::Store;
 use super::watch::{self, Event};
@@ -38,6 +39,8 @@ pub struct Cluster {
     pub requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The cloud the cluster runs in (its load balancers), if any.
     pub cloud: Option<CloudLink>,
+    /// Signs and verifies the cluster's service-account tokens.
+    pub tokens: std::sync::Arc<TokenIssuer>,
 }
 
 impl Cluster {
@@ -52,6 +55,7 @@ impl Cluster {
             now_ms: meta::now_ms(),
             latency_scale: self.latency_scale,
             cloud: self.cloud.clone(),
+            tokens: self.tokens.clone(),
         }
     }
 

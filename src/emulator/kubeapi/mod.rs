@@ -6,8 +6,15 @@
 //! - [`KubeApis`]: start / stop the servers (this file).
 //! - `tls.rs`: the cluster CA and serving certificate (rcgen), persisted.
 //! - `server.rs`: TLS accept loop serving the axum router.
-//! - `router.rs`: request dispatch; `auth.rs`: bearer tokens;
-//!   `discovery.rs`: `/version`, `/api`, `/apis`, OpenAPI v3.
+//! - `router.rs`: request dispatch: authentication, authorization, then
+//!   the handlers; `discovery.rs`: `/version`, `/api`, `/apis`, OpenAPI v3.
+//! - `auth.rs`: who a bearer token is (the Google identity, allowed
+//!   everything, or a service account); `sa_token.rs`: the legacy
+//!   service-account tokens the cluster signs; `request_info.rs`: a
+//!   request as authorization sees it (verb, resource, namespace, name);
+//!   `rbac.rs`: RBAC decisions for service accounts and the 403 they get;
+//!   `reviews.rs`: `TokenReview`, `SelfSubjectAccessReview`,
+//!   `SubjectAccessReview`.
 //! - `paths.rs`: resource paths; `selectors.rs`: label/field selectors.
 //! - `objects.rs`: get/list/create/replace/patch/delete of objects;
 //!   `finalizers.rs`: graceful deletion (finalizers, terminating namespaces).
@@ -25,7 +32,8 @@
 //! - `controllers/`: what runs in the cluster and changes objects on its
 //!   own (istiod making its CA when it starts without `cacerts`, the
 //!   namespace controller, the service controller of LoadBalancer
-//!   Services), caught up at every request and woken by a task per cluster.
+//!   Services, the service-account token controller), caught up at every
+//!   request and woken by a task per cluster.
 //! - `cloud.rs`: the cloud provider's load balancers as the service
 //!   controller calls them ([`LoadBalancers`]); the emulator implements
 //!   them on its world and hands them over with
@@ -54,8 +62,12 @@ mod objects;
 mod paths;
 mod protobuf;
 mod query;
+mod rbac;
+mod request_info;
 mod resources;
+mod reviews;
 mod router;
+mod sa_token;
 mod scale;
 mod selectors;
 mod server;
@@ -343,6 +355,10 @@ impl KubeApis {
                 key: key.to_string(),
                 provider: provider.clone(),
             }),
+            tokens: Arc::new(sa_token::TokenIssuer::new(
+                certs.ca_key_pem.as_bytes(),
+                &certs.ca_pem,
+            )),
         });
         let (tx, rx) = oneshot::channel();
         let controllers = AbortOnDrop(controllers::spawn(cluster.clone()));

@@ -54,6 +54,24 @@ const CONTAINER_PORT: &[Field] = &[
     (4, "protocol", F::Str),
     (5, "hostIP", F::Str),
 ];
+const RESOURCE_ATTRIBUTES: &[Field] = &[
+    (1, "namespace", F::Str),
+    (2, "verb", F::Str),
+    (3, "group", F::Str),
+    (4, "version", F::Str),
+    (5, "resource", F::Str),
+    (6, "subresource", F::Str),
+    (7, "name", F::Str),
+];
+const NON_RESOURCE_ATTRIBUTES: &[Field] = &[(1, "path", F::Str), (2, "verb", F::Str)];
+const ACCESS_REVIEW_SPEC: &[Field] = &[
+    (1, "resourceAttributes", F::Msg(RESOURCE_ATTRIBUTES)),
+    (2, "nonResourceAttributes", F::Msg(NON_RESOURCE_ATTRIBUTES)),
+    (3, "user", F::Str),
+    (4, "groups", F::StrList),
+    (6, "uid", F::Str),
+];
+const TOKEN_REVIEW_SPEC: &[Field] = &[(1, "token", F::Str), (2, "audiences", F::StrList)];
 const ENV_VAR: &[Field] = &[(1, "name", F::Str), (2, "value", F::Str)];
 const RESOURCES: &[Field] = &[];
 const CONTAINER: &[Field] = &[
@@ -176,6 +194,11 @@ fn schema(kind: &str) -> Option<Vec<Field>> {
             (2, "subjects", F::MsgList(SUBJECT)),
             (3, "roleRef", F::Msg(ROLE_REF)),
         ],
+        // A self-subject review's spec has fields 1 and 2 only.
+        "SelfSubjectAccessReview" | "SubjectAccessReview" => {
+            vec![meta, (2, "spec", F::Msg(ACCESS_REVIEW_SPEC))]
+        }
+        "TokenReview" => vec![meta, (2, "spec", F::Msg(TOKEN_REVIEW_SPEC))],
         _ => return None,
     })
 }
@@ -322,7 +345,7 @@ pub fn decode(kind: &str, body: &[u8]) -> Result<Value, (u16, String)> {
     let schema = schema(kind).ok_or_else(|| {
         (
             415,
-            format!("the emulated API server reads protobuf bodies of Namespace, ConfigMap, Secret, ServiceAccount, Service, Deployment, Pod and RBAC kinds only, not {kind}; send JSON"),
+            format!("the emulated API server reads protobuf bodies of Namespace, ConfigMap, Secret, ServiceAccount, Service, Deployment, Pod, RBAC and review kinds only, not {kind}; send JSON"),
         )
     })?;
     let bad = || (400, "the protobuf request body does not decode".to_string());
@@ -363,5 +386,23 @@ mod tests {
         );
         assert_eq!(decode("Event", &body).unwrap_err().0, 415);
         assert_eq!(decode("Namespace", b"{}").unwrap_err().0, 400);
+    }
+
+    #[test]
+    fn kubectl_auth_can_i_sends_a_self_subject_access_review() {
+        let attrs = [
+            field(1, b"default"),
+            field(2, b"create"),
+            field(5, b"configmaps"),
+        ]
+        .concat();
+        let raw = [field(1, b""), field(2, &field(1, &attrs))].concat();
+        let body = [b"k8s\0".to_vec(), field(2, &raw)].concat();
+        let v = decode("SelfSubjectAccessReview", &body).unwrap();
+        assert_eq!(
+            v["spec"],
+            json!({"resourceAttributes": {"namespace": "default", "verb": "create",
+                                          "resource": "configmaps"}})
+        );
     }
 }

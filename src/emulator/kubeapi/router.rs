@@ -1,5 +1,8 @@
-//! The axum router of one cluster's API server: authentication first, then
-//! health, discovery, OpenAPI, and object requests.
+//! The axum router of one cluster's API server: authentication first,
+//! then authorization (RBAC, for service accounts only; before routing, so
+//! a refused request gets 403 even for what does not exist, as from the
+//! API server), then health, discovery, OpenAPI, reviews and object
+//! requests.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,13 +14,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::Value;
 
-use super::auth;
+use super::auth::{self, Identity};
 use super::cluster::{all_types, Cluster};
 use super::discovery;
 use super::meta;
 use super::objects::{self, ObjectRequest};
 use super::paths::{self, Route, Target};
 use super::query;
+use super::rbac;
+use super::request_info;
+use super::reviews;
 use super::status::{json_response, Failure};
 use super::table;
 use super::watch;
@@ -60,7 +66,17 @@ fn respond(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, Failure> {
-    auth::check(headers)?;
+    let identity = auth::authenticate(cluster, headers)?;
+    if let Identity::Account(user) = &identity {
+        let query: HashMap<String, String> = Query::try_from_uri(uri)
+            .map(|Query(q)| q)
+            .unwrap_or_default();
+        let attrs = request_info::attributes(method, uri.path(), &query);
+        let decision = rbac::authorize(&cluster.lock(), user, &attrs);
+        if let Err(reason) = decision {
+            return Err(rbac::forbidden(user, &attrs, &reason));
+        }
+    }
     let path = uri.path().trim_end_matches('/');
     let ok = |v: serde_json::Value| Ok(json_response(StatusCode::OK, &v));
     let read_only = |m: &Method| {
@@ -119,6 +135,11 @@ fn respond(
             discovery::resource_list(&types, &group, &version)
                 .map(|l| json_response(StatusCode::OK, &l))
                 .ok_or_else(|| Failure::no_route(path))
+        }
+        Some(Route::Resource(target)) if reviews::is_review(&target) => {
+            let content_type = header_str(headers, header::CONTENT_TYPE);
+            let content_type = content_type.split(';').next().unwrap_or("").trim();
+            reviews::serve(cluster, &identity, method, &target, content_type, body)
         }
         Some(Route::Watch(target)) => resource(cluster, method, uri, headers, body, target, true),
         Some(Route::Resource(target)) => {

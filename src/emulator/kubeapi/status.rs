@@ -136,6 +136,28 @@ impl Failure {
         f
     }
 
+    /// 403 from authorization, worded as apimachinery's `NewForbidden`:
+    /// `services is forbidden: <why>` for a collection, `services "x" is
+    /// forbidden: <why>` for an object, `forbidden: <why>` for a path;
+    /// `details` hold the group, the resource (as `kind`) and the name.
+    pub fn denied(group: &str, resource: &str, name: &str, why: &str) -> Self {
+        let what = qualified(group, resource);
+        let message = match (resource, name) {
+            ("", _) => format!("forbidden: {why}"),
+            (_, "") => format!("{what} is forbidden: {why}"),
+            _ => format!("{what} \"{name}\" is forbidden: {why}"),
+        };
+        let mut details = serde_json::Map::new();
+        for (field, value) in [("group", group), ("kind", resource), ("name", name)] {
+            if !value.is_empty() {
+                details.insert(field.into(), json!(value));
+            }
+        }
+        let mut f = Failure::new(403, "Forbidden", message);
+        f.details = Some(Value::Object(details));
+        f
+    }
+
     /// 500: the server could not persist.
     pub fn internal(message: impl Into<String>) -> Self {
         Failure::new(500, "InternalError", message)

@@ -34,6 +34,9 @@ pub struct ClusterTls {
     pub server_pem: String,
     /// Serving key, PKCS#8.
     pub server_key_pem: String,
+    /// CA key, PKCS#8 (service-account tokens are signed with a key
+    /// derived from it).
+    pub ca_key_pem: String,
 }
 
 /// Loads the certificates from `dir`, or makes and saves new ones when any
@@ -43,7 +46,7 @@ pub struct ClusterTls {
 /// I/O errors, or rcgen failing to generate.
 pub fn load_or_create(dir: &Path) -> Result<ClusterTls, KubeApiError> {
     let read = |name: &str| fs::read_to_string(dir.join(name)).ok();
-    if let (Some(ca_pem), Some(_), Some(server_pem), Some(server_key_pem)) = (
+    if let (Some(ca_pem), Some(ca_key_pem), Some(server_pem), Some(server_key_pem)) = (
         read("ca.pem"),
         read("ca-key.pem"),
         read("server.pem"),
@@ -53,18 +56,19 @@ pub fn load_or_create(dir: &Path) -> Result<ClusterTls, KubeApiError> {
             ca_pem,
             server_pem,
             server_key_pem,
+            ca_key_pem,
         });
     }
-    let (tls, ca_key_pem) = generate()?;
+    let tls = generate()?;
     write_file(dir, "ca.pem", &tls.ca_pem, false)?;
-    write_file(dir, "ca-key.pem", &ca_key_pem, true)?;
+    write_file(dir, "ca-key.pem", &tls.ca_key_pem, true)?;
     write_file(dir, "server.pem", &tls.server_pem, false)?;
     write_file(dir, "server-key.pem", &tls.server_key_pem, true)?;
     Ok(tls)
 }
 
-/// A fresh CA and a serving certificate it signed; also returns the CA key.
-fn generate() -> Result<(ClusterTls, String), KubeApiError> {
+/// A fresh CA and a serving certificate it signed.
+fn generate() -> Result<ClusterTls, KubeApiError> {
     let tls_err = |e: rcgen::Error| KubeApiError::Tls(e.to_string());
     let ca_key = KeyPair::generate().map_err(tls_err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
@@ -95,14 +99,12 @@ fn generate() -> Result<(ClusterTls, String), KubeApiError> {
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let server_cert = params.signed_by(&server_key, &issuer).map_err(tls_err)?;
 
-    Ok((
-        ClusterTls {
-            ca_pem: ca_cert.pem(),
-            server_pem: server_cert.pem(),
-            server_key_pem: server_key.serialize_pem(),
-        },
-        issuer.key().serialize_pem(),
-    ))
+    Ok(ClusterTls {
+        ca_pem: ca_cert.pem(),
+        server_pem: server_cert.pem(),
+        server_key_pem: server_key.serialize_pem(),
+        ca_key_pem: issuer.key().serialize_pem(),
+    })
 }
 
 fn write_file(dir: &Path, name: &str, contents: &str, secret: bool) -> Result<(), KubeApiError> {

@@ -1,7 +1,8 @@
 //! Validation the real API server does before storing, for the mistakes
 //! a test against the emulator should catch: object names (RFC 1123 /
 //! RFC 1035 / path segments, per kind), Service ports and types,
-//! Deployment selectors, templates and containers. Errors are 422
+//! Deployment selectors, templates and containers, the service-account
+//! annotation of a token Secret. Errors are 422
 //! `Invalid`, worded as the API server words them.
 
 use serde_json::Value;
@@ -70,8 +71,26 @@ pub fn spec(group: &str, plural: &str, object: &Value) -> Result<(), Failure> {
     match (group, plural) {
         ("", "services") => service(name, &object["spec"]),
         ("apps", "deployments") => deployment(name, &object["spec"]),
+        ("", "secrets") => secret(name, object),
         _ => Ok(()),
     }
+}
+
+/// A Secret of type `kubernetes.io/service-account-token` names its
+/// ServiceAccount (k8s `ValidateSecret`).
+fn secret(name: &str, object: &Value) -> Result<(), Failure> {
+    let annotation = "kubernetes.io/service-account.name";
+    let named = object["metadata"]["annotations"][annotation]
+        .as_str()
+        .is_some_and(|n| !n.is_empty());
+    if object["type"] == "kubernetes.io/service-account-token" && !named {
+        return Err(required(
+            "Secret",
+            name,
+            &format!("metadata.annotations[{annotation}]"),
+        ));
+    }
+    Ok(())
 }
 
 fn required(kind: &str, name: &str, field: &str) -> Failure {
@@ -191,6 +210,23 @@ mod tests {
             "system:x"
         )
         .is_ok());
+    }
+
+    #[test]
+    fn a_token_secret_must_name_its_service_account() {
+        let token = |annotations: Value| {
+            json!({"metadata": {"name": "t", "annotations": annotations},
+                   "type": "kubernetes.io/service-account-token"})
+        };
+        let refused = spec("", "secrets", &token(json!({}))).unwrap_err();
+        assert_eq!(
+            refused.message,
+            "Secret \"t\" is invalid: metadata.annotations[kubernetes.io/service-account.name]: Required value"
+        );
+        let named = json!({"kubernetes.io/service-account.name": "reader"});
+        assert!(spec("", "secrets", &token(named)).is_ok());
+        let opaque = json!({"metadata": {"name": "o"}, "type": "Opaque"});
+        assert!(spec("", "secrets", &opaque).is_ok());
     }
 
     #[test]

@@ -118,6 +118,7 @@ impl InCluster for IstiodCa {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulator::kubeapi::sa_token::TokenIssuer;
     use serde_json::json;
 
     const SCALE: f64 = 0.001; // rollouts take 30 ms
@@ -143,6 +144,7 @@ mod tests {
             now_ms,
             latency_scale: SCALE,
             cloud: None,
+            tokens: std::sync::Arc::new(TokenIssuer::new(b"key", "CA")),
         }
     }
 

@@ -9,6 +9,9 @@
 //! - `ca_secret.rs`: that Secret, with a fresh self-signed root.
 //! - `namespaces.rs`: a namespace being deleted loses its contents (each
 //!   honouring its finalizers), then goes itself.
+//! - `sa_tokens.rs`: the service-account token controller: Secrets of type
+//!   `kubernetes.io/service-account-token` get their token, `ca.crt` and
+//!   `namespace`, or are deleted when their ServiceAccount is missing.
 //!
 //! **When they run.** What happens in a cluster depends on time (a
 //! Deployment's pods start when its rollout finishes, see
@@ -30,6 +33,7 @@
 mod ca_secret;
 mod istiod_ca;
 mod namespaces;
+mod sa_tokens;
 mod service_lb;
 
 use std::sync::Arc;
@@ -41,6 +45,7 @@ use tokio::task::JoinHandle;
 use super::cloud::CloudLink;
 use super::cluster::Cluster;
 use super::meta;
+use super::sa_token::TokenIssuer;
 use super::store::Store;
 use super::watch::Event;
 
@@ -54,6 +59,8 @@ pub struct At {
     /// The cloud the cluster runs in, when it runs in one (an emulator's
     /// cluster does; a bare [`super::KubeApis`] has none).
     pub cloud: Option<CloudLink>,
+    /// The cluster's service-account token signer and CA bundle.
+    pub tokens: Arc<TokenIssuer>,
 }
 
 /// A workload of the emulated cluster that changes objects on its own.
@@ -76,6 +83,7 @@ pub static CONTROLLERS: &[&dyn InCluster] = &[
     &istiod_ca::IstiodCa,
     &service_lb::ServiceLoadBalancers,
     &namespaces::Namespaces,
+    &sa_tokens::ServiceAccountTokens,
 ];
 
 /// Lets every controller do the work due by `at`; returns their changes.

@@ -63,6 +63,7 @@ impl InCluster for Namespaces {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulator::kubeapi::sa_token::TokenIssuer;
     use serde_json::json;
 
     #[test]
@@ -72,6 +73,7 @@ mod tests {
             now_ms: 1_000,
             latency_scale: 1.0,
             cloud: None,
+            tokens: std::sync::Arc::new(TokenIssuer::new(b"key", "CA")),
         };
         let ns_key = key("/namespaces", None, "n");
         store.insert_created(
