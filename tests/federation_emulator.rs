@@ -135,7 +135,7 @@ async fn every_cluster_reads_every_peer_through_its_remote_secret_and_may_only_r
     let plan = w.run(&["plan"]).await.expect(0).stdout();
     assert!(plan.contains("~ istio_reader.us-central1"), "{plan}");
     assert!(
-        plan.contains("remote_secret.europe-west2.us-central1 will be updated in place (istio_reader.us-central1.token changes"),
+        plan.contains("remote_secret.europe-west2.us-central1 will be updated in place (istio_reader.us-central1's token changes"),
         "{plan}"
     );
     w.run(&["apply", "--auto-approve"]).await.expect(0);

@@ -24,12 +24,14 @@ fn rank(kind: &str) -> u8 {
     match kind {
         "CustomResourceDefinition" => 0,
         "Namespace" => 1,
-        "ServiceAccount" | "ConfigMap" | "Secret" => 2,
-        "ClusterRole" | "Role" => 3,
-        "ClusterRoleBinding" | "RoleBinding" => 4,
-        "Service" => 5,
-        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => 7,
-        _ => 6,
+        // A token Secret names its ServiceAccount, which must exist first.
+        "ServiceAccount" => 2,
+        "ConfigMap" | "Secret" => 3,
+        "ClusterRole" | "Role" => 4,
+        "ClusterRoleBinding" | "RoleBinding" => 5,
+        "Service" => 6,
+        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => 8,
+        _ => 7,
     }
 }
 
