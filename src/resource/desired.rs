@@ -116,6 +116,9 @@ pub fn desired_resources_with(
             }
         }
     }
+    if plan.mesh.is_some() && roots.is_some() {
+        out.extend(super::desired_mesh::remote_secrets(&plan.regions));
+    }
     for rule in &plan.firewalls {
         let ranges = |r: &[ipnet::Ipv4Net]| r.iter().map(|c| c.to_string()).collect::<Vec<_>>();
         out.push(DesiredResource::of::<kinds::firewall::Firewall>(

@@ -62,8 +62,9 @@ pub fn root_resources(roots: &RootPlan) -> Vec<DesiredResource> {
     out
 }
 
-/// The intermediate, `cacerts` and control plane of `cluster` in `region`,
-/// with the intermediate signed and the roots trusted as `roots` says.
+/// The intermediate, `cacerts`, control plane, east-west gateway and reader
+/// identity of `cluster` in `region`, with the intermediate signed and the
+/// roots trusted as `roots` says.
 pub fn cluster_mesh_resources(
     mesh: &Mesh,
     roots: &RootPlan,
@@ -158,22 +159,37 @@ pub fn cluster_mesh_resources(
         },
         vec![cluster_address.clone(), namespace.clone()],
     );
-    let mut out = vec![inter, cacerts, istio.clone(), gateway, reader];
-    for peer in regions.iter().filter(|r| r.name != region.name) {
-        let Some(other) = &peer.cluster else {
+    vec![inter, cacerts, istio, gateway, reader]
+}
+
+/// A remote secret for every ordered pair of clusters of `regions`. They
+/// reference outputs of clusters in other regions, so they come after every
+/// region's resources (the diff resolves references in list order).
+pub fn remote_secrets(regions: &[Region]) -> Vec<DesiredResource> {
+    let mut out = Vec::new();
+    for region in regions {
+        let Some(cluster) = &region.cluster else {
             continue;
         };
-        out.push(remote_secret(
-            region,
-            cluster,
-            peer,
-            other,
-            vec![
-                cluster_address.clone(),
-                namespace.clone(),
-                istio.address.clone(),
-            ],
-        ));
+        for peer in regions.iter().filter(|r| r.name != region.name) {
+            let Some(other) = &peer.cluster else {
+                continue;
+            };
+            out.push(remote_secret(
+                region,
+                cluster,
+                peer,
+                other,
+                vec![
+                    Address::new(ResourceKind::Cluster, &region.name),
+                    Address::new(
+                        ResourceKind::Namespace,
+                        format!("{}.{ISTIO_NAMESPACE}", region.name),
+                    ),
+                    Address::new(ResourceKind::Istio, &region.name),
+                ],
+            ));
+        }
     }
     out
 }
@@ -289,4 +305,36 @@ fn gateway_resource(
         dependencies,
     )
     .note("values", why)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use crate::resource::outputs::references_in;
+
+    /// The diff resolves references in list order: a resource must come
+    /// after every resource it depends on or takes an output of, or a
+    /// replaced peer cluster would leave its remote secret stale.
+    #[test]
+    fn every_resource_comes_after_what_it_depends_on_and_references() {
+        for plan in ["plans/tutorial.toml", "plans/three-regions.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(plan);
+            let (_, desired, _) = crate::ops::load_desired(&path).unwrap();
+            let mut seen = BTreeSet::new();
+            for d in &desired {
+                let attrs = serde_json::to_value(&d.attrs).unwrap();
+                let referenced = references_in(&attrs).into_iter().map(|r| r.address);
+                for before in d.deps.iter().cloned().chain(referenced) {
+                    assert!(
+                        seen.contains(&before),
+                        "{plan}: {} comes before {before}, which it needs",
+                        d.address
+                    );
+                }
+                seen.insert(d.address.clone());
+            }
+        }
+    }
 }
