@@ -109,6 +109,23 @@ async fn api_for(c: &Connected, r: &ObjectRef) -> Result<Api<DynamicObject>, Kub
     })
 }
 
+/// Whether discovery found no such type: the API server does not serve the
+/// kind (404 for its group version, e.g. in a new cluster without the CRD),
+/// or serves the group version without it.
+fn type_missing(e: &KubeError) -> bool {
+    match e {
+        KubeError::Api {
+            source: kube::Error::Discovery(_),
+            ..
+        } => true,
+        KubeError::Api {
+            source: kube::Error::Api(s),
+            ..
+        } => s.code == 404,
+        _ => false,
+    }
+}
+
 impl Kube {
     /// Applies `object` server-side as meshform's field manager.
     ///
@@ -153,10 +170,7 @@ impl Kube {
         let api = match api_for(&c, r).await {
             Ok(api) => api,
             // A CRD-defined type that is gone: so are its objects.
-            Err(KubeError::Api {
-                source: kube::Error::Discovery(_),
-                ..
-            }) => return Ok(None),
+            Err(e) if type_missing(&e) => return Ok(None),
             Err(e) => return Err(e),
         };
         let found = api
@@ -182,10 +196,7 @@ impl Kube {
         };
         let api = match api_for(&c, r).await {
             Ok(api) => api,
-            Err(KubeError::Api {
-                source: kube::Error::Discovery(_),
-                ..
-            }) => return Ok(()),
+            Err(e) if type_missing(&e) => return Ok(()),
             Err(e) => return Err(e),
         };
         match api.delete(&r.name, &DeleteParams::default()).await {
