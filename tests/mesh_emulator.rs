@@ -98,35 +98,46 @@ async fn assert_one_root_of_trust(w: &World) -> Vec<String> {
 }
 
 /// The PEM body lines of every private key in the secret store beside the
-/// state: what must never appear anywhere else.
+/// state, and the reader tokens it also keeps: what must never appear
+/// anywhere else.
 fn key_fragments(state: &Path) -> Vec<String> {
     let dir = state.with_file_name("state.json.secrets");
     let mut out = Vec::new();
+    let mut keys = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_file() {
             let text = std::fs::read_to_string(&path).unwrap();
-            assert!(
-                text.contains("PRIVATE KEY"),
-                "{} holds a key",
-                path.display()
-            );
-            out.extend(
-                text.lines()
-                    .filter(|l| !l.starts_with("-----") && l.len() >= 40)
-                    .take(3)
-                    .map(str::to_string),
-            );
+            if text.contains("PRIVATE KEY") {
+                keys += 1;
+                out.extend(
+                    text.lines()
+                        .filter(|l| !l.starts_with("-----") && l.len() >= 40)
+                        .take(3)
+                        .map(str::to_string),
+                );
+            } else {
+                // A service-account token (a JWT: three base64url parts).
+                assert!(
+                    text.starts_with("eyJ") && text.split('.').count() == 3,
+                    "{} holds neither a key nor a token",
+                    path.display()
+                );
+                out.push(text.trim().to_string());
+            }
         }
     }
-    assert!(!out.is_empty(), "the store holds the CA keys");
+    assert!(keys > 0, "the store holds the CA keys");
     out
 }
 
 fn assert_no_key_in(what: &str, text: &str, fragments: &[String]) {
     assert!(!text.contains("PRIVATE KEY"), "{what} shows a private key");
     for f in fragments {
-        assert!(!text.contains(f.as_str()), "{what} contains key material");
+        assert!(
+            !text.contains(f.as_str()),
+            "{what} contains a key or a token"
+        );
     }
 }
 
