@@ -1,6 +1,9 @@
 //! `cargo bench --bench apply`: apply wall time against the critical path of
 //! emulated operation time, and API calls per resource, for plans/vpc.toml,
-//! a generated 12-region plan and plans/tutorial.toml (two GKE clusters). Prints numbers; asserts nothing.
+//! plans/tutorial.toml (two GKE clusters and the mesh),
+//! plans/three-regions.toml and a generated 12-region mesh (132 remote
+//! secrets); and for plans with clusters, `verify`'s own time and calls.
+//! Prints numbers; asserts only that the runs succeed.
 //!
 //! The critical path is the longest chain of dependent steps, each weighted
 //! by the emulator's operation duration for it (see `emulator::base_duration`)
@@ -29,10 +32,12 @@ fn main() {
         let vpc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/vpc.toml"))
             .expect("plans/vpc.toml");
         bench("plans/vpc.toml", &vpc).await;
-        bench("generated 12-region plan", &twelve_regions()).await;
-        let tutorial = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/tutorial.toml"))
-            .expect("plans/tutorial.toml");
-        bench("plans/tutorial.toml", &tutorial).await;
+        for name in ["plans/tutorial.toml", "plans/three-regions.toml"] {
+            let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(name))
+                .expect(name);
+            bench(name, &text).await;
+        }
+        bench("generated 12-region mesh", &twelve_regions()).await;
     });
 }
 
@@ -68,6 +73,16 @@ async fn bench(name: &str, plan_text: &str) {
     let (apply_wall, apply_path) = timed_apply(&mut ws, &set).await;
     let apply_calls = calls(&emulator);
 
+    let verified = if plan.regions.iter().any(|r| r.cluster.is_some()) {
+        emulator.reset_request_counts();
+        let start = Instant::now();
+        let report = ops::verify(&ws, &plan).await.expect("verify");
+        assert!(report.ok(), "verify failed:\n{}", report.table());
+        Some((start.elapsed(), report.checks.len(), calls(&emulator)))
+    } else {
+        None
+    };
+
     emulator.reset_request_counts();
     let again = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM, inputs(&plan))
         .await
@@ -99,6 +114,13 @@ async fn bench(name: &str, plan_text: &str) {
         plan_calls,
         per(plan_calls)
     );
+    if let Some((wall, checks, calls)) = verified {
+        println!(
+            "  verify   wall {:>6.3}s  {checks} checks                         API calls {calls:>4} ({:.2} per check)",
+            wall.as_secs_f64(),
+            calls as f64 / checks as f64
+        );
+    }
     println!(
         "  destroy  wall {:>6.3}s  critical path {:>6.3}s  ratio {:.3}  API calls {:>4} ({:.2} per resource)\n",
         destroy_wall.as_secs_f64(),
@@ -219,8 +241,9 @@ fn calls(emulator: &Emulator) -> u64 {
     emulator.request_counts().values().sum()
 }
 
-/// Twelve regions, each with a subnet, pod and service ranges and NAT, plus
-/// the IAP SSH rule.
+/// Twelve regions, each with a subnet, pod and service ranges, NAT and a
+/// private cluster, plus the IAP SSH rule and the mesh over all twelve
+/// clusters (132 remote secrets).
 fn twelve_regions() -> String {
     let regions = [
         "europe-west1",
@@ -247,6 +270,12 @@ fn twelve_regions() -> String {
              service_range = {{ name = \"services\", cidr = \"10.{i}.64.0/20\" }}\n",
             100 + i
         ));
+        s.push_str(&format!(
+            "[region.cluster]\nname = \"mesh-{i}\"\nlocation = \"{r}-b\"\n\
+             master_cidr = \"172.16.0.{}/28\"\nprivate_endpoint = true\naccess = \"dns\"\n",
+            16 * i
+        ));
     }
+    s.push_str("\n[mesh]\nid = \"mesh1\"\nistio_version = \"1.31.1\"\n");
     s
 }

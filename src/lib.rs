@@ -21,7 +21,9 @@
 //!   Compute, GKE, a cluster's Kubernetes API, or nothing (`Api::Local`: the mesh's CAs,
 //!   which live beside the state). Istio's control plane and each east-west gateway are
 //!   tracked groups of rendered objects (`kinds::object_group`); `gke_leftovers` is the
-//!   sweep of what GKE's load balancers left on the network, run after its cluster is gone.
+//!   sweep of what GKE's load balancers left on the network, run after its cluster is gone;
+//!   `istio_reader` (the reader identity and its token) and `remote_secret` (one per
+//!   ordered pair of clusters) federate the control planes.
 //! - [`resource`]: the kind-independent form the engine works with: JSON attributes, ids,
 //!   outputs and references to them (known after apply), sensitive references, time
 //!   limits; desired resources from a plan, and which root CAs a mesh has (`roots`: the
@@ -50,8 +52,11 @@
 //! - [`mesh`]: the Istio control plane's and east-west gateway's values, their IstioOperator
 //!   overlays, the generator of their objects (istioctl of the pinned version — found, downloaded, verified — or the
 //!   emulated stand-in), YAML streams, and the certificate authority (`mesh::ca`, rcgen).
-//! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh); for a
+//! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh, verify); for a
 //!   mesh, planning renders the control planes and guards the root of trust (`ops::mesh`).
+//! - [`verify`]: `meshform verify`: reads the clusters, GKE and the firewall (`verify::facts`),
+//!   judges each link of the mesh as a pure function of those facts (`verify::checks`), decides
+//!   flows by every firewall rule on the network as VPC does (`verify::firewall`), and reports.
 //! - [`cli`]: argument parsing, the printer, exit codes.
 //! - [`emulator`]: the embedded, persisted imitation of the compute, GKE and Service Usage APIs
 //!   and of each cluster's Kubernetes API (axum on loopback), answering gcloud and kubectl too.
@@ -73,3 +78,4 @@ pub mod progress;
 pub mod render;
 pub mod resource;
 pub mod state;
+pub mod verify;

@@ -118,6 +118,19 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Check that the mesh is wired: trust, gateways, firewall, control-plane
+    /// access and remote secrets, per cluster and per pair of clusters.
+    /// Exits 1 when a check fails.
+    Verify {
+        /// The plan file.
+        plan: PathBuf,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+        /// State, cloud and concurrency options.
+        #[command(flatten)]
+        target: Target,
+    },
     /// Print the resource graph of a plan file in Graphviz DOT.
     Graph {
         /// The plan file.

@@ -79,6 +79,7 @@ pub async fn dispatch(command: Command, istioctl: Option<&Path>, p: &Printer) ->
             Ok(EXIT_OK)
         }
         Command::Kubeconfig { plan, out, target } => kubeconfig_cmd(&plan, out, &target, p).await,
+        Command::Verify { plan, json, target } => verify_cmd(&plan, json, &target, p).await,
         Command::Graph { plan } => {
             let (_, _, graph) = ops::load_desired(&plan)?;
             p.out(&graph.to_dot());
@@ -547,4 +548,28 @@ async fn kubeconfig_cmd(
         );
     }
     Ok(EXIT_OK)
+}
+
+async fn verify_cmd(plan_file: &Path, json: bool, target: &Target, p: &Printer) -> Result<i32> {
+    let (plan, _, _) = ops::load_desired(plan_file)?;
+    if plan.regions.iter().all(|r| r.cluster.is_none()) {
+        bail!(
+            "{} has no clusters: verify checks clusters and the mesh between them",
+            plan_file.display()
+        );
+    }
+    let state_path = state_path(plan_file, target);
+    let ws = open(&state_path, "verify", &plan.project, true, target, p).await?;
+    if !json {
+        p.line("Verifying the mesh: reading the clusters, the firewall rules and the load balancers...\n");
+    }
+    let report = ops::verify(&ws, &plan).await;
+    ws.close().await;
+    let report = report?;
+    if json {
+        p.out(&(serde_json::to_string_pretty(&report)? + "\n"));
+    } else {
+        p.out(&report.table());
+    }
+    Ok(if report.ok() { EXIT_OK } else { EXIT_ERROR })
 }

@@ -1,7 +1,9 @@
-//! Waiting for a forwarding rule someone else deletes (GKE removing a
-//! LoadBalancer Service's load balancer).
+//! Forwarding rules someone else makes (GKE, for a LoadBalancer Service):
+//! reading one, and waiting until one is deleted.
 
 use std::time::{Duration, Instant};
+
+use google_cloud_compute_v1::model::ForwardingRule;
 
 use super::gke::poll_interval;
 use super::{found, GcpError, Provider};
@@ -10,6 +12,26 @@ use super::{found, GcpError, Provider};
 const PATIENCE: Duration = Duration::from_secs(600);
 
 impl Provider {
+    /// Reads forwarding rule `name` in `region`; `None` when it does not exist.
+    ///
+    /// # Errors
+    /// Any API error but 404, after retries.
+    pub async fn get_forwarding_rule(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<ForwardingRule>, GcpError> {
+        let got = self
+            .forwarding_rules
+            .get()
+            .set_project(&self.project)
+            .set_region(region)
+            .set_forwarding_rule(name)
+            .send()
+            .await;
+        found(got, &format!("reading forwarding rule {name} in {region}"))
+    }
+
     /// Waits until forwarding rule `name` in `region` no longer exists,
     /// polling with back-off; stops early on an interrupt.
     ///
@@ -21,17 +43,8 @@ impl Provider {
         name: &str,
     ) -> Result<(), GcpError> {
         let start = Instant::now();
-        let ctx = format!("reading forwarding rule {name} in {region}");
         loop {
-            let got = self
-                .forwarding_rules
-                .get()
-                .set_project(&self.project)
-                .set_region(region)
-                .set_forwarding_rule(name)
-                .send()
-                .await;
-            if found(got, &ctx)?.is_none() {
+            if self.get_forwarding_rule(region, name).await?.is_none() {
                 return Ok(());
             }
             if start.elapsed() > PATIENCE {

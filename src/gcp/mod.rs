@@ -4,6 +4,7 @@
 //! and the emulator differ only in endpoint and credentials.
 
 mod error;
+mod firewalls;
 mod forwarding_rules;
 mod gke;
 mod join;

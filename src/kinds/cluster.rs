@@ -226,7 +226,7 @@ fn body(spec: &ClusterSpec) -> ApiCluster {
 }
 
 /// The managed attributes of a live cluster, in the form of the desired ones.
-fn spec_of(c: &ApiCluster) -> ClusterSpec {
+pub(crate) fn spec_of(c: &ApiCluster) -> ClusterSpec {
     let pool = c
         .node_pools
         .iter()
@@ -315,7 +315,7 @@ pub fn node_tag(name: &str, id: &str) -> String {
     format!("gke-{name}-{}-node", &id[..id.len().min(8)])
 }
 
-fn outputs_of(c: &ApiCluster) -> Outputs {
+pub(crate) fn outputs_of(c: &ApiCluster) -> Outputs {
     let ca = c
         .master_auth
         .as_ref()

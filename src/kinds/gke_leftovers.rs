@@ -129,11 +129,7 @@ async fn find(
     let on_network = |link: &Option<String>| {
         link.as_deref().map(last_segment).as_deref() == Some(spec.network.as_str())
     };
-    let mut firewalls = Vec::new();
-    let mut pages = p.firewalls.list().set_project(&p.project).by_page();
-    while let Some(page) = pages.next().await {
-        firewalls.extend(page.map_err(api("listing firewall rules"))?.items);
-    }
+    let firewalls = p.list_firewalls().await?;
     let uids: BTreeSet<String> = firewalls
         .iter()
         .filter(|f| on_network(&f.network) && f.target_tags.iter().any(|t| t == node_tag))

@@ -205,6 +205,11 @@ fn first_der(pem: &str) -> Result<Vec<u8>, CaError> {
         .ok_or_else(|| CaError::NotACertificate("no CERTIFICATE block".into()))
 }
 
+/// `sha256:` fingerprints of every certificate in `pem`, in order.
+pub fn fingerprints(pem: &str) -> Vec<String> {
+    pem_certificates(pem).iter().map(|d| digest(d)).collect()
+}
+
 /// `sha256:` fingerprint of the first certificate in `pem`.
 ///
 /// # Errors

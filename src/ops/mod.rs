@@ -6,6 +6,7 @@ mod connect;
 mod kubeconfig;
 mod plan;
 mod refresh;
+mod verify;
 
 pub mod mesh;
 
@@ -14,6 +15,7 @@ pub use connect::{Connection, EmulatorSettings, TargetChoice};
 pub use kubeconfig::kubeconfig;
 pub use plan::{load_desired, plan, plan_destroy, PlanError, PlanInputs, Workspace};
 pub use refresh::refresh;
+pub use verify::verify;
 
 use std::path::{Path, PathBuf};
 

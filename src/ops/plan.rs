@@ -180,7 +180,7 @@ impl PlanInputs {
 
 /// How each cluster is reached: the plan file's settings over the state's
 /// (which keep clusters the plan file no longer has reachable).
-fn connections(ws: &Workspace, plan: &Plan) -> Connections {
+pub(super) fn connections(ws: &Workspace, plan: &Plan) -> Connections {
     let mut all = ws.state.connections.clone();
     all.extend(crate::resource::desired::connections(plan));
     all

@@ -59,6 +59,14 @@ impl Mesh {
         self
     }
 
+    /// The name of istiod's Deployment: `istiod`, or `istiod-<revision>`.
+    pub fn istiod_name(&self) -> String {
+        match &self.revision {
+            Some(r) => format!("istiod-{r}"),
+            None => "istiod".to_string(),
+        }
+    }
+
     /// The values of `cluster`'s control plane.
     pub fn control_plane(&self, cluster: &Cluster) -> crate::mesh::ControlPlaneValues {
         crate::mesh::ControlPlaneValues {

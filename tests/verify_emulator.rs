@@ -1,0 +1,386 @@
+//! `meshform verify` on the emulator: it passes on the tutorial's mesh and
+//! the three-region mesh, and fails, naming the reason, when something the
+//! mesh depends on is broken behind meshform's back (by gcloud, or by a
+//! Kubernetes client other than meshform's); `apply` then repairs what it
+//! manages and verify passes again.
+
+mod common;
+
+use common::gcloud::Gcloud;
+use common::World;
+use k8s_openapi::api::core::v1::{Secret, Service};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use meshform::gcp::{Provider, Target};
+use meshform::kube::{build_client, TokenSource, EMULATOR_TOKEN};
+use serde_json::{json, Value};
+
+/// meshform's own client of a cluster (the operator's Google identity).
+async fn admin(w: &World, location: &str, name: &str) -> kube::Client {
+    let gcp = Provider::connect("meshform-demo", &Target::Emulator(w.emulator.url()))
+        .await
+        .unwrap();
+    let endpoint = gcp.cluster_endpoint(location, name, "dns").await.unwrap();
+    build_client(
+        name,
+        &endpoint,
+        None,
+        TokenSource::Static(EMULATOR_TOKEN.into()),
+    )
+    .unwrap()
+}
+
+/// `verify --json`, expecting exit `code`.
+async fn verify(w: &World, code: i32) -> Value {
+    let out = w.run(&["verify", "--json"]).await.expect(code).stdout();
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// The failed checks as `(subject, check, why)`.
+fn failures(report: &Value) -> Vec<(String, String, String)> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["result"] == "fail")
+        .map(|c| {
+            (
+                c["subject"].as_str().unwrap().to_string(),
+                c["check"].as_str().unwrap().to_string(),
+                c["why"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Asserts that exactly the checks `(subject, check)` fail, each with a
+/// reason containing its text.
+fn assert_fails(report: &Value, expected: &[(&str, &str, &str)]) {
+    let found = failures(report);
+    assert_eq!(
+        found.len(),
+        expected.len(),
+        "failures: {found:#?}\nexpected: {expected:#?}"
+    );
+    for (subject, check, why) in expected {
+        assert!(
+            found
+                .iter()
+                .any(|(s, c, w)| s == subject && c == check && w.contains(why)),
+            "no failure ({subject}, {check}, …{why}…) in {found:#?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
+    let w = World::new("tutorial.toml").await;
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+
+    // Every check passes; the table names each of them.
+    let table = w.run(&["verify"]).await.expect(0).stdout();
+    for shown in [
+        "CLUSTER / PAIR",
+        "istio-cluster1 -> istio-cluster2",
+        "cluster running",
+        "istiod",
+        "plugged-in ca",
+        "cacerts chain",
+        "intermediate expiry",
+        "gateway address",
+        "gateway annotations",
+        "gateway global access",
+        "webhook firewall",
+        "gateway firewall",
+        "control plane access",
+        "remote secret",
+        "Verify: 24 passed, 0 failed.",
+    ] {
+        assert!(table.contains(shown), "verify lacks {shown:?}\n{table}");
+    }
+    let report = verify(&w, 0).await;
+    assert_eq!(report["passed"], 24, "{report:#}");
+    let all = report.to_string();
+    assert!(!all.contains("eyJ"), "a token in verify's output");
+
+    let gcloud = Gcloud::new(&w.emulator.url());
+    let eu = admin(&w, "europe-west2-a", "istio-cluster1").await;
+
+    // 1. A higher-priority deny rule on 15443 from cluster2's pods.
+    gcloud
+        .ok(&[
+            "compute",
+            "firewall-rules",
+            "create",
+            "block-mesh",
+            "--network",
+            "cross-region-vpc",
+            "--priority",
+            "900",
+            "--action",
+            "DENY",
+            "--rules",
+            "tcp:15443",
+            "--source-ranges",
+            "10.16.48.0/20",
+        ])
+        .await;
+    let report = verify(&w, 1).await;
+    assert_fails(
+        &report,
+        &[(
+            "istio-cluster2 -> istio-cluster1",
+            "gateway firewall",
+            "denied by block-mesh (priority 900)",
+        )],
+    );
+    gcloud
+        .ok(&[
+            "compute",
+            "firewall-rules",
+            "delete",
+            "block-mesh",
+            "--quiet",
+        ])
+        .await;
+
+    // 2. The global-access annotation written "True": GKE reads only
+    //    "true", so the load balancer loses global access too.
+    let services: Api<Service> = Api::namespaced(eu.clone(), "istio-system");
+    let annotate = |value: &'static str| {
+        json!({"metadata": {"annotations": {
+            "networking.gke.io/internal-load-balancer-allow-global-access": value
+        }}})
+    };
+    services
+        .patch(
+            "istio-eastwestgateway",
+            &PatchParams::default(),
+            &Patch::Merge(annotate("True")),
+        )
+        .await
+        .unwrap();
+    let mut report = verify(&w, 1).await;
+    for _ in 0..50 {
+        if failures(&report).len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        report = verify(&w, 1).await;
+    }
+    assert_fails(
+        &report,
+        &[
+            ("istio-cluster1", "gateway annotations", "\"True\""),
+            (
+                "istio-cluster1",
+                "gateway global access",
+                "does not allow global access",
+            ),
+        ],
+    );
+    services
+        .patch(
+            "istio-eastwestgateway",
+            &PatchParams::default(),
+            &Patch::Merge(annotate("true")),
+        )
+        .await
+        .unwrap();
+
+    // 3. A peer's pod range taken out of the authorized networks.
+    gcloud
+        .ok(&[
+            "container",
+            "clusters",
+            "update",
+            "istio-cluster2",
+            "--zone",
+            "us-central1-a",
+            "--enable-master-authorized-networks",
+            "--master-authorized-networks",
+            "172.20.0.0/20,172.21.0.0/20",
+        ])
+        .await;
+    let mut report = verify(&w, 1).await;
+    for _ in 0..50 {
+        if failures(&report).len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        report = verify(&w, 1).await;
+    }
+    assert_fails(
+        &report,
+        &[(
+            "istio-cluster1 -> istio-cluster2",
+            "control plane access",
+            "10.16.32.0/20 is not in istio-cluster2's authorized networks",
+        )],
+    );
+
+    // 4. A missing remote secret.
+    let secrets: Api<Secret> = Api::namespaced(eu.clone(), "istio-system");
+    secrets
+        .delete(
+            "istio-remote-secret-istio-cluster2",
+            &DeleteParams::default(),
+        )
+        .await
+        .unwrap();
+    let report = verify(&w, 1).await;
+    assert_fails(
+        &report,
+        &[
+            (
+                "istio-cluster1 -> istio-cluster2",
+                "control plane access",
+                "not in istio-cluster2's authorized networks",
+            ),
+            (
+                "istio-cluster1 -> istio-cluster2",
+                "remote secret",
+                "no Secret istio-remote-secret-istio-cluster2",
+            ),
+        ],
+    );
+
+    // 5. cacerts from another root in cluster1.
+    use meshform::mesh::ca::{issue_intermediate, issue_root};
+    use meshform::plan::KeyType;
+    let now = std::time::SystemTime::now();
+    let other_root = issue_root(KeyType::EcdsaP256, 3650, now).unwrap();
+    let other =
+        issue_intermediate(KeyType::EcdsaP256, 3650, "istio-cluster1", &other_root, now).unwrap();
+    let chain = format!("{}{}", other.cert_pem, other_root.cert_pem);
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    secrets
+        .patch(
+            "cacerts",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {
+                "ca-cert.pem": b64.encode(&other.cert_pem),
+                "ca-key.pem": b64.encode(&other.key.0),
+                "root-cert.pem": b64.encode(&other_root.cert_pem),
+                "cert-chain.pem": b64.encode(chain),
+            }})),
+        )
+        .await
+        .unwrap();
+    let report = verify(&w, 1).await;
+    let failed = failures(&report);
+    assert!(
+        failed.iter().any(|(s, c, why)| s == "istio-cluster1"
+            && c == "cacerts chain"
+            && why.contains("not the mesh's root")),
+        "{failed:#?}"
+    );
+    assert!(
+        failed.iter().any(|(s, c, why)| s == "istio-cluster2"
+            && c == "cacerts chain"
+            && why.contains("differs from istio-cluster1's")),
+        "{failed:#?}"
+    );
+
+    // apply repairs what meshform manages; verify passes again.
+    let plan = w.run(&["plan"]).await.expect(0).stdout();
+    for shown in [
+        "~ cluster.us-central1",
+        "+ remote_secret.europe-west2.us-central1",
+        "~ cacerts.europe-west2",
+    ] {
+        assert!(plan.contains(shown), "plan lacks {shown:?}\n{plan}");
+    }
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    let report = verify(&w, 0).await;
+    assert_eq!(report["failed"], 0, "{report:#}");
+
+    w.run(&["destroy", "--auto-approve"]).await.expect(0);
+    // With nothing left, verify fails and says so.
+    let report = verify(&w, 1).await;
+    assert!(failures(&report)
+        .iter()
+        .any(|(s, c, why)| s == "istio-cluster1"
+            && c == "cluster running"
+            && why.contains("GKE has no cluster istio-cluster1")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_passes_on_three_regions() {
+    let w = World::new("three-regions.toml").await;
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    let report = verify(&w, 0).await;
+    // 9 checks per cluster, 3 per ordered pair.
+    assert_eq!(report["passed"], 3 * 9 + 6 * 3, "{report:#}");
+    assert_eq!(report["failed"], 0);
+    w.run(&["destroy", "--auto-approve"]).await.expect(0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_cluster_replaced_behind_meshforms_back_leaves_a_stale_remote_secret_until_the_next_apply(
+) {
+    let w = World::new("tutorial.toml").await;
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    let gcloud = Gcloud::new(&w.emulator.url());
+    let zone = ["--zone", "us-central1-a", "--quiet"];
+    gcloud
+        .ok(&[
+            &["container", "clusters", "delete", "istio-cluster2"][..],
+            &zone[..],
+        ]
+        .concat())
+        .await;
+    gcloud
+        .ok(&[
+            &["container", "clusters", "create", "istio-cluster2"][..],
+            &zone[..],
+            &[
+                "--network",
+                "cross-region-vpc",
+                "--subnetwork",
+                "us-ilb-subnet",
+                "--enable-ip-alias",
+                "--cluster-secondary-range-name",
+                "us-pods",
+                "--services-secondary-range-name",
+                "us-services",
+                "--enable-private-nodes",
+                "--enable-private-endpoint",
+                "--master-ipv4-cidr",
+                "172.16.0.64/28",
+                "--enable-master-authorized-networks",
+                "--master-authorized-networks",
+                "172.20.0.0/20,172.21.0.0/20,10.16.32.0/20",
+                "--enable-master-global-access",
+                "--num-nodes",
+                "3",
+            ][..],
+        ]
+        .concat())
+        .await;
+    let report = verify(&w, 1).await;
+    let failed = failures(&report);
+    assert!(
+        failed
+            .iter()
+            .any(|(s, c, why)| s == "istio-cluster1 -> istio-cluster2"
+                && c == "remote secret"
+                && why.contains("its CA is not istio-cluster2's current CA")),
+        "{failed:#?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|(s, c, _)| s == "istio-cluster2" && c == "istiod"),
+        "the new cluster has no control plane: {failed:#?}"
+    );
+
+    let plan = w.run(&["plan"]).await.expect(0).stdout();
+    assert!(
+        plan.contains("# remote_secret.europe-west2.us-central1 will be updated in place (cluster.us-central1's"),
+        "{plan}"
+    );
+    w.run(&["apply", "--auto-approve"]).await.expect(0);
+    let report = verify(&w, 0).await;
+    assert_eq!(report["failed"], 0, "{report:#}");
+}
