@@ -13,30 +13,14 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use kube::api::{Api, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use meshform::gcp::{Provider, Target};
-use meshform::kube::{build_client, TokenSource, EMULATOR_TOKEN};
 
 const CLUSTERS: [(&str, &str); 2] = [
     ("europe-west2-a", "istio-cluster1"),
     ("us-central1-a", "istio-cluster2"),
 ];
 
-/// meshform's own client of a cluster (the operator's Google identity).
-async fn admin(w: &World, location: &str, name: &str) -> kube::Client {
-    let gcp = Provider::connect("meshform-demo", &Target::Emulator(w.emulator.url()))
-        .await
-        .unwrap();
-    let endpoint = gcp.cluster_endpoint(location, name, "dns").await.unwrap();
-    build_client(
-        name,
-        &endpoint,
-        None,
-        TokenSource::Static(EMULATOR_TOKEN.into()),
-    )
-    .unwrap()
-}
-
 async fn remote_secret(w: &World, location: &str, cluster: &str, peer: &str) -> Option<Secret> {
-    Api::<Secret>::namespaced(admin(w, location, cluster).await, "istio-system")
+    Api::<Secret>::namespaced(w.kube_admin(location, cluster).await, "istio-system")
         .get_opt(&format!("istio-remote-secret-{peer}"))
         .await
         .unwrap()
@@ -146,7 +130,7 @@ async fn every_cluster_reads_every_peer_through_its_remote_secret_and_may_only_r
 
     // A new token in the peer rebuilds the secret; plan says why.
     Api::<Secret>::namespaced(
-        admin(&w, CLUSTERS[1].0, CLUSTERS[1].1).await,
+        w.kube_admin(CLUSTERS[1].0, CLUSTERS[1].1).await,
         "istio-system",
     )
     .delete(

@@ -13,8 +13,6 @@ use common::World;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use meshform::changeset::{Action, Reason};
-use meshform::gcp::{Provider, Target};
-use meshform::kube::{build_client, TokenSource, EMULATOR_TOKEN};
 use meshform::mesh::ca;
 
 const CLUSTERS: [(&str, &str); 2] = [
@@ -22,22 +20,8 @@ const CLUSTERS: [(&str, &str); 2] = [
     ("us-central1-a", "istio-cluster2"),
 ];
 
-async fn client(w: &World, location: &str, name: &str) -> kube::Client {
-    let gcp = Provider::connect("meshform-demo", &Target::Emulator(w.emulator.url()))
-        .await
-        .unwrap();
-    let endpoint = gcp.cluster_endpoint(location, name, "dns").await.unwrap();
-    build_client(
-        name,
-        &endpoint,
-        None,
-        TokenSource::Static(EMULATOR_TOKEN.into()),
-    )
-    .unwrap()
-}
-
 async fn secret(w: &World, location: &str, cluster: &str, name: &str) -> Option<Secret> {
-    Api::<Secret>::namespaced(client(w, location, cluster).await, "istio-system")
+    Api::<Secret>::namespaced(w.kube_admin(location, cluster).await, "istio-system")
         .get_opt(name)
         .await
         .unwrap()
@@ -203,7 +187,7 @@ async fn istiod_started_without_cacerts_is_caught_by_its_own_ca() {
     let w = World::new("tutorial.toml").await;
     w.run(&["apply", "--auto-approve"]).await.expect(0);
     let (location, cluster) = CLUSTERS[0];
-    let c = client(&w, location, cluster).await;
+    let c = w.kube_admin(location, cluster).await;
     Api::<Secret>::namespaced(c.clone(), "istio-system")
         .delete("cacerts", &Default::default())
         .await
@@ -264,7 +248,7 @@ async fn a_version_change_shows_the_object_diff_and_prunes() {
         Api::<k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration>::all(c)
     };
     let (location, cluster) = CLUSTERS[1];
-    assert!(webhooks(client(&w, location, cluster).await)
+    assert!(webhooks(w.kube_admin(location, cluster).await)
         .get_opt(validator)
         .await
         .unwrap()
@@ -294,7 +278,7 @@ async fn a_version_change_shows_the_object_diff_and_prunes() {
         "{plan}"
     );
     w.run(&["apply", "--auto-approve"]).await.expect(0);
-    assert!(webhooks(client(&w, location, cluster).await)
+    assert!(webhooks(w.kube_admin(location, cluster).await)
         .get_opt(validator)
         .await
         .unwrap()

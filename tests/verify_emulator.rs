@@ -10,24 +10,7 @@ use common::gcloud::Gcloud;
 use common::World;
 use k8s_openapi::api::core::v1::{Secret, Service};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
-use meshform::gcp::{Provider, Target};
-use meshform::kube::{build_client, TokenSource, EMULATOR_TOKEN};
 use serde_json::{json, Value};
-
-/// meshform's own client of a cluster (the operator's Google identity).
-async fn admin(w: &World, location: &str, name: &str) -> kube::Client {
-    let gcp = Provider::connect("meshform-demo", &Target::Emulator(w.emulator.url()))
-        .await
-        .unwrap();
-    let endpoint = gcp.cluster_endpoint(location, name, "dns").await.unwrap();
-    build_client(
-        name,
-        &endpoint,
-        None,
-        TokenSource::Static(EMULATOR_TOKEN.into()),
-    )
-    .unwrap()
-}
 
 /// `verify --json`, expecting exit `code`.
 async fn verify(w: &World, code: i32) -> Value {
@@ -103,7 +86,7 @@ async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
     assert!(!all.contains("eyJ"), "a token in verify's output");
 
     let gcloud = Gcloud::new(&w.emulator.url());
-    let eu = admin(&w, "europe-west2-a", "istio-cluster1").await;
+    let eu = w.kube_admin("europe-west2-a", "istio-cluster1").await;
 
     // 1. A higher-priority deny rule on 15443 from cluster2's pods.
     gcloud

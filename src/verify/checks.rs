@@ -487,3 +487,264 @@ fn remote_secret(kube: &KubeFacts, b: &ClusterFacts, gke: &GkeFacts) -> Result<S
         b.name, b.name
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::verify::facts::{GatewayFacts, MeshFacts, RemoteSecretFacts};
+    use crate::verify::firewall::Rule;
+
+    fn cluster(name: &str, region: &str, subnet: &str, pods: &str) -> ClusterFacts {
+        ClusterFacts {
+            region: region.into(),
+            name: name.into(),
+            mesh_name: name.into(),
+            location: format!("{region}-a"),
+            subnet: subnet.parse().unwrap(),
+            pod_range: pods.parse().unwrap(),
+            master_cidr: "172.16.0.32/28".parse().unwrap(),
+            plan_node_tag: format!("{name}-node"),
+            gke: Some(GkeFacts {
+                status: "RUNNING".into(),
+                endpoint: format!("10.0.0.{}", name.len()),
+                ca_pem: format!("CA of {name}"),
+                node_tag: format!("gke-{name}-1234-node"),
+                master_global_access: true,
+                authorized: vec!["10.16.0.0/16".parse().unwrap()],
+            }),
+            kube: Ok(KubeFacts {
+                gateway: Some(GatewayFacts {
+                    address: Some(subnet.replace(".0/20", ".3")),
+                    annotations: BTreeMap::from([
+                        (INTERNAL_ANNOTATION.into(), "Internal".into()),
+                        (GLOBAL_ACCESS_ANNOTATION.into(), "true".into()),
+                    ]),
+                    forwarding_rule: Some(("k8s2-tcp-x".into(), Some(true))),
+                }),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn facts(clusters: Vec<ClusterFacts>) -> Facts {
+        Facts {
+            network: "vpc".into(),
+            clusters,
+            firewalls: vec![Rule {
+                name: "mesh".into(),
+                network: "vpc".into(),
+                priority: 1000,
+                deny: false,
+                ingress: true,
+                disabled: false,
+                protocols: vec![("tcp".into(), vec![])],
+                source_ranges: vec![
+                    "10.0.0.0/8".parse().unwrap(),
+                    "172.16.0.0/12".parse().unwrap(),
+                ],
+                destination_ranges: vec![],
+                target_tags: vec![],
+                target_service_accounts: vec![],
+            }],
+            mesh: Some(MeshFacts {
+                istiod: "istiod".into(),
+                reissue_window: Duration::from_secs(30 * 86_400),
+            }),
+        }
+    }
+
+    fn two() -> Facts {
+        facts(vec![
+            cluster("c1", "europe-west2", "172.20.0.0/20", "10.16.32.0/20"),
+            cluster("c2", "us-central1", "172.21.0.0/20", "10.16.48.0/20"),
+        ])
+    }
+
+    fn find<'a>(checks: &'a [Check], subject: &str, check: &str) -> &'a Check {
+        checks
+            .iter()
+            .find(|c| c.subject == subject && c.check == check)
+            .unwrap_or_else(|| panic!("no {check} for {subject} in {checks:#?}"))
+    }
+
+    #[test]
+    fn one_region_needs_no_global_access_and_several_need_exactly_true() {
+        let mut one = two();
+        one.clusters.truncate(1);
+        let checks = run(&one, &[], SystemTime::now());
+        assert!(!checks.iter().any(|c| c.check == "gateway global access"));
+        if let Ok(k) = &mut one.clusters[0].kube {
+            k.gateway
+                .as_mut()
+                .unwrap()
+                .annotations
+                .remove(GLOBAL_ACCESS_ANNOTATION);
+        }
+        let checks = run(&one, &[], SystemTime::now());
+        assert_eq!(
+            find(&checks, "c1", "gateway annotations").result,
+            Outcome::Pass
+        );
+
+        let mut f = two();
+        if let Ok(k) = &mut f.clusters[1].kube {
+            let gw = k.gateway.as_mut().unwrap();
+            gw.annotations
+                .insert(GLOBAL_ACCESS_ANNOTATION.into(), "True".into());
+            gw.forwarding_rule = Some(("k8s2-tcp-x".into(), Some(false)));
+        }
+        let checks = run(&f, &[], SystemTime::now());
+        let a = find(&checks, "c2", "gateway annotations");
+        assert_eq!(a.result, Outcome::Fail);
+        assert!(a.why.contains("\"True\""), "{}", a.why);
+        let g = find(&checks, "c2", "gateway global access");
+        assert!(g.why.contains("does not allow global access"), "{}", g.why);
+    }
+
+    #[test]
+    fn a_gateway_address_outside_the_subnet_is_not_internal() {
+        let mut f = two();
+        if let Ok(k) = &mut f.clusters[0].kube {
+            k.gateway.as_mut().unwrap().address = Some("34.1.2.3".into());
+        }
+        let checks = run(&f, &[], SystemTime::now());
+        let c = find(&checks, "c1", "gateway address");
+        assert_eq!(c.result, Outcome::Fail);
+        assert!(
+            c.why.contains("not in the subnet 172.20.0.0/20"),
+            "{}",
+            c.why
+        );
+    }
+
+    #[test]
+    fn control_plane_access_needs_global_access_across_regions_and_the_pod_range() {
+        let mut f = two();
+        f.clusters[1].gke.as_mut().unwrap().master_global_access = false;
+        let checks = run(&f, &[], SystemTime::now());
+        let c = find(&checks, "c1 -> c2", "control plane access");
+        assert!(
+            c.why.contains("c2 has no master global access"),
+            "{}",
+            c.why
+        );
+        // Same region: global access is not needed.
+        f.clusters[1].region = "europe-west2".into();
+        let checks = run(&f, &[], SystemTime::now());
+        assert_eq!(
+            find(&checks, "c1 -> c2", "control plane access").result,
+            Outcome::Pass
+        );
+        f.clusters[1].gke.as_mut().unwrap().authorized = vec!["172.20.0.0/20".parse().unwrap()];
+        let checks = run(&f, &[], SystemTime::now());
+        let c = find(&checks, "c1 -> c2", "control plane access");
+        assert!(
+            c.why
+                .contains("10.16.32.0/20 is not in c2's authorized networks"),
+            "{}",
+            c.why
+        );
+    }
+
+    #[test]
+    fn a_remote_secret_must_have_istiods_label_annotation_key_and_the_peers_endpoint_and_ca() {
+        let good = RemoteSecretFacts {
+            labelled: true,
+            annotated_for: Some("c2".into()),
+            keys: vec!["c2".into()],
+            server: Some("https://10.0.0.2".into()),
+            ca_pem: Some("CA of c2".into()),
+            token: Ok(()),
+        };
+        let verdict = |secret: RemoteSecretFacts| {
+            let mut f = two();
+            if let Ok(k) = &mut f.clusters[0].kube {
+                k.remote_secrets.insert("c2".into(), secret);
+            }
+            find(
+                &run(&f, &[], SystemTime::now()),
+                "c1 -> c2",
+                "remote secret",
+            )
+            .clone()
+        };
+        assert_eq!(verdict(good.clone()).result, Outcome::Pass);
+        for (bad, why) in [
+            (
+                RemoteSecretFacts {
+                    labelled: false,
+                    ..good.clone()
+                },
+                "lacks the label istio/multiCluster",
+            ),
+            (
+                RemoteSecretFacts {
+                    annotated_for: None,
+                    ..good.clone()
+                },
+                "networking.istio.io/cluster is \"\"",
+            ),
+            (
+                RemoteSecretFacts {
+                    keys: vec!["c2".into(), "x".into()],
+                    ..good.clone()
+                },
+                "must have one data key",
+            ),
+            (
+                RemoteSecretFacts {
+                    server: Some("https://10.9.9.9".into()),
+                    ..good.clone()
+                },
+                "not c2's private endpoint https://10.0.0.2",
+            ),
+            (
+                RemoteSecretFacts {
+                    ca_pem: Some("old CA".into()),
+                    ..good.clone()
+                },
+                "its CA is not c2's current CA",
+            ),
+            (
+                RemoteSecretFacts {
+                    token: Err("c2 does not accept the token".into()),
+                    ..good.clone()
+                },
+                "its token: c2 does not accept the token",
+            ),
+        ] {
+            let c = verdict(bad);
+            assert_eq!(c.result, Outcome::Fail, "{why}");
+            assert!(c.why.contains(why), "{} lacks {why}", c.why);
+        }
+        let mut f = two();
+        if let Ok(k) = &mut f.clusters[0].kube {
+            k.remote_secrets.clear();
+        }
+        let c = find(
+            &run(&f, &[], SystemTime::now()),
+            "c1 -> c2",
+            "remote secret",
+        )
+        .clone();
+        assert!(
+            c.why.contains("no Secret istio-remote-secret-c2"),
+            "{}",
+            c.why
+        );
+    }
+
+    #[test]
+    fn istiod_with_its_own_ca_is_named() {
+        let mut f = two();
+        if let Ok(k) = &mut f.clusters[0].kube {
+            k.cacerts = Some(BTreeMap::new());
+            k.istio_ca_secret = true;
+        }
+        let c = find(&run(&f, &[], SystemTime::now()), "c1", "plugged-in ca").clone();
+        assert!(c.why.contains("istio-ca-secret exists"), "{}", c.why);
+    }
+}

@@ -162,6 +162,24 @@ impl World {
         std::fs::write(&self.plan, text.replacen(from, to, 1)).unwrap();
     }
 
+    /// meshform's own Kubernetes client of cluster `name` in `location`
+    /// (the operator's identity, reaching the DNS endpoint).
+    pub async fn kube_admin(&self, location: &str, name: &str) -> kube::Client {
+        use meshform::gcp::{Provider, Target};
+        use meshform::kube::{build_client, TokenSource, EMULATOR_TOKEN};
+        let gcp = Provider::connect("meshform-demo", &Target::Emulator(self.emulator.url()))
+            .await
+            .unwrap();
+        let endpoint = gcp.cluster_endpoint(location, name, "dns").await.unwrap();
+        build_client(
+            name,
+            &endpoint,
+            None,
+            TokenSource::Static(EMULATOR_TOKEN.into()),
+        )
+        .unwrap()
+    }
+
     /// Resource names in the emulator, sorted.
     pub fn cloud(&self) -> Vec<String> {
         let mut v = self.emulator.resource_names();
