@@ -20,7 +20,13 @@ use std::time::{Duration, Instant};
 
 /// Emulated operations take this fraction of their real-cloud duration.
 const LATENCY_SCALE: f64 = 0.05;
-const PARALLELISM: usize = 16;
+/// Resources worked on at once: meshform's default, or `BENCH_PARALLELISM`.
+fn parallelism() -> usize {
+    std::env::var("BENCH_PARALLELISM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
+}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -28,9 +34,13 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        println!("meshform apply benchmark (emulator latency scale {LATENCY_SCALE}, parallelism {PARALLELISM})\n");
-        let vpc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/vpc.toml"))
-            .expect("plans/vpc.toml");
+        println!(
+            "meshform apply benchmark (emulator latency scale {LATENCY_SCALE}, parallelism {})\n",
+            parallelism()
+        );
+        let vpc =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/vpc.toml"))
+                .expect("plans/vpc.toml");
         bench("plans/vpc.toml", &vpc).await;
         for name in ["plans/tutorial.toml", "plans/three-regions.toml"] {
             let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(name))
@@ -65,9 +75,16 @@ async fn bench(name: &str, plan_text: &str) {
     .await
     .expect("workspace");
 
-    let set = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM, inputs(&plan))
-        .await
-        .expect("plan");
+    let set = ops::plan(
+        &ws,
+        &plan_file,
+        &plan,
+        &desired,
+        parallelism(),
+        inputs(&plan),
+    )
+    .await
+    .expect("plan");
     let resources = set.changes.len();
     emulator.reset_request_counts();
     let (apply_wall, apply_path) = timed_apply(&mut ws, &set).await;
@@ -84,15 +101,28 @@ async fn bench(name: &str, plan_text: &str) {
     };
 
     emulator.reset_request_counts();
-    let again = ops::plan(&ws, &plan_file, &plan, &desired, PARALLELISM, inputs(&plan))
-        .await
-        .expect("plan");
+    let again = ops::plan(
+        &ws,
+        &plan_file,
+        &plan,
+        &desired,
+        parallelism(),
+        inputs(&plan),
+    )
+    .await
+    .expect("plan");
     assert!(!again.has_changes(), "second plan must be empty");
     let plan_calls = calls(&emulator);
 
-    let destroy = ops::plan_destroy(&ws, &plan_file, &plan, PARALLELISM, ops::PlanInputs::now())
-        .await
-        .expect("plan destroy");
+    let destroy = ops::plan_destroy(
+        &ws,
+        &plan_file,
+        &plan,
+        parallelism(),
+        ops::PlanInputs::now(),
+    )
+    .await
+    .expect("plan destroy");
     emulator.reset_request_counts();
     let (destroy_wall, destroy_path) = timed_apply(&mut ws, &destroy).await;
     let destroy_calls = calls(&emulator);
@@ -136,7 +166,7 @@ async fn timed_apply(ws: &mut Workspace, set: &ChangeSet) -> (Duration, Duration
     let report = ops::apply(
         ws,
         set,
-        &meshform::exec::WalkOptions::new(PARALLELISM, Duration::from_secs(3600)),
+        &meshform::exec::WalkOptions::new(parallelism(), Duration::from_secs(3600)),
         |_| {},
     )
     .await
