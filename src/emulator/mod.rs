@@ -23,7 +23,8 @@
 //! - `kubeapi/`: each cluster's Kubernetes API (`DATA_DIR/kube`), with the
 //!   in-cluster controllers (the service controller asks the world for load
 //!   balancers through `kubeapi::LoadBalancers`, which `shared.rs`
-//!   implements; each cluster holds a weak handle on it).
+//!   implements; each cluster holds a weak handle on it). Google tokens
+//!   are cluster-admin; service-account tokens are authorized by RBAC.
 //! - `operations.rs`: `compute#operation`s; `latency.rs`: how long they take.
 //! - `faults.rs`: seeded fault injection; `errors.rs`: error bodies.
 //! - `access.rs`: missing projects and disabled services (test knobs).
