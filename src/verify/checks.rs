@@ -104,10 +104,10 @@ fn cluster_checks(
 ) -> Vec<Check> {
     let s = c.name.as_str();
     let mut out = vec![judged(s, "cluster running", running(c))];
-    let Some(gke) = &c.gke else {
+    if c.gke.is_none() {
         return out;
-    };
-    out.push(judged(s, "webhook firewall", webhook(facts, c, gke)));
+    }
+    out.push(judged(s, "webhook firewall", webhook(facts, c)));
     let Some(mesh) = &facts.mesh else {
         return out;
     };
@@ -146,7 +146,7 @@ fn running(c: &ClusterFacts) -> Result<String, String> {
     }
 }
 
-fn webhook(facts: &Facts, c: &ClusterFacts, _gke: &GkeFacts) -> Result<String, String> {
+fn webhook(facts: &Facts, c: &ClusterFacts) -> Result<String, String> {
     let tags = node_tags(c);
     let verdict = decide(
         &facts.firewalls,

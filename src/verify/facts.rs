@@ -14,7 +14,7 @@ use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
 use k8s_openapi::api::core::v1::{Secret, Service};
-use kube::api::{Api, PostParams};
+use kube::api::{Api, ListParams, PostParams};
 use serde_json::Value;
 
 use super::firewall::Rule;
@@ -234,36 +234,38 @@ async fn kube_facts(
         .await
         .map_err(why("istiod"))?
         .map(|d| serde_json::to_value(d).unwrap_or_default());
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), ISTIO_NAMESPACE);
-    let istio_ca_secret = secrets
-        .get_opt("istio-ca-secret")
-        .await
-        .map_err(why("istio-ca-secret"))?
-        .is_some();
-    let cacerts = secrets
-        .get_opt("cacerts")
-        .await
-        .map_err(why("cacerts"))?
-        .map(|s| {
-            let data = s.data.unwrap_or_default();
-            CACERTS_FILES
-                .iter()
-                .filter_map(|f| {
-                    data.get(*f)
-                        .map(|b| (f.to_string(), String::from_utf8_lossy(&b.0).into_owned()))
-                })
-                .collect()
-        });
+    // One list of istio-system's Secrets: cacerts, istio-ca-secret and the
+    // remote secrets, in one call.
+    let mut secrets: BTreeMap<String, Secret> =
+        Api::<Secret>::namespaced(client.clone(), ISTIO_NAMESPACE)
+            .list(&ListParams::default())
+            .await
+            .map_err(why("the Secrets of istio-system"))?
+            .items
+            .into_iter()
+            .filter_map(|s| Some((s.metadata.name.clone()?, s)))
+            .collect();
+    let istio_ca_secret = secrets.contains_key("istio-ca-secret");
+    let cacerts = secrets.remove("cacerts").map(|s| {
+        let data = s.data.unwrap_or_default();
+        CACERTS_FILES
+            .iter()
+            .filter_map(|f| {
+                data.get(*f)
+                    .map(|b| (f.to_string(), String::from_utf8_lossy(&b.0).into_owned()))
+            })
+            .collect()
+    });
     let gateway = gateway_facts(cloud, c, &client).await?;
     let mut remote_secrets = BTreeMap::new();
     for peer in all.iter().filter(|p| p.name != c.name) {
         let name = format!("istio-remote-secret-{}", peer.mesh_name);
-        let Some(secret) = secrets.get_opt(&name).await.map_err(why(&name))? else {
+        let Some(secret) = secrets.get(&name) else {
             continue;
         };
         remote_secrets.insert(
             peer.mesh_name.clone(),
-            remote_secret_facts(cloud, &secret, peer).await,
+            remote_secret_facts(cloud, secret, peer).await,
         );
     }
     Ok(KubeFacts {
