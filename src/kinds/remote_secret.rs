@@ -88,19 +88,48 @@ pub fn kubeconfig(peer: &str, server: &str, ca_pem: &str, token: &str) -> Value 
     })
 }
 
+/// What the kubeconfig under key `peer` of a remote secret holds; each part
+/// `None` when missing or unreadable. No `Debug`: it holds a token.
+#[derive(Default)]
+pub struct HeldKubeconfig {
+    /// The cluster's server URL.
+    pub server: Option<String>,
+    /// The cluster's CA, PEM.
+    pub ca_pem: Option<String>,
+    /// The user's bearer token.
+    pub token: Option<String>,
+}
+
+/// Reads the kubeconfig under key `peer` of `secret`.
+pub fn held_kubeconfig(secret: &Secret, peer: &str) -> HeldKubeconfig {
+    let config: Option<Value> = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(peer))
+        .and_then(|b| serde_saphyr::from_slice(&b.0).ok());
+    let Some(config) = config else {
+        return HeldKubeconfig::default();
+    };
+    let cluster = &config["clusters"][0]["cluster"];
+    HeldKubeconfig {
+        server: cluster["server"].as_str().map(str::to_string),
+        ca_pem: cluster["certificate-authority-data"]
+            .as_str()
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned()),
+        token: config["users"][0]["user"]["token"]
+            .as_str()
+            .map(str::to_string),
+    }
+}
+
 /// What a live Secret's kubeconfig says: server, CA digest, token reference.
 fn read_back(secret: &Secret, peer: &str) -> Option<(String, String, Sensitive)> {
-    let data = secret.data.as_ref()?.get(peer)?;
-    let config: Value = serde_saphyr::from_slice(&data.0).ok()?;
-    let cluster = &config["clusters"][0]["cluster"];
-    let ca = base64::engine::general_purpose::STANDARD
-        .decode(cluster["certificate-authority-data"].as_str()?)
-        .ok()?;
-    let token = config["users"][0]["user"]["token"].as_str()?;
+    let held = held_kubeconfig(secret, peer);
     Some((
-        cluster["server"].as_str()?.to_string(),
-        ca_digest(&String::from_utf8_lossy(&ca)),
-        Sensitive::of(token.as_bytes()),
+        held.server?,
+        ca_digest(&held.ca_pem?),
+        Sensitive::of(held.token?.as_bytes()),
     ))
 }
 

@@ -21,7 +21,7 @@ use super::firewall::Rule;
 use crate::cloud::{Cloud, CloudError};
 use crate::kinds::cluster::{self as cluster_kind, OUTPUT_ENDPOINT};
 use crate::kinds::eastwest_gateway::FORWARDING_RULE_ANNOTATION;
-use crate::kinds::remote_secret::{CLUSTER_ANNOTATION, LABEL};
+use crate::kinds::remote_secret::{held_kubeconfig, CLUSTER_ANNOTATION, LABEL};
 use crate::mesh::gateway::GATEWAY_NAME;
 use crate::plan::Plan;
 use crate::resource::desired::{node_tag, ISTIO_NAMESPACE};
@@ -324,23 +324,8 @@ async fn remote_secret_facts(
     peer: &ClusterFacts,
 ) -> RemoteSecretFacts {
     let meta = &secret.metadata;
-    let data = secret.data.clone().unwrap_or_default();
-    let config: Option<Value> = data
-        .get(&peer.mesh_name)
-        .and_then(|b| serde_saphyr::from_slice(&b.0).ok());
-    let cluster = config.as_ref().map(|c| &c["clusters"][0]["cluster"]);
-    let ca_pem = cluster
-        .and_then(|c| c["certificate-authority-data"].as_str())
-        .and_then(|b64| {
-            use base64::Engine;
-            base64::engine::general_purpose::STANDARD.decode(b64).ok()
-        })
-        .map(|b| String::from_utf8_lossy(&b).into_owned());
-    let token = config
-        .as_ref()
-        .and_then(|c| c["users"][0]["user"]["token"].as_str())
-        .map(str::to_string);
-    let accepted = match token {
+    let held = held_kubeconfig(secret, &peer.mesh_name);
+    let accepted = match held.token {
         Some(t) => token_accepted(cloud, peer, t).await,
         None => Err("the kubeconfig has no bearer token".into()),
     };
@@ -355,11 +340,13 @@ async fn remote_secret_facts(
             .as_ref()
             .and_then(|a| a.get(CLUSTER_ANNOTATION))
             .cloned(),
-        keys: data.keys().cloned().collect(),
-        server: cluster
-            .and_then(|c| c["server"].as_str())
-            .map(str::to_string),
-        ca_pem,
+        keys: secret
+            .data
+            .as_ref()
+            .map(|d| d.keys().cloned().collect())
+            .unwrap_or_default(),
+        server: held.server,
+        ca_pem: held.ca_pem,
         token: accepted,
     }
 }
