@@ -76,16 +76,120 @@ async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
         "gateway firewall",
         "control plane access",
         "remote secret",
-        "Verify: 24 passed, 0 failed.",
+        "path to gateway",
+        "path to control plane",
+        "FROM             TO               TARGET",
+        "DECIDED BY",
+        "Verify: 28 passed, 0 failed.",
     ] {
         assert!(table.contains(shown), "verify lacks {shown:?}\n{table}");
     }
     let report = verify(&w, 0).await;
-    assert_eq!(report["passed"], 24, "{report:#}");
+    assert_eq!(report["passed"], 28, "{report:#}");
     let all = report.to_string();
     assert!(!all.contains("eyJ"), "a token in verify's output");
+    // The path table: the pods of each cluster reach the peer's gateway
+    // through its forwarding rule, allowed by GKE's rule for the Service,
+    // and the peer's control plane over the peering route.
+    let paths = report["paths"].as_array().unwrap();
+    assert_eq!(paths.len(), 4, "{report:#}");
+    let to_eu_gateway = paths
+        .iter()
+        .find(|p| {
+            p["from"] == "istio-cluster2" && p["target"].as_str().unwrap().starts_with("gateway")
+        })
+        .unwrap();
+    assert_eq!(to_eu_gateway["result"], "reachable");
+    assert!(
+        to_eu_gateway["decided_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("firewall k8s2-"),
+        "{to_eu_gateway:#}"
+    );
+    let hops: Vec<&str> = to_eu_gateway["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert_eq!(hops[0], "pod range 10.16.48.0/20");
+    assert!(hops[2].starts_with("route 172.20.0.0/20"), "{hops:?}");
+    assert!(hops[3].starts_with("forwarding rule k8s2-tcp-"), "{hops:?}");
+    let eu_gateway = to_eu_gateway["target"].as_str().unwrap()["gateway ".len()..]
+        .trim_end_matches(":15443")
+        .to_string();
+    let to_us_control_plane = paths
+        .iter()
+        .find(|p| p["from"] == "istio-cluster1" && p["target"] == "control plane :443")
+        .unwrap();
+    assert_eq!(to_us_control_plane["result"], "reachable");
+    assert!(to_us_control_plane["hops"]
+        .to_string()
+        .contains("route 172.16.0.64/28"));
 
     let gcloud = Gcloud::new(&w.emulator.url());
+    // verify deleted its Connectivity Tests.
+    let left = gcloud
+        .json(&[
+            "network-management",
+            "connectivity-tests",
+            "list",
+            "--format=json",
+        ])
+        .await;
+    assert_eq!(left, json!([]), "verify left connectivity tests behind");
+    // gcloud, a second client of the same API, gets the same answer.
+    let ask_gcloud = |name: &'static str| {
+        let eu_gateway = eu_gateway.clone();
+        let gcloud = &gcloud;
+        async move {
+            gcloud
+                .ok(&[
+                    "network-management",
+                    "connectivity-tests",
+                    "create",
+                    name,
+                    "--source-ip-address",
+                    "10.16.48.2",
+                    "--source-network",
+                    "projects/meshform-demo/global/networks/cross-region-vpc",
+                    "--destination-ip-address",
+                    &eu_gateway,
+                    "--destination-port",
+                    "15443",
+                    "--destination-network",
+                    "projects/meshform-demo/global/networks/cross-region-vpc",
+                    "--protocol",
+                    "TCP",
+                ])
+                .await;
+            let test = gcloud
+                .json(&[
+                    "network-management",
+                    "connectivity-tests",
+                    "describe",
+                    name,
+                    "--format=json",
+                ])
+                .await;
+            gcloud
+                .ok(&[
+                    "network-management",
+                    "connectivity-tests",
+                    "delete",
+                    name,
+                    "--quiet",
+                ])
+                .await;
+            test
+        }
+    };
+    let test = ask_gcloud("by-gcloud").await;
+    assert_eq!(
+        test["reachabilityDetails"]["result"], "REACHABLE",
+        "{test:#}"
+    );
     let eu = w.kube_admin("europe-west2-a", "istio-cluster1").await;
 
     // 1. A higher-priority deny rule on 15443 from cluster2's pods.
@@ -110,11 +214,32 @@ async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
     let report = verify(&w, 1).await;
     assert_fails(
         &report,
-        &[(
-            "istio-cluster2 -> istio-cluster1",
-            "gateway firewall",
-            "denied by block-mesh (priority 900)",
-        )],
+        &[
+            (
+                "istio-cluster2 -> istio-cluster1",
+                "gateway firewall",
+                "denied by block-mesh (priority 900)",
+            ),
+            (
+                "istio-cluster2 -> istio-cluster1",
+                "path to gateway",
+                "unreachable: firewall block-mesh (deny, priority 900)",
+            ),
+        ],
+    );
+    let test = ask_gcloud("by-gcloud-blocked").await;
+    assert_eq!(
+        test["reachabilityDetails"]["result"], "UNREACHABLE",
+        "{test:#}"
+    );
+    let steps = test["reachabilityDetails"]["traces"][0]["steps"]
+        .as_array()
+        .unwrap();
+    let last = steps.last().unwrap();
+    assert_eq!(last["drop"]["cause"], "FIREWALL_RULE", "{test:#}");
+    assert_eq!(
+        steps[steps.len() - 2]["firewall"]["displayName"],
+        "block-mesh"
     );
     gcloud
         .ok(&[
@@ -144,7 +269,7 @@ async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
         .unwrap();
     let mut report = verify(&w, 1).await;
     for _ in 0..50 {
-        if failures(&report).len() == 2 {
+        if failures(&report).len() == 3 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -158,6 +283,11 @@ async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
                 "istio-cluster1",
                 "gateway global access",
                 "does not allow global access",
+            ),
+            (
+                "istio-cluster2 -> istio-cluster1",
+                "path to gateway",
+                "FORWARDING_RULE_REGION_MISMATCH",
             ),
         ],
     );
@@ -186,7 +316,7 @@ async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
         .await;
     let mut report = verify(&w, 1).await;
     for _ in 0..50 {
-        if failures(&report).len() == 1 {
+        if failures(&report).len() == 2 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -194,11 +324,18 @@ async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
     }
     assert_fails(
         &report,
-        &[(
-            "istio-cluster1 -> istio-cluster2",
-            "control plane access",
-            "10.16.32.0/20 is not in istio-cluster2's authorized networks",
-        )],
+        &[
+            (
+                "istio-cluster1 -> istio-cluster2",
+                "control plane access",
+                "10.16.32.0/20 is not in istio-cluster2's authorized networks",
+            ),
+            (
+                "istio-cluster1 -> istio-cluster2",
+                "path to control plane",
+                "GKE_MASTER_UNAUTHORIZED_ACCESS",
+            ),
+        ],
     );
 
     // 4. A missing remote secret.
@@ -218,6 +355,11 @@ async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
                 "istio-cluster1 -> istio-cluster2",
                 "control plane access",
                 "not in istio-cluster2's authorized networks",
+            ),
+            (
+                "istio-cluster1 -> istio-cluster2",
+                "path to control plane",
+                "GKE_MASTER_UNAUTHORIZED_ACCESS",
             ),
             (
                 "istio-cluster1 -> istio-cluster2",
@@ -293,9 +435,15 @@ async fn verify_passes_on_three_regions() {
     let w = World::new("three-regions.toml").await;
     w.run(&["apply", "--auto-approve"]).await.expect(0);
     let report = verify(&w, 0).await;
-    // 9 checks per cluster, 3 per ordered pair.
-    assert_eq!(report["passed"], 3 * 9 + 6 * 3, "{report:#}");
+    // 9 checks per cluster, 3 per ordered pair and its 2 paths.
+    assert_eq!(report["passed"], 3 * 9 + 6 * 5, "{report:#}");
     assert_eq!(report["failed"], 0);
+    let paths = report["paths"].as_array().unwrap();
+    assert_eq!(paths.len(), 12);
+    assert!(
+        paths.iter().all(|p| p["result"] == "reachable"),
+        "{report:#}"
+    );
     w.run(&["destroy", "--auto-approve"]).await.expect(0);
 }
 

@@ -20,6 +20,8 @@ pub enum Api {
     Compute,
     /// GKE, container v1 (`/v1/…`).
     Container,
+    /// Network Management v1 (`/v1/projects/*/locations/global/…`).
+    NetworkManagement,
 }
 
 impl Api {
@@ -28,6 +30,7 @@ impl Api {
         match self {
             Api::Compute => "compute.googleapis.com",
             Api::Container => "container.googleapis.com",
+            Api::NetworkManagement => "networkmanagement.googleapis.com",
         }
     }
 
@@ -36,6 +39,7 @@ impl Api {
         match self {
             Api::Compute => "Compute Engine API",
             Api::Container => "Kubernetes Engine API",
+            Api::NetworkManagement => "Network Management API",
         }
     }
 }
@@ -108,7 +112,7 @@ pub fn service_disabled(api: Api, project: &str) -> ApiError {
 pub fn project_missing(api: Api, project: &str) -> ApiError {
     match api {
         Api::Compute => ApiError::not_found(&format!("projects/{project}")),
-        Api::Container => {
+        Api::Container | Api::NetworkManagement => {
             let mut e = ApiError::new(
                 403,
                 "PERMISSION_DENIED",

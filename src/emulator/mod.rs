@@ -15,6 +15,9 @@
 //!   health checks, network endpoint groups, instances), their rules, and
 //!   list / filter / paging.
 //! - `container/`: the GKE API: clusters and their operations.
+//! - `networkmanagement/`: Network Management's Connectivity Tests, analysed
+//!   from the world (subnets, routes, firewall rules, forwarding rules, GKE
+//!   control planes) as Google's reachability analysis reports them.
 //! - `controllers/`: GKE's own behaviours, reconciling the world after each
 //!   change (a finished cluster operation, the `gke-*` firewall rules of a
 //!   cluster, its managed ranges, its Kubernetes API), and GKE's L4 ILB
@@ -59,6 +62,7 @@ mod faults;
 mod geography;
 pub mod kubeapi;
 mod latency;
+mod networkmanagement;
 mod operations;
 mod pending;
 mod query;

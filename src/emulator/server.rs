@@ -20,6 +20,7 @@ use super::batch;
 use super::compute::{self, Env};
 use super::container;
 use super::errors::ApiError;
+use super::networkmanagement;
 use super::operations::{self, WAIT_CAP};
 use super::query::FieldMask;
 use super::schema;
@@ -153,6 +154,12 @@ async fn container_api(
             Ok(mask.map_or(value.clone(), |m| m.apply(value)))
         });
         return match answer {
+            Ok(v) => Json(v).into_response(),
+            Err(e) => e.into_response(),
+        };
+    }
+    if networkmanagement::handles(&rest) {
+        return match networkmanagement::serve(&shared, method.as_str(), &rest, &query, &body) {
             Ok(v) => Json(v).into_response(),
             Err(e) => e.into_response(),
         };

@@ -18,6 +18,7 @@ use super::errors::ApiError;
 const SERVED: &[(&str, &str)] = &[
     ("compute.googleapis.com", "Compute Engine API"),
     ("container.googleapis.com", "Kubernetes Engine API"),
+    ("networkmanagement.googleapis.com", "Network Management API"),
     ("serviceusage.googleapis.com", "Service Usage API"),
 ];
 

@@ -26,6 +26,10 @@ pub fn gcloud_env(url: &str, project: &str, config_dir: &Path) -> Vec<(&'static 
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE",
             format!("{base}/"),
         ),
+        (
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_NETWORKMANAGEMENT",
+            format!("{base}/"),
+        ),
         ("CLOUDSDK_AUTH_ACCESS_TOKEN", GCLOUD_TOKEN.to_string()),
         ("CLOUDSDK_CORE_PROJECT", project.to_string()),
         ("CLOUDSDK_CONFIG", config_dir.display().to_string()),

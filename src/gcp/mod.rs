@@ -1,7 +1,8 @@
-//! The GCP transport: Google's official compute and container clients,
-//! retries, operation waits and joins, preflight checks; it knows no
-//! resource kind (those are in [`kinds`](crate::kinds)). The real cloud
-//! and the emulator differ only in endpoint and credentials.
+//! The GCP transport: Google's official compute, container and network
+//! management clients, retries, operation waits and joins, preflight
+//! checks, Connectivity Tests (`reachability.rs`); it knows no resource
+//! kind (those are in [`kinds`](crate::kinds)). The real cloud and the
+//! emulator differ only in endpoint and credentials.
 
 mod error;
 mod firewalls;
@@ -10,6 +11,7 @@ mod gke;
 mod join;
 mod operation;
 mod preflight;
+mod reachability;
 pub mod retry;
 
 pub use error::GcpError;
@@ -24,6 +26,7 @@ use google_cloud_compute_v1::client::{
     Networks, RegionBackendServices, RegionOperations, Routers, Subnetworks, ZoneOperations,
 };
 use google_cloud_container_v1::client::ClusterManager;
+use google_cloud_networkmanagement_v1::client::ReachabilityService;
 
 use crate::resource::Ids;
 
@@ -53,6 +56,7 @@ pub struct Provider {
     pub(crate) health_checks: HealthChecks,
     pub(crate) negs: NetworkEndpointGroups,
     pub(crate) clusters: ClusterManager,
+    pub(crate) reachability: ReachabilityService,
     credentials: Credentials,
     target: Target,
 }
@@ -111,6 +115,7 @@ impl Provider {
                 creds
             ),
             clusters: client!(ClusterManager, "container", target, creds),
+            reachability: client!(ReachabilityService, "networkmanagement", target, creds),
             credentials: creds,
             target: target.clone(),
         })

@@ -1,12 +1,14 @@
 //! `meshform verify`: proves, per cluster and per pair of clusters, that the
 //! mesh is wired — trust, configuration and network paths — by reading the
 //! cloud and the clusters (never writing). `facts` reads, `checks` judges,
-//! `firewall` decides flows as VPC firewall rules do, and this module
-//! prints the report as a table or as JSON.
+//! `firewall` decides flows as VPC firewall rules do, `paths` asks Google's
+//! reachability analysis about every path between clusters, and this module
+//! prints the report as tables or as JSON.
 
 pub mod checks;
 pub mod facts;
 pub mod firewall;
+pub mod paths;
 
 use std::time::SystemTime;
 
@@ -20,8 +22,10 @@ use crate::plan::Plan;
 /// What verify found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
-    /// Every check, clusters first, then pairs.
+    /// Every check, clusters first, then pairs, then paths.
     pub checks: Vec<Check>,
+    /// The path table: what Connectivity Tests found between clusters.
+    pub paths: Vec<paths::Path>,
     /// How many passed.
     pub passed: usize,
     /// How many failed.
@@ -29,13 +33,14 @@ pub struct Report {
 }
 
 impl Report {
-    /// A report of `checks`.
-    pub fn of(checks: Vec<Check>) -> Report {
+    /// A report of `checks` and the path table `paths`.
+    pub fn of(checks: Vec<Check>, paths: Vec<paths::Path>) -> Report {
         let failed = checks.iter().filter(|c| c.result == Outcome::Fail).count();
         Report {
             passed: checks.len() - failed,
             failed,
             checks,
+            paths,
         }
     }
 
@@ -44,35 +49,28 @@ impl Report {
         self.failed == 0
     }
 
-    /// The report as a table in kubectl's style, with a summary line.
+    /// The report as a table in kubectl's style, the path table, and a
+    /// summary line.
     pub fn table(&self) -> String {
-        let header = ("CLUSTER / PAIR", "CHECK", "RESULT", "WHY");
         let result = |c: &Check| match c.result {
             Outcome::Pass => "ok",
             Outcome::Fail => "FAIL",
         };
-        let w0 = self
-            .checks
-            .iter()
-            .map(|c| c.subject.chars().count())
-            .chain([header.0.len()])
-            .max()
-            .unwrap_or(0);
-        let w1 = self
-            .checks
-            .iter()
-            .map(|c| c.check.len())
-            .chain([header.1.len()])
-            .max()
-            .unwrap_or(0);
-        let w2 = header.2.len();
-        let line = |a: &str, b: &str, c: &str, d: &str| {
-            let pad = w0 - a.chars().count();
-            format!("{a}{}   {b:<w1$}   {c:<w2$}   {d}\n", " ".repeat(pad))
-        };
-        let mut out = line(header.0, header.1, header.2, header.3);
-        for c in &self.checks {
-            out += &line(&c.subject, c.check, result(c), &c.why);
+        let mut rows = vec![["CLUSTER / PAIR", "CHECK", "RESULT", "WHY"]
+            .map(String::from)
+            .to_vec()];
+        rows.extend(self.checks.iter().map(|c| {
+            vec![
+                c.subject.clone(),
+                c.check.to_string(),
+                result(c).to_string(),
+                c.why.clone(),
+            ]
+        }));
+        let mut out: String = columns(&rows).iter().map(|l| format!("{l}\n")).collect();
+        if !self.paths.is_empty() {
+            out += "\n";
+            out += &paths::table(&self.paths);
         }
         out += &format!(
             "\nVerify: {} passed, {} failed.\n",
@@ -80,6 +78,33 @@ impl Report {
         );
         out
     }
+}
+
+/// Rows as columns separated by three spaces, each as wide as its widest
+/// cell (the last one unpadded), as kubectl prints tables.
+pub fn columns(rows: &[Vec<String>]) -> Vec<String> {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let mut line = String::new();
+            for (i, cell) in r.iter().enumerate() {
+                line += cell;
+                if i + 1 < r.len() {
+                    line += &" ".repeat(widths[i] - cell.chars().count() + 3);
+                }
+            }
+            line
+        })
+        .collect()
 }
 
 /// Reads everything and runs every check of the plan's mesh, trusting the
@@ -94,7 +119,11 @@ pub async fn verify(
     now: SystemTime,
 ) -> Result<Report, CloudError> {
     let facts = facts::gather(cloud, plan).await?;
-    Ok(Report::of(checks::run(&facts, trusted_roots, now)))
+    let mut checks = checks::run(&facts, trusted_roots, now);
+    let questions = paths::questions(&facts, cloud.gcp.project());
+    let found = paths::ask(cloud, &facts.network, &questions).await;
+    checks.extend(questions.iter().zip(&found).map(|(q, p)| p.check(q)));
+    Ok(Report::of(checks, found))
 }
 
 #[cfg(test)]
@@ -112,10 +141,13 @@ mod tests {
 
     #[test]
     fn the_table_aligns_columns_and_counts() {
-        let r = Report::of(vec![
-            check("istio-cluster1", Outcome::Pass),
-            check("istio-cluster1 -> istio-cluster2", Outcome::Fail),
-        ]);
+        let r = Report::of(
+            vec![
+                check("istio-cluster1", Outcome::Pass),
+                check("istio-cluster1 -> istio-cluster2", Outcome::Fail),
+            ],
+            Vec::new(),
+        );
         assert!(!r.ok());
         let table = r.table();
         let lines: Vec<&str> = table.lines().collect();

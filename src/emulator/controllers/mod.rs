@@ -35,7 +35,7 @@
 
 mod cluster_operations;
 mod cluster_ranges;
-mod gke_firewall_rules;
+pub mod gke_firewall_rules;
 mod kube_apis;
 pub mod l4_ilb;
 

@@ -175,6 +175,11 @@ pub struct World {
     /// forgotten (the server drains this after applying operations).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kube_to_forget: Vec<String>,
+    /// Network Management's Connectivity Tests and their (finished)
+    /// operations, by relative path; apart from `resources`, because they
+    /// use nothing on the network and nothing uses them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub connectivity: BTreeMap<String, Value>,
 }
 
 impl Default for World {
@@ -185,6 +190,7 @@ impl Default for World {
             resources: BTreeMap::new(),
             operations: BTreeMap::new(),
             kube_to_forget: Vec::new(),
+            connectivity: BTreeMap::new(),
         }
     }
 }
