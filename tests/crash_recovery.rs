@@ -18,12 +18,12 @@ const SCALE: f64 = 0.005;
 
 /// The destroy matrix runs at 1/100: a cluster delete takes 2.4 s, long
 /// enough that a re-run (after the checks and the `plan --destroy` between
-/// kill and re-run, which read all 28 resources) still finds some of the
+/// kill and re-run, which read all 32 resources) still finds some of the
 /// deletes it was killed in under way and joins them.
 const DESTROY_SCALE: f64 = 0.01;
 
-/// The 28 resources of plans/tutorial.toml, its mesh included.
-const TUTORIAL_STATE: [&str; 28] = [
+/// The 32 resources of plans/tutorial.toml, its mesh and samples included.
+const TUTORIAL_STATE: [&str; 32] = [
     "cacerts.europe-west2",
     "cacerts.us-central1",
     "cluster.europe-west2",
@@ -43,13 +43,17 @@ const TUTORIAL_STATE: [&str; 28] = [
     "istio_reader.europe-west2",
     "istio_reader.us-central1",
     "namespace.europe-west2.istio-system",
+    "namespace.europe-west2.sample",
     "namespace.us-central1.istio-system",
+    "namespace.us-central1.sample",
     "network.cross-region-vpc",
     "remote_secret.europe-west2.us-central1",
     "remote_secret.us-central1.europe-west2",
     "root_ca.root",
     "router.europe-west2",
     "router.us-central1",
+    "samples.europe-west2",
+    "samples.us-central1",
     "subnet.europe-west2",
     "subnet.us-central1",
 ];
@@ -121,7 +125,7 @@ async fn wait_for_line(child: &mut Child, text: &str, n: usize) -> bool {
     false
 }
 
-/// What a converged tutorial looks like: the state lists exactly the 28
+/// What a converged tutorial looks like: the state lists exactly the 32
 /// resources, a plan is empty, and the cloud holds what a clean apply makes.
 async fn check_applied(w: &World, clean_cloud: &[String]) -> Result<(), String> {
     let mut state = w.state_list().await;

@@ -35,7 +35,7 @@ async fn each_cluster_gets_a_gateway_on_an_internal_load_balancer_with_global_ac
         assert!(plan.contains(shown), "plan lacks {shown:?}\n{plan}");
     }
     let out = w.run(&["apply", "--auto-approve"]).await.expect(0).stdout();
-    assert!(out.contains("Apply complete! Resources: 28 added"), "{out}");
+    assert!(out.contains("Apply complete! Resources: 32 added"), "{out}");
     assert!(
         out.contains("eastwest_gateway.europe-west2: internal address 172.20."),
         "{out}"

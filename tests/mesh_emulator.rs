@@ -146,7 +146,7 @@ async fn the_mesh_applies_with_one_root_and_replans_empty() {
         out.contains("istio.us-central1: waiting for Deployment istiod to be Available"),
         "{out}"
     );
-    assert!(out.contains("Apply complete! Resources: 28 added"), "{out}");
+    assert!(out.contains("Apply complete! Resources: 32 added"), "{out}");
     w.run(&["plan", "--detailed-exitcode"]).await.expect(0);
     assert_one_root_of_trust(&w).await;
 

@@ -80,12 +80,26 @@ async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
         "path to control plane",
         "FROM             TO               TARGET",
         "DECIDED BY",
-        "Verify: 28 passed, 0 failed.",
+        "samples",
+        "Verify: 30 passed, 0 failed.",
     ] {
         assert!(table.contains(shown), "verify lacks {shown:?}\n{table}");
     }
     let report = verify(&w, 0).await;
-    assert_eq!(report["passed"], 28, "{report:#}");
+    assert_eq!(report["passed"], 30, "{report:#}");
+    assert!(report.get("traffic").is_none(), "traffic without --traffic");
+    // --traffic: on the emulator the verdict is modelled, and says so.
+    let table = w.run(&["verify", "--traffic"]).await.expect(0).stdout();
+    for shown in [
+        "On the emulator no real traffic flows",
+        "http://httpbin-istio-cluster2.sample.svc.cluster.local:8000/status/200   modelled 200",
+        "Verify: 32 passed, 0 failed.",
+    ] {
+        assert!(
+            table.contains(shown),
+            "verify --traffic lacks {shown:?}\n{table}"
+        );
+    }
     let all = report.to_string();
     assert!(!all.contains("eyJ"), "a token in verify's output");
     // The path table: the pods of each cluster reach the peer's gateway
@@ -227,6 +241,33 @@ async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
             ),
         ],
     );
+    // The modelled request from cluster2 to cluster1 now fails, naming why.
+    let out = w
+        .run(&["verify", "--traffic", "--json"])
+        .await
+        .expect(1)
+        .stdout();
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["traffic_modelled"], true);
+    let traffic = report["traffic"].as_array().unwrap();
+    let blocked = traffic
+        .iter()
+        .find(|r| r["from"] == "istio-cluster2")
+        .unwrap();
+    assert_eq!(blocked["ok"], false);
+    assert_eq!(blocked["status"], "modelled failure");
+    assert!(
+        blocked["note"]
+            .as_str()
+            .unwrap()
+            .contains("path to gateway of istio-cluster2 -> istio-cluster1 failed"),
+        "{blocked:#}"
+    );
+    let open = traffic
+        .iter()
+        .find(|r| r["from"] == "istio-cluster1")
+        .unwrap();
+    assert_eq!(open["status"], "modelled 200");
     let test = ask_gcloud("by-gcloud-blocked").await;
     assert_eq!(
         test["reachabilityDetails"]["result"], "UNREACHABLE",
@@ -407,9 +448,30 @@ async fn verify_passes_on_the_tutorial_and_names_what_breaks() {
         "{failed:#?}"
     );
 
+    // 6. The samples' namespace loses its injection label.
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(eu.clone());
+    namespaces
+        .patch(
+            "sample",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"istio-injection": null}}})),
+        )
+        .await
+        .unwrap();
+    let report = verify(&w, 1).await;
+    assert!(
+        failures(&report)
+            .iter()
+            .any(|(s, c, why)| s == "istio-cluster1"
+                && c == "samples"
+                && why.contains("not labelled istio-injection=enabled")),
+        "{report:#}"
+    );
+
     // apply repairs what meshform manages; verify passes again.
     let plan = w.run(&["plan"]).await.expect(0).stdout();
     for shown in [
+        "~ namespace.europe-west2.sample",
         "~ cluster.us-central1",
         "+ remote_secret.europe-west2.us-central1",
         "~ cacerts.europe-west2",

@@ -119,14 +119,19 @@ pub enum Command {
         target: Target,
     },
     /// Check that the mesh is wired: trust, gateways, firewall, control-plane
-    /// access and remote secrets, per cluster and per pair of clusters.
-    /// Exits 1 when a check fails.
+    /// access, remote secrets and the network paths (Connectivity Tests),
+    /// per cluster and per pair of clusters. Exits 1 when a check fails.
     Verify {
         /// The plan file.
         plan: PathBuf,
         /// Print the checks as JSON.
         #[arg(long)]
         json: bool,
+        /// Also send a request from every cluster's `sleep` to every other
+        /// cluster's `httpbin` ([samples]); on the emulator the verdict is
+        /// modelled, as no real traffic flows.
+        #[arg(long)]
+        traffic: bool,
         /// State, cloud and concurrency options.
         #[command(flatten)]
         target: Target,

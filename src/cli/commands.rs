@@ -79,7 +79,12 @@ pub async fn dispatch(command: Command, istioctl: Option<&Path>, p: &Printer) ->
             Ok(EXIT_OK)
         }
         Command::Kubeconfig { plan, out, target } => kubeconfig_cmd(&plan, out, &target, p).await,
-        Command::Verify { plan, json, target } => verify_cmd(&plan, json, &target, p).await,
+        Command::Verify {
+            plan,
+            json,
+            traffic,
+            target,
+        } => verify_cmd(&plan, json, traffic, &target, p).await,
         Command::Graph { plan } => {
             let (_, _, graph) = ops::load_desired(&plan)?;
             p.out(&graph.to_dot());
@@ -550,7 +555,13 @@ async fn kubeconfig_cmd(
     Ok(EXIT_OK)
 }
 
-async fn verify_cmd(plan_file: &Path, json: bool, target: &Target, p: &Printer) -> Result<i32> {
+async fn verify_cmd(
+    plan_file: &Path,
+    json: bool,
+    traffic: bool,
+    target: &Target,
+    p: &Printer,
+) -> Result<i32> {
     let (plan, _, _) = ops::load_desired(plan_file)?;
     if plan.regions.iter().all(|r| r.cluster.is_none()) {
         bail!(
@@ -561,9 +572,9 @@ async fn verify_cmd(plan_file: &Path, json: bool, target: &Target, p: &Printer) 
     let state_path = state_path(plan_file, target);
     let ws = open(&state_path, "verify", &plan.project, true, target, p).await?;
     if !json {
-        p.line("Verifying the mesh: reading the clusters, the firewall rules and the load balancers...\n");
+        p.line("Verifying the mesh: reading the clusters, the firewall rules and the load balancers, and asking Connectivity Tests about every path...\n");
     }
-    let report = ops::verify(&ws, &plan).await;
+    let report = ops::verify(&ws, &plan, traffic).await;
     ws.close().await;
     let report = report?;
     if json {

@@ -23,6 +23,7 @@ pub mod object_group;
 pub mod remote_secret;
 pub mod root_ca;
 pub mod router;
+pub mod samples;
 pub mod subnet;
 
 pub use kind::{
@@ -99,6 +100,8 @@ registry! {
     IstioReader = "istio_reader" => istio_reader::IstioReader;
     /// In one cluster, the Secret through which its istiod reads another.
     RemoteSecret = "remote_secret" => remote_secret::RemoteSecret;
+    /// `[samples]` in one cluster: sleep, httpbin and its cluster's Service.
+    Samples = "samples" => samples::Samples;
 }
 
 impl ResourceKind {

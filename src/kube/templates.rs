@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "istio-reader.json",
         include_str!("../../templates/istio-reader.json"),
     ),
+    ("samples.json", include_str!("../../templates/samples.json")),
 ];
 
 fn tera() -> &'static Tera {

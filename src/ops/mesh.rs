@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::kinds::eastwest_gateway::EastwestGatewaySpec;
 use crate::kinds::istio::{summary, IstioSpec};
 use crate::kinds::istio_reader::{self, IstioReaderSpec};
+use crate::kinds::samples::{self, SamplesSpec};
 use crate::kinds::{attrs_of, spec_of, ResourceKind};
 use crate::kube::ObjectRef;
 use crate::mesh::Generator;
@@ -57,6 +58,17 @@ pub async fn render_control_planes(
                 spec.generator = generator.describe();
                 spec.summary = summary(spec.objects.keys());
                 d.attrs = attrs_of(&spec);
+            }
+            ResourceKind::Samples => {
+                let kind = ResourceKind::Samples;
+                let mut spec: SamplesSpec = spec_of(kind, &d.attrs)?;
+                let context = samples::context(&spec.namespace, &spec.service);
+                let rendered = crate::kube::templates::render(samples::TEMPLATE, &context)
+                    .map_err(|e| PlanError::Render(e.to_string()))?;
+                let objects = rendered.as_array().cloned().unwrap_or_default();
+                spec.objects = track(&objects, "meshform's templates", store)?;
+                d.attrs = attrs_of(&spec);
+                continue;
             }
             ResourceKind::IstioReader => {
                 let kind = ResourceKind::IstioReader;

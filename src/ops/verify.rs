@@ -14,7 +14,7 @@ use crate::verify::Report;
 ///
 /// # Errors
 /// GKE or compute cannot be read.
-pub async fn verify(ws: &Workspace, plan: &Plan) -> Result<Report, CloudError> {
+pub async fn verify(ws: &Workspace, plan: &Plan, traffic: bool) -> Result<Report, CloudError> {
     ws.connection
         .cloud
         .kube
@@ -31,5 +31,12 @@ pub async fn verify(ws: &Workspace, plan: &Plan) -> Result<Report, CloudError> {
                 .map(str::to_string)
         })
         .collect();
-    crate::verify::verify(&ws.connection.cloud, plan, &roots, SystemTime::now()).await
+    crate::verify::verify(
+        &ws.connection.cloud,
+        plan,
+        &roots,
+        SystemTime::now(),
+        traffic,
+    )
+    .await
 }

@@ -190,10 +190,39 @@ impl Cluster {
     }
 }
 
+/// `[samples]`: Istio's `sleep` client and `httpbin` server in every
+/// cluster, in a namespace with sidecar injection, for `verify --traffic`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Samples {
+    /// Whether they are deployed (a section with `enabled = false` keeps
+    /// its settings and removes the workloads).
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// Their namespace.
+    #[serde(default = "default_samples_namespace")]
+    pub namespace: String,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+fn default_samples_namespace() -> String {
+    "sample".into()
+}
+
 impl Plan {
     /// Whether the plan asks for a mesh.
     pub fn has_mesh(&self) -> bool {
         self.mesh.is_some()
+    }
+
+    /// The samples' settings, when the plan deploys them.
+    pub fn samples(&self) -> Option<&Samples> {
+        self.samples
+            .as_ref()
+            .filter(|s| s.enabled && self.mesh.is_some())
     }
 }
 

@@ -24,7 +24,7 @@ mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use firewall_spec::port_specs;
-pub use mesh::{ClusterMesh, KeyType, Mesh, MeshCa};
+pub use mesh::{ClusterMesh, KeyType, Mesh, MeshCa, Samples};
 pub use model::*;
 
 /// Why a plan file could not be loaded.

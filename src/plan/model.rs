@@ -29,6 +29,9 @@ pub struct Plan {
     /// The Istio mesh over the clusters (`[mesh]`).
     #[serde(default)]
     pub mesh: Option<super::mesh::Mesh>,
+    /// Sample workloads in every cluster of the mesh (`[samples]`).
+    #[serde(default)]
+    pub samples: Option<super::mesh::Samples>,
     /// Time limits per kind of resource, in Terraform's manner (`[timeouts]`).
     #[serde(default, skip_serializing_if = "TimeoutSettings::is_empty")]
     pub timeouts: TimeoutSettings,

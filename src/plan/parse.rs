@@ -52,6 +52,9 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
     if let Some(v) = root.get("timeouts").filter(|_| shape.is_intact("timeouts")) {
         parts.timeouts = typed(&src, v, &mut diagnostics);
     }
+    if let Some(v) = root.get("samples").filter(|_| shape.is_intact("samples")) {
+        parts.samples = typed(&src, v, &mut diagnostics);
+    }
     if let Some(v) = root.get("mesh").filter(|_| shape.is_intact("mesh")) {
         parts.mesh = typed::<Mesh>(&src, v, &mut diagnostics).map(|m| m.beside(path));
     }
@@ -70,6 +73,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
                 firewalls: parts.firewalls.into_iter().map(|(_, f)| f).collect(),
                 bastion: parts.bastion,
                 mesh: parts.mesh,
+                samples: parts.samples,
                 timeouts: parts.timeouts.unwrap_or_default(),
             });
         }

@@ -86,6 +86,7 @@ pub(crate) const ROOT: &[Field] = &[
     ),
     opt("bastion", Kind::Table(BASTION), "[bastion]"),
     opt("mesh", Kind::Table(MESH), "[mesh]"),
+    opt("samples", Kind::Table(SAMPLES), "[samples]"),
     opt(
         "timeouts",
         Kind::TablePerResource(VERB_TIMEOUTS),
@@ -293,6 +294,12 @@ pub(crate) const MESH: &[Field] = &[
         Kind::ArrayOf(&Kind::Cidr),
         r#"gateway_source_ranges = ["10.100.0.0/16"]"#,
     ),
+];
+
+/// `[samples]`.
+pub(crate) const SAMPLES: &[Field] = &[
+    opt("enabled", Kind::Bool, "enabled = true"),
+    opt("namespace", Kind::Str, r#"namespace = "sample""#),
 ];
 
 /// `[mesh.ca]`.

@@ -31,6 +31,7 @@ pub(crate) struct Parts {
     pub all_firewalls: bool,
     pub bastion: Option<Bastion>,
     pub mesh: Option<Mesh>,
+    pub samples: Option<crate::plan::mesh::Samples>,
     pub timeouts: Option<TimeoutSettings>,
     /// The folder of the plan file (brought CA files are read from it).
     pub plan_dir: std::path::PathBuf,

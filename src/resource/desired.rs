@@ -113,6 +113,11 @@ pub fn desired_resources_with(
                     region,
                     cluster,
                 ));
+                if let Some(samples) = plan.samples() {
+                    out.extend(super::desired_mesh::samples_resources(
+                        mesh, samples, region, cluster,
+                    ));
+                }
             }
         }
     }

@@ -18,8 +18,10 @@ use crate::kinds::eastwest_gateway::{EastwestGateway, EastwestGatewaySpec};
 use crate::kinds::intermediate_ca::{IntermediateCa, IntermediateCaSpec};
 use crate::kinds::istio::{Istio, IstioSpec};
 use crate::kinds::istio_reader::{IstioReader, IstioReaderSpec, OUTPUT_TOKEN};
+use crate::kinds::namespace::{Namespace, NamespaceSpec};
 use crate::kinds::remote_secret::{RemoteSecret, RemoteSecretSpec};
 use crate::kinds::root_ca::{RootCa, RootCaSpec};
+use crate::kinds::samples::{cluster_service, Samples, SamplesSpec};
 use crate::kinds::ResourceKind;
 use crate::mesh::GatewayValues;
 use crate::plan::{Cluster, Mesh, Region};
@@ -160,6 +162,51 @@ pub fn cluster_mesh_resources(
         vec![cluster_address.clone(), namespace.clone()],
     );
     vec![inter, cacerts, istio, gateway, reader]
+}
+
+/// `[samples]` in `cluster` of `region`: their namespace, labelled for
+/// sidecar injection by the mesh's control plane, and the workloads, after
+/// the control plane (its webhook injects their sidecars).
+pub fn samples_resources(
+    mesh: &Mesh,
+    samples: &crate::plan::Samples,
+    region: &Region,
+    cluster: &Cluster,
+) -> Vec<DesiredResource> {
+    let cluster_address = Address::new(ResourceKind::Cluster, &region.name);
+    let injection = match &mesh.revision {
+        Some(rev) => ("istio.io/rev".to_string(), rev.clone()),
+        None => ("istio-injection".to_string(), "enabled".to_string()),
+    };
+    let namespace = DesiredResource::of::<Namespace>(
+        format!("{}.{}", region.name, samples.namespace),
+        &NamespaceSpec {
+            name: samples.namespace.clone(),
+            cluster: cluster.name.clone(),
+            location: cluster.location.clone(),
+            cluster_ca: Known::after(cluster_address.clone(), OUTPUT_CA_DIGEST),
+            labels: BTreeMap::from([injection]),
+        },
+        vec![cluster_address.clone()],
+    )
+    .note("labels", "sidecar injection by the mesh's control plane");
+    let workloads = DesiredResource::of::<Samples>(
+        &region.name,
+        &SamplesSpec {
+            cluster: cluster.name.clone(),
+            location: cluster.location.clone(),
+            cluster_ca: Known::after(cluster_address.clone(), OUTPUT_CA_DIGEST),
+            namespace: samples.namespace.clone(),
+            service: cluster_service(cluster.mesh_name()),
+            objects: BTreeMap::new(),
+        },
+        vec![
+            cluster_address,
+            namespace.address.clone(),
+            Address::new(ResourceKind::Istio, &region.name),
+        ],
+    );
+    vec![namespace, workloads]
 }
 
 /// A remote secret for every ordered pair of clusters of `regions`. They

@@ -135,6 +135,11 @@ fn cluster_checks(
     if multi_region(facts) {
         out.push(judged(s, "gateway global access", global_access(kube)));
     }
+    if let Some(settings) = &mesh.samples {
+        let found = kube.samples.clone().unwrap_or_default();
+        let judged_samples = super::samples::check(settings, &c.mesh_name, &found);
+        out.push(judged(s, "samples", judged_samples));
+    }
     out
 }
 
@@ -552,6 +557,7 @@ mod tests {
             mesh: Some(MeshFacts {
                 istiod: "istiod".into(),
                 reissue_window: Duration::from_secs(30 * 86_400),
+                samples: None,
             }),
         }
     }

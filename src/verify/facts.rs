@@ -18,6 +18,7 @@ use kube::api::{Api, ListParams, PostParams};
 use serde_json::Value;
 
 use super::firewall::Rule;
+use super::samples::{SamplesFacts, SamplesSettings};
 use crate::cloud::{Cloud, CloudError};
 use crate::kinds::cluster::{self as cluster_kind, OUTPUT_ENDPOINT};
 use crate::kinds::eastwest_gateway::FORWARDING_RULE_ANNOTATION;
@@ -49,6 +50,8 @@ pub struct MeshFacts {
     pub istiod: String,
     /// How long before expiry an intermediate must be re-issued.
     pub reissue_window: std::time::Duration,
+    /// `[samples]`, when the plan deploys them.
+    pub samples: Option<SamplesSettings>,
 }
 
 /// One cluster: what the plan says and what was found.
@@ -106,6 +109,8 @@ pub struct KubeFacts {
     pub gateway: Option<GatewayFacts>,
     /// Remote secrets by the peer they read (its name in the mesh).
     pub remote_secrets: BTreeMap<String, RemoteSecretFacts>,
+    /// The samples, when the plan deploys them.
+    pub samples: Option<SamplesFacts>,
 }
 
 /// The east-west gateway's Service and its load balancer.
@@ -188,6 +193,13 @@ pub async fn gather(cloud: &Cloud, plan: &Plan) -> Result<Facts, CloudError> {
         reissue_window: std::time::Duration::from_secs(
             u64::from(m.ca.reissue_window_days) * 86_400,
         ),
+        samples: plan.samples().map(|s| SamplesSettings {
+            namespace: s.namespace.clone(),
+            injection: match &m.revision {
+                Some(rev) => ("istio.io/rev".into(), rev.clone()),
+                None => ("istio-injection".into(), "enabled".into()),
+            },
+        }),
     });
     let reads = clusters
         .iter()
@@ -268,12 +280,21 @@ async fn kube_facts(
             remote_secret_facts(cloud, secret, peer).await,
         );
     }
+    let samples = match &mesh.samples {
+        Some(settings) => Some(
+            super::samples::read(&client, settings, &c.mesh_name)
+                .await
+                .map_err(why("the samples"))?,
+        ),
+        None => None,
+    };
     Ok(KubeFacts {
         istiod,
         istio_ca_secret,
         cacerts,
         gateway,
         remote_secrets,
+        samples,
     })
 }
 

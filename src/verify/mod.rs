@@ -2,13 +2,15 @@
 //! mesh is wired — trust, configuration and network paths — by reading the
 //! cloud and the clusters (never writing). `facts` reads, `checks` judges,
 //! `firewall` decides flows as VPC firewall rules do, `paths` asks Google's
-//! reachability analysis about every path between clusters, and this module
+//! reachability analysis about every path between clusters, `samples`
+//! checks `[samples]` and sends `--traffic` between them, and this module
 //! prints the report as tables or as JSON.
 
 pub mod checks;
 pub mod facts;
 pub mod firewall;
 pub mod paths;
+pub mod samples;
 
 use std::time::SystemTime;
 
@@ -26,6 +28,12 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// The path table: what Connectivity Tests found between clusters.
     pub paths: Vec<paths::Path>,
+    /// `--traffic`: a request per ordered pair of clusters.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub traffic: Vec<samples::Request>,
+    /// Whether the requests were modelled (the emulator) instead of sent.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub traffic_modelled: bool,
     /// How many passed.
     pub passed: usize,
     /// How many failed.
@@ -41,7 +49,24 @@ impl Report {
             failed,
             checks,
             paths,
+            traffic: Vec::new(),
+            traffic_modelled: false,
         }
+    }
+
+    /// The report with `--traffic`'s requests, each also a check.
+    pub fn with_traffic(mut self, traffic: Vec<samples::Request>, modelled: bool) -> Report {
+        let checks = traffic.iter().map(samples::Request::check);
+        self.checks.extend(checks);
+        self.failed = self
+            .checks
+            .iter()
+            .filter(|c| c.result == Outcome::Fail)
+            .count();
+        self.passed = self.checks.len() - self.failed;
+        self.traffic = traffic;
+        self.traffic_modelled = modelled;
+        self
     }
 
     /// Whether every check passed.
@@ -71,6 +96,28 @@ impl Report {
         if !self.paths.is_empty() {
             out += "\n";
             out += &paths::table(&self.paths);
+        }
+        if !self.traffic.is_empty() {
+            out += "\n";
+            if self.traffic_modelled {
+                out += "On the emulator no real traffic flows: each STATUS below is the modelled verdict\nof the checks and paths the request rests on, not an HTTP answer.\n";
+            }
+            let mut rows = vec![["FROM", "TO", "URL", "STATUS", "NOTE"]
+                .map(String::from)
+                .to_vec()];
+            rows.extend(self.traffic.iter().map(|r| {
+                vec![
+                    r.from.clone(),
+                    r.to.clone(),
+                    r.url.clone(),
+                    r.status.clone(),
+                    r.note.clone(),
+                ]
+            }));
+            out += &columns(&rows)
+                .iter()
+                .map(|l| format!("{l}\n"))
+                .collect::<String>();
         }
         out += &format!(
             "\nVerify: {} passed, {} failed.\n",
@@ -117,13 +164,59 @@ pub async fn verify(
     plan: &Plan,
     trusted_roots: &[String],
     now: SystemTime,
+    traffic: bool,
 ) -> Result<Report, CloudError> {
     let facts = facts::gather(cloud, plan).await?;
     let mut checks = checks::run(&facts, trusted_roots, now);
     let questions = paths::questions(&facts, cloud.gcp.project());
     let found = paths::ask(cloud, &facts.network, &questions).await;
     checks.extend(questions.iter().zip(&found).map(|(q, p)| p.check(q)));
-    Ok(Report::of(checks, found))
+    let report = Report::of(checks, found);
+    if !traffic {
+        return Ok(report);
+    }
+    let modelled = matches!(cloud.gcp.target(), crate::gcp::Target::Emulator(_));
+    let requests = requests(cloud, &facts, &report.checks, modelled).await;
+    Ok(report.with_traffic(requests, modelled))
+}
+
+/// `--traffic`: a request from every cluster's sleep to every other
+/// cluster's httpbin, sent (the real cloud) or modelled (the emulator).
+async fn requests(
+    cloud: &Cloud,
+    facts: &facts::Facts,
+    checks: &[Check],
+    modelled: bool,
+) -> Vec<samples::Request> {
+    let Some(settings) = facts.mesh.as_ref().and_then(|m| m.samples.as_ref()) else {
+        return vec![samples::Request {
+            from: "mesh".into(),
+            to: "mesh".into(),
+            url: String::new(),
+            status: "none".into(),
+            ok: false,
+            note: "the plan has no [samples] to send traffic between; add `[samples]` to the plan file and run `meshform apply`".into(),
+        }];
+    };
+    let mut out = Vec::new();
+    for a in &facts.clusters {
+        for b in facts.clusters.iter().filter(|b| b.name != a.name) {
+            let url = samples::url(&settings.namespace, &b.mesh_name);
+            out.push(if modelled {
+                samples::modelled(checks, &a.name, &b.name, url)
+            } else {
+                let call = samples::Call {
+                    location: &a.location,
+                    from: &a.name,
+                    to: &b.name,
+                    namespace: &settings.namespace,
+                    url,
+                };
+                samples::request(cloud, call).await
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -280,7 +280,7 @@ pub fn describe(question: &Question, test: &ConnectivityTest) -> Path {
             Some(f) if matches!(question.destination, Destination::Gateway(_)) => {
                 format!("firewall {}", firewall_text(f))
             }
-            _ => "the control plane accepts it (region or global access, authorised networks)"
+            _ => "GKE: the control plane accepts the source (global access, authorised networks)"
                 .to_string(),
         },
         _ => details

@@ -15,6 +15,7 @@ const DNS_HELP: &str =
      (at most 63 characters)";
 
 pub(super) fn mesh(c: &mut Checker<'_>, parts: &Parts) {
+    samples(c, parts);
     let Some(mesh) = &parts.mesh else {
         return;
     };
@@ -33,6 +34,35 @@ pub(super) fn mesh(c: &mut Checker<'_>, parts: &Parts) {
     clusters(c, parts);
     validities(c, mesh);
     brought_root(c, mesh);
+}
+
+/// `[samples]` needs a mesh, and a namespace of its own.
+fn samples(c: &mut Checker<'_>, parts: &Parts) {
+    let Some(samples) = &parts.samples else {
+        return;
+    };
+    if parts.mesh.is_none() && samples.enabled {
+        c.push(
+            "samples".into(),
+            "[samples] needs a mesh: the samples run in the mesh's clusters with sidecars".into(),
+            "add a [mesh] section, or set enabled = false in [samples]".into(),
+        );
+    }
+    label(c, "samples.namespace", "namespace", &samples.namespace);
+    let reserved = [
+        "istio-system",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "default",
+    ];
+    if reserved.contains(&samples.namespace.as_str()) {
+        c.push(
+            "samples.namespace".into(),
+            format!("the samples cannot use namespace \"{}\"", samples.namespace),
+            "use a namespace of their own, e.g. namespace = \"sample\" (destroy deletes it)".into(),
+        );
+    }
 }
 
 fn label(c: &mut Checker<'_>, path: &str, what: &str, value: &str) {
@@ -241,6 +271,26 @@ master_cidr = "172.16.0.32/28"
     fn a_good_mesh_is_accepted() {
         assert_eq!(
             errors("[mesh]\nid = \"mesh1\"\nistio_version = \"1.31.1\"\n"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn samples_need_a_mesh_and_a_namespace_of_their_own() {
+        let e = errors("[samples]\nnamespace = \"sample\"\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("[samples] needs a mesh"), "{e:?}");
+        assert_eq!(errors("[samples]\nenabled = false\n"), Vec::<String>::new());
+        let e = errors(
+            "[mesh]\nid = \"mesh1\"\nistio_version = \"1.31.1\"\n[samples]\nnamespace = \"istio-system\"\n",
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("19:13:") && e[0].contains("cannot use namespace \"istio-system\""),
+            "{e:?}"
+        );
+        assert_eq!(
+            errors("[mesh]\nid = \"mesh1\"\nistio_version = \"1.31.1\"\n[samples]\n"),
             Vec::<String>::new()
         );
     }
