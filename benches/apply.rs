@@ -93,7 +93,7 @@ async fn bench(name: &str, plan_text: &str) {
     let verified = if plan.regions.iter().any(|r| r.cluster.is_some()) {
         emulator.reset_request_counts();
         let start = Instant::now();
-        let report = ops::verify(&ws, &plan).await.expect("verify");
+        let report = ops::verify(&ws, &plan, false).await.expect("verify");
         assert!(report.ok(), "verify failed:\n{}", report.table());
         Some((start.elapsed(), report.checks.len(), calls(&emulator)))
     } else {
@@ -236,8 +236,9 @@ fn step_duration(kind: ResourceKind, step: StepKind, action: Action) -> Duration
                 _ => Duration::ZERO,
             };
         }
-        // The control plane waits for istiod's rollout.
-        ResourceKind::Istio => {
+        // The control plane waits for istiod's rollout, the samples for
+        // sleep's and httpbin's.
+        ResourceKind::Istio | ResourceKind::Samples => {
             return match (step, action) {
                 (StepKind::Apply, Action::Create | Action::Replace | Action::Update) => {
                     meshform::emulator::kubeapi::rollout_time(LATENCY_SCALE)

@@ -692,7 +692,11 @@ async fn gcloud_asks_service_usage_which_apis_are_enabled() {
     let enabled: Vec<&str> = out.lines().map(str::trim).collect();
     assert_eq!(
         enabled,
-        ["compute.googleapis.com", "serviceusage.googleapis.com"],
+        [
+            "compute.googleapis.com",
+            "networkmanagement.googleapis.com",
+            "serviceusage.googleapis.com"
+        ],
         "{out}"
     );
 

@@ -6,5 +6,5 @@ mod steps;
 mod walk;
 
 pub use queue::DependencyQueue;
-pub use steps::{Step, StepKind, StepPlan};
+pub use steps::{Lane, Step, StepKind, StepPlan};
 pub use walk::{walk, Outcome, StepResult, WalkEvent, WalkOptions};

@@ -14,6 +14,30 @@ pub enum StepKind {
     Apply,
 }
 
+/// Which API a step works through, for the parallelism bound: Google's
+/// APIs share one budget (the project's quotas), and each cluster's
+/// Kubernetes API, a server of its own, has its own.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Lane {
+    /// Compute, GKE, or local work (the CAs).
+    Cloud,
+    /// The Kubernetes API of the cluster in this region.
+    Cluster(String),
+}
+
+impl Lane {
+    /// The lane of a step on `address`: a resource inside a cluster is
+    /// named after the cluster's region first (`remote_secret.<region>.<peer>`).
+    pub fn of(address: &Address) -> Lane {
+        if address.kind.api() == crate::kinds::Api::Kubernetes {
+            let region = address.name.split('.').next().unwrap_or_default();
+            Lane::Cluster(region.to_string())
+        } else {
+            Lane::Cloud
+        }
+    }
+}
+
 /// One unit of work for the executor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -25,6 +49,8 @@ pub struct Step {
     pub kind: StepKind,
     /// The change's action, for display.
     pub action: Action,
+    /// The API budget it counts against.
+    pub lane: Lane,
 }
 
 /// Steps plus `(before, after)` ordering edges.
@@ -138,6 +164,7 @@ fn step(change: usize, c: &Change, kind: StepKind) -> Step {
         address: c.address.clone(),
         kind,
         action: c.action,
+        lane: Lane::of(&c.address),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The parallel walk: start every step as soon as its dependencies are done,
-//! at most `parallelism` at once; a failure stops only what depends on it,
-//! and an interrupt stops starting new steps.
+//! at most `parallelism` at once in each lane (Google's APIs; each cluster's
+//! Kubernetes API); a failure stops only what depends on it, and an
+//! interrupt stops starting new steps.
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::VecDeque;
@@ -66,7 +67,7 @@ pub enum WalkEvent<'a> {
 /// How to walk.
 #[derive(Debug, Clone)]
 pub struct WalkOptions {
-    /// Steps run at once at most (at least 1).
+    /// Steps run at once at most in each lane (at least 1).
     pub parallelism: usize,
     /// How often running steps report that they still run.
     pub tick: Duration,
@@ -113,6 +114,7 @@ where
         plan.soft_edges.iter().copied(),
     );
     let mut ready: VecDeque<usize> = VecDeque::new();
+    let mut in_lane: std::collections::BTreeMap<super::Lane, usize> = Default::default();
     let mut running = FuturesUnordered::new();
     let mut started_at: Vec<Option<Instant>> = vec![None; plan.steps.len()];
     let mut ended = vec![false; plan.steps.len()];
@@ -131,9 +133,17 @@ where
         if !stopping {
             ready.extend(queue.dequeue_ready());
         }
-        while !stopping && running.len() < parallelism {
-            let Some(i) = ready.pop_front() else { break };
+        let mut next = 0;
+        while !stopping && next < ready.len() {
+            let i = ready[next];
             let step = &plan.steps[i];
+            let busy = in_lane.entry(step.lane.clone()).or_insert(0);
+            if *busy >= parallelism {
+                next += 1;
+                continue;
+            }
+            *busy += 1;
+            ready.remove(next);
             on_event(WalkEvent::Started(step));
             started_at[i] = Some(Instant::now());
             let context = StepContext::new(i, notes_tx.clone(), interrupt.clone());
@@ -150,6 +160,9 @@ where
                     on_event(WalkEvent::Note(&plan.steps[n], &note));
                 }
                 let step = &plan.steps[i];
+                if let Some(busy) = in_lane.get_mut(&step.lane) {
+                    *busy -= 1;
+                }
                 let elapsed = started_at[i].map(|t| t.elapsed()).unwrap_or_default();
                 ended[i] = true;
                 match result {
@@ -222,11 +235,16 @@ mod tests {
     fn plan(n: usize, edges: &[(usize, usize)]) -> StepPlan {
         StepPlan {
             steps: (0..n)
-                .map(|i| Step {
-                    change: i,
-                    address: format!("firewall.r{i}").parse().unwrap(),
-                    kind: StepKind::Apply,
-                    action: Action::Create,
+                .map(|i| {
+                    let address: crate::address::Address =
+                        format!("firewall.r{i}").parse().unwrap();
+                    Step {
+                        change: i,
+                        lane: crate::exec::Lane::of(&address),
+                        address,
+                        kind: StepKind::Apply,
+                        action: Action::Create,
+                    }
                 })
                 .collect(),
             edges: edges.to_vec(),
@@ -282,6 +300,48 @@ mod tests {
         )
         .await;
         assert_eq!(max.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn each_clusters_kubernetes_api_has_a_budget_of_its_own() {
+        // 3 steps through Google's APIs, 3 in cluster a, 3 in cluster b.
+        let mut p = plan(9, &[]);
+        for (i, s) in p.steps.iter_mut().enumerate().skip(3) {
+            let region = if i < 6 { "a" } else { "b" };
+            s.address = format!("namespace.{region}.n{i}").parse().unwrap();
+            s.lane = crate::exec::Lane::of(&s.address);
+        }
+        assert_eq!(p.steps[4].lane, crate::exec::Lane::Cluster("a".into()));
+        let lanes: Mutex<std::collections::BTreeMap<String, (usize, usize)>> = Default::default();
+        let total = (AtomicUsize::new(0), AtomicUsize::new(0));
+        walk(
+            &p,
+            &WalkOptions::new(2, Duration::from_secs(60)),
+            |s: Step| {
+                let (lanes, total) = (&lanes, &total);
+                async move {
+                    let key = format!("{:?}", s.lane);
+                    {
+                        let mut l = lanes.lock().unwrap();
+                        let e = l.entry(key.clone()).or_default();
+                        e.0 += 1;
+                        e.1 = e.1.max(e.0);
+                    }
+                    let n = total.0.fetch_add(1, Ordering::SeqCst) + 1;
+                    total.1.fetch_max(n, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    total.0.fetch_sub(1, Ordering::SeqCst);
+                    lanes.lock().unwrap().get_mut(&key).unwrap().0 -= 1;
+                    Ok::<_, String>(())
+                }
+            },
+            |_| {},
+        )
+        .await;
+        let lanes = lanes.into_inner().unwrap();
+        assert_eq!(lanes.len(), 3);
+        assert!(lanes.values().all(|(_, max)| *max == 2), "{lanes:?}");
+        assert_eq!(total.1.load(Ordering::SeqCst), 6);
     }
 
     #[tokio::test]
