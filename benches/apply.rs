@@ -65,6 +65,7 @@ async fn bench(name: &str, plan_text: &str) {
     let (plan, desired, _) = ops::load_desired(&plan_file).expect("valid plan");
     let mut ws = Workspace::open(
         &state,
+        None,
         "bench",
         Duration::ZERO,
         |_| {},

@@ -299,6 +299,7 @@ async fn an_intermediate_inside_the_window_is_reissued_and_only_cacerts_follows(
     let (plan, desired, _) = ops::load_desired(&w.plan).unwrap();
     let mut ws = Workspace::open(
         &w.state(),
+        None,
         "apply",
         Duration::ZERO,
         |_| {},

@@ -20,9 +20,10 @@ pub struct Cli {
 /// Where state lives and which cloud to talk to.
 #[derive(Debug, Args, Clone)]
 pub struct Target {
-    /// State file (default: `state/<plan file stem>.json`).
-    #[arg(long, value_name = "PATH")]
-    pub state: Option<PathBuf>,
+    /// State file, or object in a bucket: `gs://BUCKET/PATH.json`
+    /// (default: `[state]` of the plan file, else `state/<plan file stem>.json`).
+    #[arg(long, value_name = "PATH|gs://BUCKET/PATH")]
+    pub state: Option<String>,
     /// Use the embedded emulator, its world kept in emulator/ beside the state file.
     #[arg(long, conflicts_with = "emulator_url")]
     pub emulator: bool,
@@ -100,13 +101,24 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-        /// State file (default: `state/<plan file stem>.json`).
-        #[arg(long, value_name = "PATH")]
-        state: Option<PathBuf>,
+        /// State file or `gs://BUCKET/PATH.json` (default: as for `plan`).
+        #[arg(long, value_name = "PATH|gs://BUCKET/PATH")]
+        state: Option<String>,
     },
     /// Read the state.
     #[command(subcommand)]
     State(StateCommand),
+    /// Remove the lock of a state in a bucket left by a process that was
+    /// killed (storage cannot know it died). Refuses another lock's id.
+    ForceUnlock {
+        /// The lock id the "state is locked" message names.
+        lock_id: String,
+        /// The plan file whose state to unlock.
+        plan: Option<PathBuf>,
+        /// `gs://BUCKET/PATH.json` (instead of a plan file).
+        #[arg(long, value_name = "gs://BUCKET/PATH")]
+        state: Option<String>,
+    },
     /// Write a kubeconfig with one context per cluster of a plan file.
     Kubeconfig {
         /// The plan file.
@@ -153,9 +165,9 @@ pub enum StateCommand {
     List {
         /// The plan file whose state to read.
         plan: Option<PathBuf>,
-        /// State file (instead of a plan file).
-        #[arg(long, value_name = "PATH")]
-        state: Option<PathBuf>,
+        /// State file or `gs://BUCKET/PATH.json` (instead of a plan file).
+        #[arg(long, value_name = "PATH|gs://BUCKET/PATH")]
+        state: Option<String>,
     },
     /// Show one resource in state.
     Show {
@@ -163,9 +175,9 @@ pub enum StateCommand {
         address: String,
         /// The plan file whose state to read.
         plan: Option<PathBuf>,
-        /// State file (instead of a plan file).
-        #[arg(long, value_name = "PATH")]
-        state: Option<PathBuf>,
+        /// State file or `gs://BUCKET/PATH.json` (instead of a plan file).
+        #[arg(long, value_name = "PATH|gs://BUCKET/PATH")]
+        state: Option<String>,
     },
 }
 

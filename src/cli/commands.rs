@@ -13,7 +13,6 @@ use crate::exec::WalkOptions;
 use crate::ops::{self, TargetChoice, Workspace};
 use crate::progress::{Interrupt, InterruptHandle};
 use crate::render::{render_json, render_text};
-use crate::state::StateStore;
 
 /// How often a running resource reports that it is still running.
 const PROGRESS_TICK: Duration = Duration::from_secs(10);
@@ -56,9 +55,9 @@ pub async fn dispatch(command: Command, istioctl: Option<&Path>, p: &Printer) ->
             auto_approve,
             target,
         } => destroy_cmd(&plan, auto_approve, &target, p).await,
-        Command::Show { file, json, state } => show(&file, json, state, p),
+        Command::Show { file, json, state } => show(&file, json, state, p).await,
         Command::State(StateCommand::List { plan, state }) => {
-            let state = StateStore::new(state_path_of(plan.as_deref(), state)?).load()?;
+            let state = read_state(&state_path_of(plan.as_deref(), state)?).await?;
             for r in &state.resources {
                 p.line(&r.address.to_string());
             }
@@ -70,12 +69,29 @@ pub async fn dispatch(command: Command, istioctl: Option<&Path>, p: &Printer) ->
             state,
         }) => {
             let address: crate::address::Address = address.parse()?;
-            let state = StateStore::new(state_path_of(plan.as_deref(), state)?).load()?;
+            let state = read_state(&state_path_of(plan.as_deref(), state)?).await?;
             let Some(r) = state.get(&address) else {
                 bail!("no resource {address} in state\n  help: `meshform state list` shows the addresses in state");
             };
             p.out(&serde_json::to_string_pretty(r)?);
             p.line("");
+            Ok(EXIT_OK)
+        }
+        Command::ForceUnlock {
+            lock_id,
+            plan,
+            state,
+        } => {
+            let place = state_path_of(plan.as_deref(), state)?;
+            let Some(object) = &place.remote else {
+                bail!("the state {} is a local file, whose lock the OS releases when its holder dies: there is nothing to force\n  help: force-unlock is for state in a bucket (--state gs://BUCKET/PATH.json or [state] in the plan file)", place.local.display());
+            };
+            let bucket = crate::state::Bucket::connect().await?;
+            let info = crate::state::force_unlock(&bucket, object, &lock_id).await?;
+            p.line(&format!(
+                "Removed the lock of {object}, held by {info}.\nmeshform cannot know whether that {} had finished its work: run `meshform plan` to see where things stand.",
+                info.operation
+            ));
             Ok(EXIT_OK)
         }
         Command::Kubeconfig { plan, out, target } => kubeconfig_cmd(&plan, out, &target, p).await,
@@ -170,19 +186,58 @@ fn validate(plan: &Path, p: &Printer) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
-fn state_path(plan: &Path, target: &Target) -> PathBuf {
-    target
-        .state
-        .clone()
-        .unwrap_or_else(|| ops::default_state_path(plan))
+/// Where a command's state is: the local place (the state file, or for a
+/// state in a bucket the local folder of what lives beside it), and the
+/// bucket object when the state is in a bucket. Derefs to the local place.
+struct StatePlace {
+    local: PathBuf,
+    remote: Option<crate::state::BucketObject>,
 }
 
-fn state_path_of(plan: Option<&Path>, state: Option<PathBuf>) -> Result<PathBuf> {
-    match (state, plan) {
-        (Some(s), _) => Ok(s),
-        (None, Some(plan)) => Ok(ops::default_state_path(plan)),
-        (None, None) => bail!("give a plan file or --state PATH to say which state to read"),
+impl std::ops::Deref for StatePlace {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.local
     }
+}
+
+fn state_path(plan: &Path, target: &Target) -> Result<StatePlace> {
+    state_path_of(Some(plan), target.state.clone())
+}
+
+/// The state `--state` names (a path or `gs://BUCKET/PATH.json`), else the
+/// one `[state]` of the plan file names, else `state/<plan stem>.json`.
+fn state_path_of(plan: Option<&Path>, state: Option<String>) -> Result<StatePlace> {
+    use crate::state::StateLocation;
+    let location = match (state, plan) {
+        (Some(s), _) => StateLocation::parse(&s)?,
+        (None, Some(plan)) => {
+            let section = crate::plan::load(plan).ok().and_then(|p| p.state);
+            match section {
+                Some(s) => StateLocation::in_bucket(&s.bucket, &s.prefix, plan)?,
+                None => StateLocation::Local(ops::default_state_path(plan)),
+            }
+        }
+        (None, None) => bail!("give a plan file or --state PATH to say which state to read"),
+    };
+    Ok(match location {
+        StateLocation::Local(local) => StatePlace {
+            local,
+            remote: None,
+        },
+        StateLocation::Bucket(object) => StatePlace {
+            local: PathBuf::from("state/gs")
+                .join(&object.bucket)
+                .join(&object.object),
+            remote: Some(object),
+        },
+    })
+}
+
+/// The state of `place`, read without its lock.
+async fn read_state(place: &StatePlace) -> Result<crate::state::State> {
+    let store = crate::state::store(&place.local, place.remote.as_ref()).await?;
+    Ok(store.load().await?)
 }
 
 fn choice(state_path: &Path, target: &Target) -> TargetChoice {
@@ -242,7 +297,7 @@ impl std::ops::Deref for Tools<'_> {
 
 /// Opens the workspace; `needs_container`: the plan has GKE clusters.
 async fn open(
-    state_path: &Path,
+    state_path: &StatePlace,
     operation: &str,
     project: &str,
     needs_container: bool,
@@ -251,6 +306,7 @@ async fn open(
 ) -> Result<Workspace> {
     let ws = Workspace::open(
         state_path,
+        state_path.remote.as_ref(),
         operation,
         target.lock_timeout,
         |holder| p.line(&format!("Waiting for the state lock held by {holder}...")),
@@ -272,7 +328,7 @@ async fn plan_cmd(
     p: &Printer,
 ) -> Result<i32> {
     let (plan, desired, _) = ops::load_desired(plan_file)?;
-    let state_path = state_path(plan_file, target);
+    let state_path = state_path(plan_file, target)?;
     let ws = open(
         &state_path,
         "plan",
@@ -332,7 +388,7 @@ async fn apply_cmd(
     let parallelism = target.parallelism as usize;
     let (set, ws, saved) = match saved_plan(file) {
         Some(set) => {
-            let state_path = state_path(&set.plan_file, target);
+            let state_path = state_path(&set.plan_file, target)?;
             let clusters = set
                 .changes
                 .iter()
@@ -342,7 +398,7 @@ async fn apply_cmd(
         }
         None => {
             let (plan, desired, _) = ops::load_desired(file)?;
-            let state_path = state_path(file, target);
+            let state_path = state_path(file, target)?;
             let ws = open(
                 &state_path,
                 "apply",
@@ -385,7 +441,7 @@ async fn destroy_cmd(
     p: &Printer,
 ) -> Result<i32> {
     let (plan, _, _) = ops::load_desired(plan_file)?;
-    let state_path = state_path(plan_file, target);
+    let state_path = state_path(plan_file, target)?;
     let ws = open(&state_path, "destroy", &plan.project, false, target, p).await?;
     let set = ops::plan_destroy(
         &ws,
@@ -482,7 +538,7 @@ fn confirm(p: &Printer, question: &str, detail: &str) -> Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-fn show(file: &Path, json: bool, state: Option<PathBuf>, p: &Printer) -> Result<i32> {
+async fn show(file: &Path, json: bool, state: Option<String>, p: &Printer) -> Result<i32> {
     if let Some(set) = saved_plan(file) {
         p.out(&if json {
             render_json(&set)
@@ -491,7 +547,7 @@ fn show(file: &Path, json: bool, state: Option<PathBuf>, p: &Printer) -> Result<
         });
         return Ok(EXIT_OK);
     }
-    let state = StateStore::new(state_path_of(Some(file), state)?).load()?;
+    let state = read_state(&state_path_of(Some(file), state)?).await?;
     if json {
         p.out(&serde_json::to_string_pretty(&state)?);
         p.line("");
@@ -521,7 +577,7 @@ async fn kubeconfig_cmd(
     p: &Printer,
 ) -> Result<i32> {
     let (plan, _, _) = ops::load_desired(plan_file)?;
-    let state_path = state_path(plan_file, target);
+    let state_path = state_path(plan_file, target)?;
     let ws = open(&state_path, "kubeconfig", &plan.project, true, target, p).await?;
     let config = ops::kubeconfig(&ws, &plan).await;
     let embedded = ws.connection.emulator().is_some();
@@ -569,7 +625,7 @@ async fn verify_cmd(
             plan_file.display()
         );
     }
-    let state_path = state_path(plan_file, target);
+    let state_path = state_path(plan_file, target)?;
     let ws = open(&state_path, "verify", &plan.project, true, target, p).await?;
     if !json {
         p.line("Verifying the mesh: reading the clusters, the firewall rules and the load balancers, and asking Connectivity Tests about every path...\n");

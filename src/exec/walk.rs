@@ -1,7 +1,9 @@
 //! The parallel walk: start every step as soon as its dependencies are done,
 //! at most `parallelism` at once in each lane (Google's APIs; each cluster's
-//! Kubernetes API); a failure stops only what depends on it, and an
-//! interrupt stops starting new steps.
+//! Kubernetes API), the step with the longest chain of steps after it first
+//! (so a lane full of short steps does not hold back the long path); a
+//! failure stops only what depends on it, and an interrupt stops starting
+//! new steps.
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::VecDeque;
@@ -86,6 +88,36 @@ impl WalkOptions {
     }
 }
 
+/// For every step, how many steps the longest chain that waits for it has
+/// (itself included): the list scheduler's priority.
+fn heights(plan: &StepPlan) -> Vec<usize> {
+    let n = plan.steps.len();
+    let mut after: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut waiting = vec![0usize; n];
+    for &(b, a) in plan.edges.iter().chain(&plan.soft_edges) {
+        after[b].push(a);
+        waiting[a] += 1;
+    }
+    // Kahn's order, then heights from the end.
+    let mut order: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut next = 0;
+    while next < order.len() {
+        let i = order[next];
+        next += 1;
+        for &a in &after[i] {
+            waiting[a] -= 1;
+            if waiting[a] == 0 {
+                order.push(a);
+            }
+        }
+    }
+    let mut height = vec![1usize; n];
+    for &i in order.iter().rev() {
+        height[i] = 1 + after[i].iter().map(|&a| height[a]).max().unwrap_or(0);
+    }
+    height
+}
+
 /// Runs every step of `plan` with `run`, dependencies first, reporting
 /// progress to `on_event`. Each step runs inside its own
 /// [`StepContext`] (so it can report notes and see the interrupt) and its
@@ -115,6 +147,7 @@ where
     );
     let mut ready: VecDeque<usize> = VecDeque::new();
     let mut in_lane: std::collections::BTreeMap<super::Lane, usize> = Default::default();
+    let heights = heights(plan);
     let mut running = FuturesUnordered::new();
     let mut started_at: Vec<Option<Instant>> = vec![None; plan.steps.len()];
     let mut ended = vec![false; plan.steps.len()];
@@ -131,7 +164,13 @@ where
             });
         }
         if !stopping {
-            ready.extend(queue.dequeue_ready());
+            let newly = queue.dequeue_ready();
+            if !newly.is_empty() {
+                ready.extend(newly);
+                ready
+                    .make_contiguous()
+                    .sort_by_key(|&i| (std::cmp::Reverse(heights[i]), i));
+            }
         }
         let mut next = 0;
         while !stopping && next < ready.len() {
@@ -342,6 +381,28 @@ mod tests {
         assert_eq!(lanes.len(), 3);
         assert!(lanes.values().all(|(_, max)| *max == 2), "{lanes:?}");
         assert_eq!(total.1.load(Ordering::SeqCst), 6);
+    }
+
+    #[tokio::test]
+    async fn with_one_slot_the_step_with_the_longest_chain_after_it_goes_first() {
+        // 0 (short, nothing after it) and 1 -> 2 -> 3: 1 starts first.
+        let p = plan(4, &[(1, 2), (2, 3)]);
+        assert_eq!(heights(&p), [1, 3, 2, 1]);
+        let order = Mutex::new(Vec::new());
+        walk(
+            &p,
+            &WalkOptions::new(1, Duration::from_secs(60)),
+            |s: Step| {
+                let order = &order;
+                async move {
+                    order.lock().unwrap().push(s.change);
+                    Ok::<_, String>(())
+                }
+            },
+            |_| {},
+        )
+        .await;
+        assert_eq!(order.into_inner().unwrap()[0], 1);
     }
 
     #[tokio::test]

@@ -103,7 +103,9 @@ pub async fn apply(
         .kube
         .set_connections(set.connections.clone());
     ws.state.connections = set.connections.clone();
-    let shared = Mutex::new(std::mem::take(&mut ws.state));
+    // A tokio mutex: a save (to a bucket: a network write) holds it across
+    // an await, so that saves never overtake each other.
+    let shared = tokio::sync::Mutex::new(std::mem::take(&mut ws.state));
     let save_error: Mutex<Option<StateError>> = Mutex::new(None);
     let cloud = &ws.connection.cloud;
     let store = &ws.store;
@@ -113,13 +115,16 @@ pub async fn apply(
         async move {
             // Values known only after apply come from the outputs of the
             // dependencies that just finished.
-            let after = change.after.clone().map(|mut after| {
-                let state = shared.lock().expect("state lock poisoned");
-                resolve(&mut after, &|r: &OutputRef| {
-                    state.get(&r.address)?.outputs.get(&r.output).cloned()
-                });
-                after
-            });
+            let after = match change.after.clone() {
+                Some(mut after) => {
+                    let state = shared.lock().await;
+                    resolve(&mut after, &|r: &OutputRef| {
+                        state.get(&r.address)?.outputs.get(&r.output).cloned()
+                    });
+                    Some(after)
+                }
+                None => None,
+            };
             let outcome = within_limit(
                 &set.timeouts,
                 &step,
@@ -127,9 +132,9 @@ pub async fn apply(
                 with_retries(|| run_step(cloud, &step, change, after.as_ref())),
             )
             .await?;
-            let mut state = shared.lock().expect("state lock poisoned");
+            let mut state = shared.lock().await;
             if record(&mut state, &step, change, outcome) {
-                if let Err(e) = store.save(&mut state) {
+                if let Err(e) = store.save(&mut state).await {
                     let message = format!("saving state: {e}");
                     save_error.lock().expect("poisoned").get_or_insert(e);
                     return Err(message);
@@ -139,7 +144,7 @@ pub async fn apply(
         }
     };
     let results = walk(&steps, options, run, on_event).await;
-    ws.state = shared.into_inner().expect("state lock poisoned");
+    ws.state = shared.into_inner();
     forget_gone_clusters(&mut ws.state);
     if let Some(e) = save_error.into_inner().expect("poisoned") {
         return Err(e.into());

@@ -14,7 +14,7 @@ use crate::plan::Plan;
 use crate::resource::desired_mesh::wanted_root;
 use crate::resource::roots::RootPlan;
 use crate::resource::{desired_resources, desired_resources_with, DesiredResource, Timeouts};
-use crate::state::{LockError, LockHolder, State, StateError, StateLock, StateStore};
+use crate::state::{BucketObject, HeldLock, LockError, State, StateError, StateStore};
 
 /// Why planning (or opening a workspace) failed.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,10 @@ pub enum PlanError {
     /// The state is locked by someone else.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// The state is locked by someone else, or its bucket unreachable
+    /// (boxed: it is large).
+    #[error(transparent)]
+    Open(Box<crate::state::OpenError>),
     /// The cloud could not be read.
     #[error(transparent)]
     Cloud(#[from] CloudError),
@@ -63,6 +67,12 @@ pub enum PlanError {
     },
 }
 
+impl From<crate::state::OpenError> for PlanError {
+    fn from(e: crate::state::OpenError) -> Self {
+        PlanError::Open(Box::new(e))
+    }
+}
+
 impl From<crate::mesh::GeneratorError> for PlanError {
     fn from(e: crate::mesh::GeneratorError) -> Self {
         PlanError::Generator(Box::new(e))
@@ -90,30 +100,33 @@ pub struct Workspace {
     pub state: State,
     /// The cloud.
     pub connection: Connection,
-    _lock: StateLock,
+    lock: HeldLock,
 }
 
 impl Workspace {
-    /// Locks the state at `state_path` (waiting up to `lock_timeout`, calling
-    /// `on_wait` with the holder first), loads it, connects to `target`, and
+    /// Locks the state at `state_path`, or in the bucket object `remote`
+    /// with `state_path` as its local place (waiting up to `lock_timeout`,
+    /// calling `on_wait` with the holder first), loads it, connects to `target`, and
     /// checks before anything is planned that the credentials work, the
     /// project exists and the APIs are enabled (the GKE API when
     /// `needs_container` or when state holds a cluster).
     ///
     /// # Errors
     /// Lock held, state unreadable, no connection, or a failed check.
+    #[allow(clippy::too_many_arguments)]
     pub async fn open(
         state_path: &Path,
+        remote: Option<&BucketObject>,
         operation: &str,
         lock_timeout: Duration,
-        on_wait: impl FnMut(&LockHolder),
+        on_wait: impl FnMut(String),
         project: &str,
         target: &TargetChoice,
         needs_container: bool,
     ) -> Result<Workspace, PlanError> {
-        let lock = StateLock::acquire(state_path, operation, lock_timeout, on_wait)?;
-        let store = StateStore::new(state_path);
-        let state = store.load()?;
+        let (store, lock) =
+            crate::state::lock(state_path, remote, operation, lock_timeout, on_wait).await?;
+        let state = store.load().await?;
         let connection = Connection::open(project, target, state_path).await?;
         let needs_container = needs_container
             || state
@@ -122,19 +135,21 @@ impl Workspace {
                 .any(|r| r.address.kind.api() == crate::kinds::Api::Gke);
         if let Err(e) = connection.cloud.gcp.preflight(needs_container).await {
             connection.close().await;
+            lock.release().await;
             return Err(PlanError::Cloud(e.into()));
         }
         Ok(Workspace {
             store,
             state,
             connection,
-            _lock: lock,
+            lock,
         })
     }
 
     /// Stops the embedded emulator, if any, then releases the lock.
     pub async fn close(self) {
         self.connection.close().await;
+        self.lock.release().await;
     }
 
     fn state_ref(&self) -> StateRef {

@@ -32,9 +32,28 @@ pub struct Plan {
     /// Sample workloads in every cluster of the mesh (`[samples]`).
     #[serde(default)]
     pub samples: Option<super::mesh::Samples>,
+    /// Where the state lives when not in a local file (`[state]`).
+    #[serde(default)]
+    pub state: Option<StateSection>,
     /// Time limits per kind of resource, in Terraform's manner (`[timeouts]`).
     #[serde(default, skip_serializing_if = "TimeoutSettings::is_empty")]
     pub timeouts: TimeoutSettings,
+}
+
+/// `[state]`: the plan's state in a Cloud Storage bucket, as object
+/// `gs://BUCKET/PREFIX/<plan file stem>.json` (`--state` wins over it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateSection {
+    /// The bucket.
+    pub bucket: String,
+    /// The folder of state objects in it.
+    #[serde(default = "default_state_prefix")]
+    pub prefix: String,
+}
+
+fn default_state_prefix() -> String {
+    "meshform".into()
 }
 
 /// `[timeouts]`: how long a create, update or delete of each kind may take

@@ -52,6 +52,9 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
     if let Some(v) = root.get("timeouts").filter(|_| shape.is_intact("timeouts")) {
         parts.timeouts = typed(&src, v, &mut diagnostics);
     }
+    if let Some(v) = root.get("state").filter(|_| shape.is_intact("state")) {
+        parts.state = typed(&src, v, &mut diagnostics);
+    }
     if let Some(v) = root.get("samples").filter(|_| shape.is_intact("samples")) {
         parts.samples = typed(&src, v, &mut diagnostics);
     }
@@ -74,6 +77,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
                 bastion: parts.bastion,
                 mesh: parts.mesh,
                 samples: parts.samples,
+                state: parts.state,
                 timeouts: parts.timeouts.unwrap_or_default(),
             });
         }

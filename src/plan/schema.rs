@@ -87,6 +87,7 @@ pub(crate) const ROOT: &[Field] = &[
     opt("bastion", Kind::Table(BASTION), "[bastion]"),
     opt("mesh", Kind::Table(MESH), "[mesh]"),
     opt("samples", Kind::Table(SAMPLES), "[samples]"),
+    opt("state", Kind::Table(STATE), "[state]"),
     opt(
         "timeouts",
         Kind::TablePerResource(VERB_TIMEOUTS),
@@ -294,6 +295,12 @@ pub(crate) const MESH: &[Field] = &[
         Kind::ArrayOf(&Kind::Cidr),
         r#"gateway_source_ranges = ["10.100.0.0/16"]"#,
     ),
+];
+
+/// `[state]`.
+pub(crate) const STATE: &[Field] = &[
+    req("bucket", Kind::Str, r#"bucket = "my-team-meshform-state""#),
+    opt("prefix", Kind::Str, r#"prefix = "meshform""#),
 ];
 
 /// `[samples]`.

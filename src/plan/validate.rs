@@ -32,6 +32,7 @@ pub(crate) struct Parts {
     pub bastion: Option<Bastion>,
     pub mesh: Option<Mesh>,
     pub samples: Option<crate::plan::mesh::Samples>,
+    pub state: Option<crate::plan::StateSection>,
     pub timeouts: Option<TimeoutSettings>,
     /// The folder of the plan file (brought CA files are read from it).
     pub plan_dir: std::path::PathBuf,
@@ -153,6 +154,20 @@ pub(crate) fn check(parts: &Parts, spans: &SpanIndex) -> Vec<Finding> {
     firewalls(&mut c, &parts.firewalls);
     bastion::bastion(&mut c, parts);
     mesh::mesh(&mut c, parts);
+    if let Some(state) = &parts.state {
+        let given = format!(
+            "gs://{}/{}/x.json",
+            state.bucket,
+            state.prefix.trim_matches('/')
+        );
+        if let Err(e) = crate::state::StateLocation::parse(&given) {
+            c.push(
+                "state.bucket".into(),
+                format!("bucket \"{}\": {}", state.bucket, e.problem),
+                "name an existing bucket, e.g. bucket = \"my-team-meshform-state\"".into(),
+            );
+        }
+    }
     timeouts(&mut c, parts.timeouts.as_ref());
     c.findings
 }

@@ -114,7 +114,7 @@ pub enum StateError {
         source: std::io::Error,
     },
     /// The file is not a meshform state file.
-    #[error("state file {path} is not valid meshform state: {source}\n  help: restore it from {path}.backup, or move it away to start from empty state")]
+    #[error("state {path} is not valid meshform state: {source}\n  help: restore it from {path}.backup (or, in a bucket, an older generation: `gcloud storage ls -a {path}`), or move it away to start from empty state")]
     Corrupt {
         /// The state file.
         path: PathBuf,
@@ -130,58 +130,156 @@ pub enum StateError {
         /// The version in the file.
         found: u32,
     },
+    /// Another writer saved the state object since meshform read it.
+    #[error("{source}: meshform did not overwrite it\n  the state this run would have written is kept in {kept} (mode 0600), nothing is lost\n  help: another meshform wrote the state although this one held the lock (a lock removed with force-unlock while it ran?); run `meshform plan` to see where things stand, and compare with {kept}")]
+    Conflict {
+        /// The bucket's answer.
+        #[source]
+        source: super::bucket::BucketError,
+        /// Where the unsaved state was written instead.
+        kept: PathBuf,
+    },
+    /// The bucket could not be read or written.
+    #[error(transparent)]
+    Bucket(#[from] super::bucket::BucketError),
 }
 
-/// Where state lives on disk; loads and saves it.
-#[derive(Debug, Clone)]
+/// Where a state is kept: a file, or an object in a bucket with the
+/// generation meshform last read or wrote.
+#[derive(Debug)]
+enum Backend {
+    File,
+    Bucket(Box<InBucket>),
+}
+
+/// A state object and the generation meshform last read or wrote.
+#[derive(Debug)]
+struct InBucket {
+    bucket: super::bucket::Bucket,
+    object: super::location::BucketObject,
+    generation: std::sync::Mutex<i64>,
+}
+
+/// Where state lives; loads and saves it. For state in a bucket, `path`
+/// is the local place of what lives beside it (the rendered objects, the
+/// embedded emulator's world) and of a state that could not be saved.
+#[derive(Debug)]
 pub struct StateStore {
     path: PathBuf,
+    backend: Backend,
 }
 
 impl StateStore {
     /// A store for the state file at `path` (which need not exist yet).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        StateStore { path: path.into() }
+        StateStore {
+            path: path.into(),
+            backend: Backend::File,
+        }
     }
 
-    /// The state file path.
+    /// A store for the state object `object` of `bucket`, with `path` the
+    /// local place beside it.
+    pub fn in_bucket(
+        bucket: super::bucket::Bucket,
+        object: super::location::BucketObject,
+        path: impl Into<PathBuf>,
+    ) -> Self {
+        StateStore {
+            path: path.into(),
+            backend: Backend::Bucket(Box::new(InBucket {
+                bucket,
+                object,
+                generation: std::sync::Mutex::new(0),
+            })),
+        }
+    }
+
+    /// The state file path (for a bucket: the local place beside it).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The state on disk, or a new empty state when there is no file.
+    /// Where the state is, for people: a path or `gs://…`.
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::File => self.path.display().to_string(),
+            Backend::Bucket(b) => b.object.to_string(),
+        }
+    }
+
+    /// The state, or a new empty state when there is none.
     ///
     /// # Errors
-    /// I/O errors, a file that is not state, or a newer format version.
-    pub fn load(&self) -> Result<State, StateError> {
-        let text = match fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
-            Err(source) => return Err(self.io(source)),
+    /// I/O or bucket errors, a file that is not state, or a newer format version.
+    pub async fn load(&self) -> Result<State, StateError> {
+        let text = match &self.backend {
+            Backend::File => match fs::read_to_string(&self.path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
+                Err(source) => return Err(self.io(source)),
+            },
+            Backend::Bucket(b) => match b.bucket.read(&b.object).await? {
+                Some((bytes, g)) => {
+                    *b.generation.lock().expect("poisoned") = g;
+                    String::from_utf8_lossy(&bytes).into_owned()
+                }
+                None => {
+                    *b.generation.lock().expect("poisoned") = 0;
+                    return Ok(State::new());
+                }
+            },
         };
+        let shown = PathBuf::from(self.location());
         let state: State = serde_json::from_str(&text).map_err(|source| StateError::Corrupt {
-            path: self.path.clone(),
+            path: shown.clone(),
             source,
         })?;
         if state.version != STATE_VERSION {
             return Err(StateError::Version {
-                path: self.path.clone(),
+                path: shown,
                 found: state.version,
             });
         }
         Ok(state)
     }
 
-    /// Bumps `state.serial` and writes it atomically: the previous file is
-    /// kept as `PATH.backup`, the new one goes to a temporary file that is
-    /// fsynced and renamed over the old one. Files are mode 0600.
+    /// Bumps `state.serial` and writes it. A file is written atomically:
+    /// the previous file is kept as `PATH.backup`, the new one goes to a
+    /// temporary file that is fsynced and renamed over the old one; files
+    /// are mode 0600. An object is written only if its generation is still
+    /// the one meshform last read or wrote (a write is atomic in Cloud
+    /// Storage; with versioning the bucket keeps the previous generation).
     ///
     /// # Errors
-    /// I/O errors; the previous state file is then left as it was.
-    pub fn save(&self, state: &mut State) -> Result<(), StateError> {
+    /// I/O or bucket errors; the previous state is then left as it was. A
+    /// lost race is [`StateError::Conflict`], the unsaved state kept locally.
+    pub async fn save(&self, state: &mut State) -> Result<(), StateError> {
         state.serial += 1;
         let mut json = serde_json::to_string_pretty(state).expect("state serializes");
         json.push('\n');
+        let Backend::Bucket(b) = &self.backend else {
+            return self.save_file(&json);
+        };
+        let expected = *b.generation.lock().expect("poisoned");
+        match b.bucket.write(&b.object, json.clone(), expected).await {
+            Ok(g) => {
+                *b.generation.lock().expect("poisoned") = g;
+                Ok(())
+            }
+            Err(source @ super::bucket::BucketError::Conflict { .. }) => {
+                let kept = self.sibling(&format!("unsaved-{}", state.serial));
+                if let Some(dir) = kept.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    fs::create_dir_all(dir).map_err(|e| self.io(e))?;
+                }
+                write_private(&kept, json.as_bytes()).map_err(|e| self.io(e))?;
+                Err(StateError::Conflict { source, kept })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn save_file(&self, json: &str) -> Result<(), StateError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(|e| self.io(e))?;
         }
@@ -235,23 +333,26 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    #[test]
-    fn missing_file_loads_as_empty_state_with_a_lineage() {
+    #[tokio::test]
+    async fn missing_file_loads_as_empty_state_with_a_lineage() {
         let dir = tempfile::tempdir().unwrap();
-        let s = StateStore::new(dir.path().join("x.json")).load().unwrap();
+        let s = StateStore::new(dir.path().join("x.json"))
+            .load()
+            .await
+            .unwrap();
         assert_eq!(s.serial, 0);
         assert_eq!(s.lineage.len(), 36);
         assert!(s.resources.is_empty());
     }
 
-    #[test]
-    fn save_bumps_serial_keeps_a_backup_and_is_private() {
+    #[tokio::test]
+    async fn save_bumps_serial_keeps_a_backup_and_is_private() {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::new(dir.path().join("sub/x.json"));
         let mut s = State::new();
-        store.save(&mut s).unwrap();
-        store.save(&mut s).unwrap();
-        let loaded = store.load().unwrap();
+        store.save(&mut s).await.unwrap();
+        store.save(&mut s).await.unwrap();
+        let loaded = store.load().await.unwrap();
         assert_eq!(loaded.serial, 2);
         assert_eq!(loaded.lineage, s.lineage);
         let backup: State = serde_json::from_str(
@@ -263,12 +364,12 @@ mod tests {
         assert_eq!(mode, 0o600);
     }
 
-    #[test]
-    fn corrupt_file_says_how_to_recover() {
+    #[tokio::test]
+    async fn corrupt_file_says_how_to_recover() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.json");
         fs::write(&path, "{not json").unwrap();
-        let err = StateStore::new(&path).load().unwrap_err().to_string();
+        let err = StateStore::new(&path).load().await.unwrap_err().to_string();
         assert!(err.contains("is not valid meshform state"), "{err}");
         assert!(err.contains("x.json.backup"), "{err}");
     }

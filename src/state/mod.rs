@@ -1,12 +1,29 @@
-//! The state file (what meshform last applied), the lock beside it, and
-//! the store of sensitive material beside it.
+//! The state (what meshform last applied) in a file or in a Cloud Storage
+//! bucket, its lock (a file lock, or a lock object across machines), and
+//! the stores of sensitive material and rendered objects beside it.
+//!
+//! - `file.rs`: the state and its store (load, save: atomic file writes, or
+//!   object writes conditional on the generation read).
+//! - `location.rs`: where state lives (`gs://BUCKET/PATH.json` or a path).
+//! - `bucket.rs`: Cloud Storage reads, conditional writes and deletes.
+//! - `lock.rs` and `bucket_lock.rs`: the two locks; `held.rs` takes the
+//!   right one with its store.
+//! - `secrets.rs`, `objects.rs`: the secret store and the object store.
 
+mod bucket;
+mod bucket_lock;
 mod file;
+mod held;
+mod location;
 mod lock;
 mod objects;
 mod secrets;
 
+pub use bucket::{Bucket, BucketError, EMULATOR_HOST_VAR};
+pub use bucket_lock::{force_unlock, lock_object, BucketLock, BucketLockError, BucketLockInfo};
 pub use file::{write_private, State, StateError, StateResource, StateStore, STATE_VERSION};
+pub use held::{lock, store, HeldLock, OpenError};
+pub use location::{BucketObject, LocationError, StateLocation};
 pub use lock::{LockError, LockHolder, StateLock};
 pub use objects::{ObjectError, ObjectStore};
 pub use secrets::{SecretError, SecretStore};

@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_macros)]
 
 pub mod gcloud;
+pub mod gcs;
 pub mod gke;
 
 use meshform::emulator::{Emulator, EmulatorConfig, FaultConfig};

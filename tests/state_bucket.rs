@@ -1,0 +1,289 @@
+//! State in a Cloud Storage bucket, against fake-gcs-server on loopback
+//! (`STORAGE_EMULATOR_HOST`) and the compute/GKE emulator: apply and
+//! re-plan; two operators in different folders on one bucket (the second
+//! fails naming the first, waits with `--lock-timeout`, or succeeds after);
+//! a holder killed with SIGKILL and `force-unlock`; a write that loses a
+//! race; no secret in the bucket.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::gcs::FakeGcs;
+use meshform::emulator::{Emulator, FaultConfig};
+
+const BUCKET: &str = "team-meshform";
+const OBJECT: &str = "envs/tutorial.json";
+
+/// One operator: a folder of their own with the plan file, the shared
+/// emulator and bucket.
+struct Operator {
+    dir: tempfile::TempDir,
+    plan: std::path::PathBuf,
+}
+
+impl Operator {
+    fn new(plan: &str) -> Operator {
+        let dir = tempfile::tempdir().unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("plans")
+            .join(plan);
+        let copy = dir.path().join(plan);
+        std::fs::copy(src, &copy).unwrap();
+        Operator { dir, plan: copy }
+    }
+
+    fn command(
+        &self,
+        emulator: &Emulator,
+        gcs: &FakeGcs,
+        args: &[&str],
+    ) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(common::meshform_bin());
+        c.args(args)
+            .arg(&self.plan)
+            .args(["--state", &format!("gs://{BUCKET}/{OBJECT}")])
+            .args(["--emulator-url", &emulator.url()])
+            .env("STORAGE_EMULATOR_HOST", &gcs.host)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        c
+    }
+
+    async fn run(&self, emulator: &Emulator, gcs: &FakeGcs, args: &[&str]) -> common::Run {
+        common::Run(self.command(emulator, gcs, args).output().await.unwrap())
+    }
+
+    /// `meshform force-unlock ID PLAN --state gs://…`.
+    async fn force_unlock(&self, gcs: &FakeGcs, id: &str) -> common::Run {
+        let out = tokio::process::Command::new(common::meshform_bin())
+            .args(["force-unlock", id])
+            .arg(&self.plan)
+            .args(["--state", &format!("gs://{BUCKET}/{OBJECT}")])
+            .env("STORAGE_EMULATOR_HOST", &gcs.host)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        common::Run(out)
+    }
+}
+
+async fn setup(plan: &str) -> (tempfile::TempDir, Emulator, FakeGcs, Operator) {
+    setup_with(plan, 0.002).await
+}
+
+async fn setup_with(
+    plan: &str,
+    latency_scale: f64,
+) -> (tempfile::TempDir, Emulator, FakeGcs, Operator) {
+    let world = tempfile::tempdir().unwrap();
+    let emulator = Emulator::start(
+        common::config(world.path(), latency_scale, FaultConfig::default()),
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+    let gcs = FakeGcs::start().await;
+    gcs.bucket(BUCKET, true).await;
+    (world, emulator, gcs, Operator::new(plan))
+}
+
+/// Waits until the lock object exists (a command holds the lock).
+async fn until_locked(gcs: &FakeGcs) {
+    for _ in 0..500 {
+        if gcs.get(BUCKET, &format!("{OBJECT}.lock")).await.is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the lock object never appeared");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_and_replan_with_state_in_a_bucket_and_no_secret_in_it() {
+    let (_world, emulator, gcs, op) = setup("tutorial.toml").await;
+    let out = op
+        .run(&emulator, &gcs, &["apply", "--auto-approve"])
+        .await
+        .expect(0);
+    assert!(
+        out.stdout().contains("Apply complete! Resources: 32 added"),
+        "{}",
+        out.stdout()
+    );
+
+    // The state is the object; the lock is gone.
+    let (text, generation) = gcs.get(BUCKET, OBJECT).await.expect("state object");
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(state["resources"].as_array().unwrap().len(), 32);
+    assert!(generation > 0);
+    assert_eq!(gcs.get(BUCKET, &format!("{OBJECT}.lock")).await, None);
+    assert!(!op.dir.path().join("state/tutorial.json").exists());
+
+    // No private key, token or kubeconfig in any object or version.
+    for name in gcs.list(BUCKET).await {
+        let (body, _) = gcs.get(BUCKET, &name).await.unwrap_or_default();
+        for secret in ["PRIVATE KEY", "eyJ", "client-key-data", "kubeconfig\":\"apiVersion"] {
+            assert!(!body.contains(secret), "{secret} in gs://{BUCKET}/{name}");
+        }
+    }
+    // The reader tokens are there as digests only.
+    assert!(text.contains("\"token\": {\n") && text.contains("\"sensitive\": \"sha256:"), "{text}");
+
+    // Planned again, from the state in the bucket: nothing to do.
+    let out = op
+        .run(&emulator, &gcs, &["plan", "--detailed-exitcode"])
+        .await
+        .expect(0);
+    assert!(out.stdout().contains("No changes."), "{}", out.stdout());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_operator_fails_naming_the_first_waits_with_lock_timeout_or_succeeds_after() {
+    // Operations slow enough that the first apply still holds the lock
+    // when the second operator starts.
+    let (_world, emulator, gcs, op) = setup_with("vpc.toml", 0.05).await;
+    let other = Operator::new("vpc.toml");
+
+    // The first operator's apply holds the lock while it works.
+    let first = op
+        .command(&emulator, &gcs, &["apply", "--auto-approve"])
+        .spawn()
+        .unwrap();
+    until_locked(&gcs).await;
+    let refused = other.run(&emulator, &gcs, &["plan"]).await.expect(1);
+    let e = refused.stderr();
+    assert!(e.contains("state is locked"), "{e}");
+    assert!(
+        e.contains(&format!("gs://{BUCKET}/{OBJECT}.lock is held by apply by ")),
+        "{e}"
+    );
+    assert!(e.contains(&format!("(pid {})", first.id().unwrap())), "{e}");
+    assert!(e.contains("lock id "), "{e}");
+    first.wait_with_output().await.unwrap();
+    // After it, the second operator, in another folder, plans from the
+    // state the first wrote: nothing to do.
+    let out = other
+        .run(&emulator, &gcs, &["plan", "--detailed-exitcode"])
+        .await
+        .expect(0);
+    assert!(out.stdout().contains("No changes."), "{}", out.stdout());
+
+    // With --lock-timeout the second waits for the holder (here a lock
+    // another machine wrote) and goes on once it is released.
+    let lock = serde_json::json!({"id": "00000000000000aa", "user": "ci", "host": "runner-7",
+        "pid": 4242, "operation": "apply", "time": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()});
+    gcs.put(BUCKET, &format!("{OBJECT}.lock"), &lock.to_string())
+        .await;
+    let waiting = other
+        .command(&emulator, &gcs, &["plan", "--lock-timeout", "60s"])
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    gcs.delete(BUCKET, &format!("{OBJECT}.lock")).await;
+    let waited = common::Run(waiting.wait_with_output().await.unwrap());
+    assert_eq!(waited.code(), 0, "{}", waited.stderr());
+    assert!(
+        waited
+            .stdout()
+            .contains("Waiting for the state lock held by apply by ci@runner-7 (pid 4242)"),
+        "{}",
+        waited.stdout()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_killed_with_sigkill_leaves_its_lock_until_force_unlock() {
+    let (_world, emulator, gcs, op) = setup("tutorial.toml").await;
+    let mut killed = op
+        .command(&emulator, &gcs, &["apply", "--auto-approve"])
+        .spawn()
+        .unwrap();
+    until_locked(&gcs).await;
+    killed.kill().await.unwrap();
+    killed.wait().await.unwrap();
+
+    let refused = op.run(&emulator, &gcs, &["plan"]).await.expect(1);
+    let e = refused.stderr();
+    assert!(
+        e.contains("Storage cannot tell whether the holder still runs"),
+        "{e}"
+    );
+    assert!(e.contains(" ago, lock id "), "{e}");
+    let id = e
+        .split("lock id ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    assert!(e.contains(&format!("meshform force-unlock {id}")), "{e}");
+
+    // A wrong id is refused and removes nothing.
+    let wrong = op.force_unlock(&gcs, "0123456789abcdef").await;
+    assert_eq!(wrong.code(), 1, "{}", wrong.stdout());
+    assert!(wrong
+        .stderr()
+        .contains(&format!("held with lock id {id}, not 0123456789abcdef")));
+    assert!(gcs.get(BUCKET, &format!("{OBJECT}.lock")).await.is_some());
+
+    let unlocked = op.force_unlock(&gcs, &id).await.expect(0);
+    assert!(
+        unlocked.stdout().contains("Removed the lock"),
+        "{}",
+        unlocked.stdout()
+    );
+    // The next apply finishes the job the killed one started.
+    op.run(&emulator, &gcs, &["apply", "--auto-approve"])
+        .await
+        .expect(0);
+    op.run(&emulator, &gcs, &["plan", "--detailed-exitcode"])
+        .await
+        .expect(0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_loses_a_race_stops_without_overwriting_and_keeps_its_state() {
+    use meshform::state::{Bucket, BucketObject, State, StateError, StateStore};
+    let gcs = FakeGcs::start().await;
+    gcs.bucket(BUCKET, false).await;
+    // SAFETY of the environment: this test binary's other tests pass the
+    // variable to child processes only.
+    unsafe { std::env::set_var("STORAGE_EMULATOR_HOST", &gcs.host) };
+    let local = tempfile::tempdir().unwrap();
+    let object = BucketObject {
+        bucket: BUCKET.into(),
+        object: "race.json".into(),
+    };
+    let store = StateStore::in_bucket(
+        Bucket::connect().await.unwrap(),
+        object.clone(),
+        local.path().join("race.json"),
+    );
+    let mut mine = store.load().await.unwrap();
+    store.save(&mut mine).await.unwrap();
+    // Someone else writes the object in between.
+    let theirs = serde_json::to_string(&State::new()).unwrap();
+    gcs.put(BUCKET, "race.json", &theirs).await;
+    let err = store.save(&mut mine).await.unwrap_err();
+    let StateError::Conflict { kept, .. } = &err else {
+        panic!("{err}");
+    };
+    assert!(err.to_string().contains("did not overwrite it"), "{err}");
+    // Theirs stays; mine is kept locally, private.
+    let (now, _) = gcs.get(BUCKET, "race.json").await.unwrap();
+    assert_eq!(now.trim(), theirs);
+    let kept_state: State = serde_json::from_str(&std::fs::read_to_string(kept).unwrap()).unwrap();
+    assert_eq!(kept_state.lineage, mine.lineage);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(kept).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
