@@ -130,12 +130,20 @@ async fn apply_and_replan_with_state_in_a_bucket_and_no_secret_in_it() {
     // No private key, token or kubeconfig in any object or version.
     for name in gcs.list(BUCKET).await {
         let (body, _) = gcs.get(BUCKET, &name).await.unwrap_or_default();
-        for secret in ["PRIVATE KEY", "eyJ", "client-key-data", "kubeconfig\":\"apiVersion"] {
+        for secret in [
+            "PRIVATE KEY",
+            "eyJ",
+            "client-key-data",
+            "kubeconfig\":\"apiVersion",
+        ] {
             assert!(!body.contains(secret), "{secret} in gs://{BUCKET}/{name}");
         }
     }
     // The reader tokens are there as digests only.
-    assert!(text.contains("\"token\": {\n") && text.contains("\"sensitive\": \"sha256:"), "{text}");
+    assert!(
+        text.contains("\"token\": {\n") && text.contains("\"sensitive\": \"sha256:"),
+        "{text}"
+    );
 
     // Planned again, from the state in the bucket: nothing to do.
     let out = op
@@ -286,4 +294,54 @@ async fn a_write_that_loses_a_race_stops_without_overwriting_and_keeps_its_state
         std::fs::metadata(kept).unwrap().permissions().mode() & 0o777,
         0o600
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_while_saving_leaves_a_whole_state_and_the_next_apply_converges() {
+    let (_world, emulator, gcs, op) = setup("tutorial.toml").await;
+    // Killed at different moments of the saves: after the 1st, 5th and
+    // 12th new generation of the state object.
+    for saves in [1, 5, 12] {
+        let mut apply = op
+            .command(&emulator, &gcs, &["apply", "--auto-approve"])
+            .spawn()
+            .unwrap();
+        let start = gcs.get(BUCKET, OBJECT).await.map(|(_, g)| g);
+        let mut seen = Vec::new();
+        for _ in 0..2000 {
+            if let Some((_, g)) = gcs.get(BUCKET, OBJECT).await {
+                if Some(g) != start && !seen.contains(&g) {
+                    seen.push(g);
+                }
+            }
+            if seen.len() >= saves {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        apply.kill().await.unwrap();
+        apply.wait().await.unwrap();
+        // Whatever generation is there is a whole state.
+        if let Some((text, _)) = gcs.get(BUCKET, OBJECT).await {
+            let state: meshform::state::State = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("a torn state after {saves} saves: {e}"));
+            assert!(state.serial >= 1);
+        }
+        // The killed apply's lock stays; it is removed by its id.
+        if let Some((lock, _)) = gcs.get(BUCKET, &format!("{OBJECT}.lock")).await {
+            let id = serde_json::from_str::<serde_json::Value>(&lock).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            op.force_unlock(&gcs, &id).await.expect(0);
+        }
+    }
+    op.run(&emulator, &gcs, &["apply", "--auto-approve"])
+        .await
+        .expect(0);
+    let out = op
+        .run(&emulator, &gcs, &["plan", "--detailed-exitcode"])
+        .await
+        .expect(0);
+    assert!(out.stdout().contains("No changes."), "{}", out.stdout());
 }

@@ -14,7 +14,7 @@ use crate::kube::connection_key;
 use crate::progress;
 use crate::resource::outputs::{references, resolve};
 use crate::resource::{Attrs, Ids, OutputRef, Outputs, Timeouts, Verb};
-use crate::state::{State, StateError, StateResource};
+use crate::state::{SavedState, State, StateError, StateResource};
 
 /// Apply could not start, or state could not be saved.
 #[derive(Debug, thiserror::Error)]
@@ -103,12 +103,9 @@ pub async fn apply(
         .kube
         .set_connections(set.connections.clone());
     ws.state.connections = set.connections.clone();
-    // A tokio mutex: a save (to a bucket: a network write) holds it across
-    // an await, so that saves never overtake each other.
-    let shared = tokio::sync::Mutex::new(std::mem::take(&mut ws.state));
+    let shared = SavedState::new(&ws.store, std::mem::take(&mut ws.state));
     let save_error: Mutex<Option<StateError>> = Mutex::new(None);
     let cloud = &ws.connection.cloud;
-    let store = &ws.store;
     let run = |step: Step| {
         let change = &set.changes[step.change];
         let (shared, save_error) = (&shared, &save_error);
@@ -117,10 +114,13 @@ pub async fn apply(
             // dependencies that just finished.
             let after = match change.after.clone() {
                 Some(mut after) => {
-                    let state = shared.lock().await;
-                    resolve(&mut after, &|r: &OutputRef| {
-                        state.get(&r.address)?.outputs.get(&r.output).cloned()
-                    });
+                    shared
+                        .read(|state| {
+                            resolve(&mut after, &|r: &OutputRef| {
+                                state.get(&r.address)?.outputs.get(&r.output).cloned()
+                            })
+                        })
+                        .await;
                     Some(after)
                 }
                 None => None,
@@ -132,13 +132,13 @@ pub async fn apply(
                 with_retries(|| run_step(cloud, &step, change, after.as_ref())),
             )
             .await?;
-            let mut state = shared.lock().await;
-            if record(&mut state, &step, change, outcome) {
-                if let Err(e) = store.save(&mut state).await {
-                    let message = format!("saving state: {e}");
-                    save_error.lock().expect("poisoned").get_or_insert(e);
-                    return Err(message);
-                }
+            let saved = shared
+                .update(|state| record(state, &step, change, outcome))
+                .await;
+            if let Err(e) = saved {
+                let message = format!("saving state: {e}");
+                save_error.lock().expect("poisoned").get_or_insert(e);
+                return Err(message);
             }
             Ok(())
         }

@@ -555,6 +555,14 @@ target_tag = ["bastion"]
             },
             gateway_source_ranges: vec!["10.100.0.0/16".parse().unwrap()],
         });
+        plan.samples = Some(crate::plan::Samples {
+            enabled: true,
+            namespace: "demo".into(),
+        });
+        plan.state = Some(crate::plan::StateSection {
+            bucket: "team-state".into(),
+            prefix: "envs".into(),
+        });
         let text = toml::to_string(&plan).unwrap();
         assert_eq!(
             parse(Path::new("roundtrip.toml"), &text).unwrap_or_else(|e| panic!("{e}\n{text}")),

@@ -255,9 +255,25 @@ impl StateStore {
     /// I/O or bucket errors; the previous state is then left as it was. A
     /// lost race is [`StateError::Conflict`], the unsaved state kept locally.
     pub async fn save(&self, state: &mut State) -> Result<(), StateError> {
+        let json = Self::prepare(state);
+        self.write(&json, state.serial).await
+    }
+
+    /// Bumps `state.serial` and returns the text [`StateStore::write`] saves.
+    pub fn prepare(state: &mut State) -> String {
         state.serial += 1;
         let mut json = serde_json::to_string_pretty(state).expect("state serializes");
         json.push('\n');
+        json
+    }
+
+    /// Saves `json`, a state of serial `serial` made by
+    /// [`StateStore::prepare`], as [`StateStore::save`] does.
+    ///
+    /// # Errors
+    /// As [`StateStore::save`].
+    pub async fn write(&self, json: &str, serial: u64) -> Result<(), StateError> {
+        let json = json.to_string();
         let Backend::Bucket(b) = &self.backend else {
             return self.save_file(&json);
         };
@@ -268,7 +284,7 @@ impl StateStore {
                 Ok(())
             }
             Err(source @ super::bucket::BucketError::Conflict { .. }) => {
-                let kept = self.sibling(&format!("unsaved-{}", state.serial));
+                let kept = self.sibling(&format!("unsaved-{serial}"));
                 if let Some(dir) = kept.parent().filter(|d| !d.as_os_str().is_empty()) {
                     fs::create_dir_all(dir).map_err(|e| self.io(e))?;
                 }

@@ -6,6 +6,8 @@
 //!   object writes conditional on the generation read).
 //! - `location.rs`: where state lives (`gs://BUCKET/PATH.json` or a path).
 //! - `bucket.rs`: Cloud Storage reads, conditional writes and deletes.
+//! - `group_commit.rs`: the state while an apply runs, saved after every
+//!   change, changes that finish together sharing a save.
 //! - `lock.rs` and `bucket_lock.rs`: the two locks; `held.rs` takes the
 //!   right one with its store.
 //! - `secrets.rs`, `objects.rs`: the secret store and the object store.
@@ -13,6 +15,7 @@
 mod bucket;
 mod bucket_lock;
 mod file;
+mod group_commit;
 mod held;
 mod location;
 mod lock;
@@ -22,6 +25,7 @@ mod secrets;
 pub use bucket::{Bucket, BucketError, EMULATOR_HOST_VAR};
 pub use bucket_lock::{force_unlock, lock_object, BucketLock, BucketLockError, BucketLockInfo};
 pub use file::{write_private, State, StateError, StateResource, StateStore, STATE_VERSION};
+pub use group_commit::SavedState;
 pub use held::{lock, store, HeldLock, OpenError};
 pub use location::{BucketObject, LocationError, StateLocation};
 pub use lock::{LockError, LockHolder, StateLock};
