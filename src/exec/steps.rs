@@ -15,25 +15,30 @@ pub enum StepKind {
 }
 
 /// Which API a step works through, for the parallelism bound: Google's
-/// APIs share one budget (the project's quotas), and each cluster's
-/// Kubernetes API, a server of its own, has its own.
+/// APIs share one budget (the project's quotas), each cluster's
+/// Kubernetes API, a server of its own, has its own, and work on this
+/// machine (the CAs) calls no API and has its own.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Lane {
-    /// Compute, GKE, or local work (the CAs).
+    /// Compute or GKE.
     Cloud,
     /// The Kubernetes API of the cluster in this region.
     Cluster(String),
+    /// Work on this machine.
+    Local,
 }
 
 impl Lane {
     /// The lane of a step on `address`: a resource inside a cluster is
     /// named after the cluster's region first (`remote_secret.<region>.<peer>`).
     pub fn of(address: &Address) -> Lane {
-        if address.kind.api() == crate::kinds::Api::Kubernetes {
-            let region = address.name.split('.').next().unwrap_or_default();
-            Lane::Cluster(region.to_string())
-        } else {
-            Lane::Cloud
+        match address.kind.api() {
+            crate::kinds::Api::Kubernetes => {
+                let region = address.name.split('.').next().unwrap_or_default();
+                Lane::Cluster(region.to_string())
+            }
+            crate::kinds::Api::Local => Lane::Local,
+            _ => Lane::Cloud,
         }
     }
 }
