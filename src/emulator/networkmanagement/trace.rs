@@ -149,6 +149,42 @@ fn drop(
     )
 }
 
+/// The step of a firewall decision (`EGRESS` or `INGRESS`), and the drop
+/// when it denies; whether the packet goes on.
+fn firewall_step(
+    steps: &mut Vec<Value>,
+    q: &Question<'_>,
+    direction: &str,
+    decision: firewall::Decision,
+    destination: Ipv4Addr,
+    region: &str,
+) -> bool {
+    let rule = decision.info["displayName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    steps.push(step(
+        &format!("APPLY_{direction}_FIREWALL_RULE"),
+        format!(
+            "Config checking state: {} firewall rule {rule}.",
+            direction.to_ascii_lowercase()
+        ),
+        q.project,
+        Some(("firewall", decision.info)),
+    ));
+    if !decision.allowed {
+        steps.push(drop(
+            q.project,
+            "FIREWALL_RULE",
+            &rule,
+            q.source,
+            destination,
+            region,
+        ));
+    }
+    decision.allowed
+}
+
 /// The request's endpoints, read.
 struct Question<'a> {
     project: &'a str,
@@ -303,25 +339,7 @@ fn walk(world: &World, q: &Question<'_>) -> Vec<Value> {
             instance_service_account: source_account.as_deref(),
         },
     );
-    let rule = egress.info["displayName"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    steps.push(step(
-        "APPLY_EGRESS_FIREWALL_RULE",
-        format!("Config checking state: egress firewall rule {rule}."),
-        p,
-        Some(("firewall", egress.info)),
-    ));
-    if !egress.allowed {
-        steps.push(drop(
-            p,
-            "FIREWALL_RULE",
-            &rule,
-            q.source,
-            destination,
-            &source_region,
-        ));
+    if !firewall_step(&mut steps, q, "EGRESS", egress, destination, &source_region) {
         return steps;
     }
     if let Some((rel, cluster)) = master {
@@ -637,25 +655,7 @@ fn to_load_balancer(
             instance_service_account: account.as_deref(),
         },
     );
-    let rule = ingress.info["displayName"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    steps.push(step(
-        "APPLY_INGRESS_FIREWALL_RULE",
-        format!("Config checking state: ingress firewall rule {rule}."),
-        p,
-        Some(("firewall", ingress.info)),
-    ));
-    if !ingress.allowed {
-        steps.push(drop(
-            p,
-            "FIREWALL_RULE",
-            &rule,
-            q.source,
-            destination,
-            &region,
-        ));
+    if !firewall_step(steps, q, "INGRESS", ingress, destination, &region) {
         return;
     }
     steps.push(step(
