@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -27,12 +26,8 @@ struct Operator {
 impl Operator {
     fn new(plan: &str) -> Operator {
         let dir = tempfile::tempdir().unwrap();
-        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("plans")
-            .join(plan);
-        let copy = dir.path().join(plan);
-        std::fs::copy(src, &copy).unwrap();
-        Operator { dir, plan: copy }
+        let plan = common::copy_plan(dir.path(), plan);
+        Operator { dir, plan }
     }
 
     fn command(

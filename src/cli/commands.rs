@@ -201,37 +201,52 @@ impl std::ops::Deref for StatePlace {
     }
 }
 
-fn state_path(plan: &Path, target: &Target) -> Result<StatePlace> {
-    state_path_of(Some(plan), target.state.clone())
+/// The state of the loaded plan file `plan_file`: `--state`, else its
+/// `[state]`, else `state/<plan stem>.json`.
+fn state_path(plan_file: &Path, plan: &crate::plan::Plan, target: &Target) -> Result<StatePlace> {
+    use crate::state::StateLocation;
+    let location = match (&target.state, &plan.state) {
+        (Some(s), _) => StateLocation::parse(s)?,
+        (None, Some(s)) => StateLocation::in_bucket(&s.bucket, &s.prefix, plan_file)?,
+        (None, None) => StateLocation::Local(ops::default_state_path(plan_file)),
+    };
+    Ok(StatePlace::at(location))
 }
 
 /// The state `--state` names (a path or `gs://BUCKET/PATH.json`), else the
-/// one `[state]` of the plan file names, else `state/<plan stem>.json`.
+/// one of the plan file (read only for its `[state]`), for commands that do
+/// not load the plan otherwise.
 fn state_path_of(plan: Option<&Path>, state: Option<String>) -> Result<StatePlace> {
     use crate::state::StateLocation;
     let location = match (state, plan) {
         (Some(s), _) => StateLocation::parse(&s)?,
-        (None, Some(plan)) => {
-            let section = crate::plan::load(plan).ok().and_then(|p| p.state);
-            match section {
-                Some(s) => StateLocation::in_bucket(&s.bucket, &s.prefix, plan)?,
-                None => StateLocation::Local(ops::default_state_path(plan)),
-            }
-        }
+        (None, Some(plan_file)) => match crate::plan::load(plan_file).ok().and_then(|p| p.state) {
+            Some(s) => StateLocation::in_bucket(&s.bucket, &s.prefix, plan_file)?,
+            None => StateLocation::Local(ops::default_state_path(plan_file)),
+        },
         (None, None) => bail!("give a plan file or --state PATH to say which state to read"),
     };
-    Ok(match location {
-        StateLocation::Local(local) => StatePlace {
-            local,
-            remote: None,
-        },
-        StateLocation::Bucket(object) => StatePlace {
-            local: PathBuf::from("state/gs")
-                .join(&object.bucket)
-                .join(&object.object),
-            remote: Some(object),
-        },
-    })
+    Ok(StatePlace::at(location))
+}
+
+impl StatePlace {
+    /// The place of a state at `location`: a bucket state's local place is
+    /// `state/gs/<bucket>/<object>`.
+    fn at(location: crate::state::StateLocation) -> StatePlace {
+        use crate::state::StateLocation;
+        match location {
+            StateLocation::Local(local) => StatePlace {
+                local,
+                remote: None,
+            },
+            StateLocation::Bucket(object) => StatePlace {
+                local: PathBuf::from("state/gs")
+                    .join(&object.bucket)
+                    .join(&object.object),
+                remote: Some(object),
+            },
+        }
+    }
 }
 
 /// The state of `place`, read without its lock.
@@ -328,7 +343,7 @@ async fn plan_cmd(
     p: &Printer,
 ) -> Result<i32> {
     let (plan, desired, _) = ops::load_desired(plan_file)?;
-    let state_path = state_path(plan_file, target)?;
+    let state_path = state_path(plan_file, &plan, target)?;
     let ws = open(
         &state_path,
         "plan",
@@ -388,7 +403,7 @@ async fn apply_cmd(
     let parallelism = target.parallelism as usize;
     let (set, ws, saved) = match saved_plan(file) {
         Some(set) => {
-            let state_path = state_path(&set.plan_file, target)?;
+            let state_path = state_path_of(Some(&set.plan_file), target.state.clone())?;
             let clusters = set
                 .changes
                 .iter()
@@ -398,7 +413,7 @@ async fn apply_cmd(
         }
         None => {
             let (plan, desired, _) = ops::load_desired(file)?;
-            let state_path = state_path(file, target)?;
+            let state_path = state_path(file, &plan, target)?;
             let ws = open(
                 &state_path,
                 "apply",
@@ -441,7 +456,7 @@ async fn destroy_cmd(
     p: &Printer,
 ) -> Result<i32> {
     let (plan, _, _) = ops::load_desired(plan_file)?;
-    let state_path = state_path(plan_file, target)?;
+    let state_path = state_path(plan_file, &plan, target)?;
     let ws = open(&state_path, "destroy", &plan.project, false, target, p).await?;
     let set = ops::plan_destroy(
         &ws,
@@ -577,7 +592,7 @@ async fn kubeconfig_cmd(
     p: &Printer,
 ) -> Result<i32> {
     let (plan, _, _) = ops::load_desired(plan_file)?;
-    let state_path = state_path(plan_file, target)?;
+    let state_path = state_path(plan_file, &plan, target)?;
     let ws = open(&state_path, "kubeconfig", &plan.project, true, target, p).await?;
     let config = ops::kubeconfig(&ws, &plan).await;
     let embedded = ws.connection.emulator().is_some();
@@ -625,7 +640,7 @@ async fn verify_cmd(
             plan_file.display()
         );
     }
-    let state_path = state_path(plan_file, target)?;
+    let state_path = state_path(plan_file, &plan, target)?;
     let ws = open(&state_path, "verify", &plan.project, true, target, p).await?;
     if !json {
         p.line("Verifying the mesh: reading the clusters, the firewall rules and the load balancers, and asking Connectivity Tests about every path...\n");

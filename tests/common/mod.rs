@@ -42,6 +42,16 @@ pub fn meshform_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_meshform")))
 }
 
+/// Copies `plans/<plan>` into `dir` and returns the copy.
+pub fn copy_plan(dir: &Path, plan: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("plans")
+        .join(plan);
+    let copy = dir.join(plan);
+    std::fs::copy(src, &copy).unwrap();
+    copy
+}
+
 /// A test world: emulator + temp dir with a copy of a plan file.
 pub struct World {
     pub dir: tempfile::TempDir,
@@ -66,11 +76,7 @@ impl World {
     /// A world with the given emulator latency and faults.
     pub async fn with(plan: &str, latency_scale: f64, faults: FaultConfig) -> World {
         let dir = tempfile::tempdir().unwrap();
-        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("plans")
-            .join(plan);
-        let copy = dir.path().join(plan);
-        std::fs::copy(src, &copy).unwrap();
+        let copy = copy_plan(dir.path(), plan);
         let emulator = Emulator::start(
             config(dir.path(), latency_scale, faults),
             ([127, 0, 0, 1], 0).into(),
