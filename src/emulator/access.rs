@@ -6,8 +6,9 @@
 //!   `accessNotConfigured`, with a `google.rpc.ErrorInfo` whose reason is
 //!   `SERVICE_DISABLED` and whose metadata names the service.
 //! - A missing project: compute answers 404 `The resource 'projects/{p}' was
-//!   not found`; GKE answers 403 `Permission denied on resource project {p}.`
-//!   (`CONSUMER_INVALID`), as for a project the caller cannot see.
+//!   not found`; GKE, Network Management and Secret Manager answer 403
+//!   `Permission denied on resource project {p}.` (`CONSUMER_INVALID`), as
+//!   for a project the caller cannot see.
 
 use serde_json::{json, Value};
 
@@ -22,6 +23,8 @@ pub enum Api {
     Container,
     /// Network Management v1 (`/v1/projects/*/locations/global/…`).
     NetworkManagement,
+    /// Secret Manager v1 (`/v1/projects/*/secrets…`).
+    SecretManager,
 }
 
 impl Api {
@@ -31,6 +34,7 @@ impl Api {
             Api::Compute => "compute.googleapis.com",
             Api::Container => "container.googleapis.com",
             Api::NetworkManagement => "networkmanagement.googleapis.com",
+            Api::SecretManager => "secretmanager.googleapis.com",
         }
     }
 
@@ -40,6 +44,7 @@ impl Api {
             Api::Compute => "Compute Engine API",
             Api::Container => "Kubernetes Engine API",
             Api::NetworkManagement => "Network Management API",
+            Api::SecretManager => "Secret Manager API",
         }
     }
 }
@@ -112,7 +117,7 @@ pub fn service_disabled(api: Api, project: &str) -> ApiError {
 pub fn project_missing(api: Api, project: &str) -> ApiError {
     match api {
         Api::Compute => ApiError::not_found(&format!("projects/{project}")),
-        Api::Container | Api::NetworkManagement => {
+        Api::Container | Api::NetworkManagement | Api::SecretManager => {
             let mut e = ApiError::new(
                 403,
                 "PERMISSION_DENIED",

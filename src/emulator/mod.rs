@@ -1,7 +1,7 @@
 //! The embedded GCP emulator: a loopback HTTP server imitating a subset of
-//! Compute Engine v1 and GKE (container v1) REST, close enough for Google's
-//! official `google-cloud-compute-v1` and `google-cloud-container-v1`
-//! clients, plus one Kubernetes API server per emulated cluster.
+//! Compute Engine v1, GKE (container v1), Network Management v1 and Secret
+//! Manager v1 REST, close enough for Google's official clients and gcloud,
+//! plus one Kubernetes API server per emulated cluster.
 //!
 //! - [`Emulator`]: start / url / request counts / shutdown (this file).
 //! - `server.rs`: routing (paths from the discovery document), faults, counts.
@@ -18,6 +18,9 @@
 //! - `networkmanagement/`: Network Management's Connectivity Tests, analysed
 //!   from the world (subnets, routes, firewall rules, forwarding rules, GKE
 //!   control planes) as Google's reachability analysis reports them.
+//! - `secretmanager/`: Secret Manager's global secrets and their versions
+//!   (create / get / list with label filters / delete, add / access / list
+//!   versions), named by project number as Google names them.
 //! - `controllers/`: GKE's own behaviours, reconciling the world after each
 //!   change (a finished cluster operation, the `gke-*` firewall rules of a
 //!   cluster, its managed ranges, its Kubernetes API), and GKE's L4 ILB
@@ -68,6 +71,7 @@ mod pending;
 mod query;
 mod refs;
 mod schema;
+mod secretmanager;
 mod server;
 mod serviceusage;
 mod shared;

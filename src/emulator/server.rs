@@ -1,5 +1,7 @@
 //! HTTP routing: `/compute/v1/…` (compute), `/batch/compute/v1` (compute
-//! batches), `/v1/projects/*/services…` (Service Usage) and `/v1/…` (GKE)
+//! batches), `/v1/projects/*/services…` (Service Usage),
+//! `/v1/projects/*/secrets…` (Secret Manager),
+//! `/v1/projects/*/locations/global/…` (Network Management) and `/v1/…` (GKE)
 //! matched against the discovery paths, plus `/_emulator/health` and `/_emulator/requests`.
 
 use std::collections::BTreeMap;
@@ -24,6 +26,7 @@ use super::networkmanagement;
 use super::operations::{self, WAIT_CAP};
 use super::query::FieldMask;
 use super::schema;
+use super::secretmanager;
 use super::serviceusage;
 use super::shared::Shared;
 use super::world::CANONICAL_BASE;
@@ -154,6 +157,12 @@ async fn container_api(
             Ok(mask.map_or(value.clone(), |m| m.apply(value)))
         });
         return match answer {
+            Ok(v) => Json(v).into_response(),
+            Err(e) => e.into_response(),
+        };
+    }
+    if secretmanager::handles(&rest) {
+        return match secretmanager::serve(&shared, method.as_str(), &rest, &query, &body) {
             Ok(v) => Json(v).into_response(),
             Err(e) => e.into_response(),
         };

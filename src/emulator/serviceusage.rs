@@ -3,8 +3,8 @@
 //! `GET /v1/projects/{p}/services:batchGet?names=…` and
 //! `GET /v1/projects/{p}/services` (`filter=state:ENABLED`).
 //!
-//! The services the emulator serves (compute, container, and Service Usage
-//! itself) are `ENABLED` unless `EmulatorConfig::disabled_services` lists
+//! The services the emulator serves (compute, container, Network Management,
+//! Secret Manager, and Service Usage itself) are `ENABLED` unless `EmulatorConfig::disabled_services` lists
 //! them; every other service is `DISABLED`. Names carry the project number,
 //! as Google's answers do; the emulator derives a stable 12-digit number
 //! from the project id ([`project_number`]).
@@ -19,6 +19,7 @@ const SERVED: &[(&str, &str)] = &[
     ("compute.googleapis.com", "Compute Engine API"),
     ("container.googleapis.com", "Kubernetes Engine API"),
     ("networkmanagement.googleapis.com", "Network Management API"),
+    ("secretmanager.googleapis.com", "Secret Manager API"),
     ("serviceusage.googleapis.com", "Service Usage API"),
 ];
 

@@ -180,6 +180,11 @@ pub struct World {
     /// use nothing on the network and nothing uses them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub connectivity: BTreeMap<String, Value>,
+    /// Secret Manager's secrets by name (`projects/{number}/secrets/{id}`),
+    /// each `{"secret": …, "versions": […]}` with the payloads; apart from
+    /// `resources`, because nothing on the network uses them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, Value>,
 }
 
 impl Default for World {
@@ -191,6 +196,7 @@ impl Default for World {
             operations: BTreeMap::new(),
             kube_to_forget: Vec::new(),
             connectivity: BTreeMap::new(),
+            secrets: BTreeMap::new(),
         }
     }
 }
