@@ -29,9 +29,11 @@
 //!   limits; desired resources from a plan, and which root CAs a mesh has (`roots`: the
 //!   phases of a root rotation, decided from state).
 //! - [`graph`]: the dependency graph (petgraph), cycle check, DOT output.
-//! - [`state`]: the state file (serial, lineage, atomic writes, backup, outputs, cluster
-//!   connections), its lock, the secret store beside it (0700/0600: keys and the CAs'
-//!   entries) and the object store of rendered manifests.
+//! - [`state`]: the state in a file (serial, lineage, atomic writes, backup, outputs,
+//!   cluster connections) or a Cloud Storage bucket (writes conditional on the generation),
+//!   its lock (a file lock, or a lock object across machines), the secret store (files
+//!   beside a local state, 0700/0600; Secret Manager for a state in a bucket: keys, tokens
+//!   and the CAs' entries) and the object store of rendered manifests.
 //! - [`changeset`]: the change set and the pure diff that produces it; every change records
 //!   its reason as a closed type and the fields that force a replace.
 //! - [`render`]: the change set as Terraform-style text or JSON; it only reads decisions.
@@ -52,7 +54,8 @@
 //! - [`mesh`]: the Istio control plane's and east-west gateway's values, their IstioOperator
 //!   overlays, the generator of their objects (istioctl of the pinned version — found, downloaded, verified — or the
 //!   emulated stand-in), YAML streams, and the certificate authority (`mesh::ca`, rcgen).
-//! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh, verify); for a
+//! - [`ops`]: the operations behind each command (plan, apply, destroy, refresh, verify,
+//!   state migrate); for a
 //!   mesh, planning renders the control planes and guards the root of trust (`ops::mesh`).
 //! - [`verify`]: `meshform verify`: reads the clusters, GKE and the firewall (`verify::facts`),
 //!   judges each link of the mesh as a pure function of those facts (`verify::checks`), decides

@@ -179,6 +179,20 @@ pub enum StateCommand {
         #[arg(long, value_name = "PATH|gs://BUCKET/PATH")]
         state: Option<String>,
     },
+    /// Move the state and its secrets to a bucket (secrets to Secret
+    /// Manager) or back to a local file, under the locks of both; the
+    /// source is removed only once the copy reads back the same. Run it
+    /// again to finish a migration that was stopped.
+    Migrate {
+        /// The plan file whose state to move (its project holds the secrets).
+        plan: PathBuf,
+        /// Where to: `gs://BUCKET/PATH.json`, or a local path.
+        #[arg(long, value_name = "PATH|gs://BUCKET/PATH")]
+        to: String,
+        /// State (the source), cloud and lock options.
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 /// `meshform emulator …`.

@@ -77,6 +77,9 @@ pub async fn dispatch(command: Command, istioctl: Option<&Path>, p: &Printer) ->
             p.line("");
             Ok(EXIT_OK)
         }
+        Command::State(StateCommand::Migrate { plan, to, target }) => {
+            migrate_cmd(&plan, &to, &target, p).await
+        }
         Command::ForceUnlock {
             lock_id,
             plan,
@@ -245,6 +248,62 @@ impl StatePlace {
                     .join(&object.object),
                 remote: Some(object),
             },
+        }
+    }
+}
+
+/// `meshform state migrate PLAN --to PLACE`.
+async fn migrate_cmd(plan_file: &Path, to: &str, target: &Target, p: &Printer) -> Result<i32> {
+    let plan = crate::plan::load(plan_file)?;
+    let from = state_path(plan_file, &plan, target)?;
+    let to = StatePlace::at(crate::state::StateLocation::parse(to)?);
+    let (from_name, to_name) = (from.end().name(), to.end().name());
+    p.line(&format!(
+        "Migrating the state at {from_name} to {to_name}..."
+    ));
+    let report = ops::migrate(
+        from.end(),
+        to.end(),
+        &plan.project,
+        &choice(&from.local, target),
+        target.lock_timeout,
+        |holder| p.line(&format!("Waiting for the state lock held by {holder}...")),
+    )
+    .await?;
+    let again = if report.resumed {
+        " (finishing an earlier migration that was stopped)"
+    } else {
+        ""
+    };
+    p.line(&format!(
+        "Migrated {} resources, {} secret values and {} CA entries to {to_name}{again}; secrets are in {}.\nThe source {from_name} is removed.",
+        report.resources, report.values, report.entries, report.secrets_at
+    ));
+    let stem = plan_file.file_stem().unwrap_or_default().to_string_lossy();
+    let hint = match &to.remote {
+        Some(o) => match o.object.rsplit_once('/').unwrap_or(("", &o.object)) {
+            (dir, file) if file == format!("{stem}.json") => format!(
+                "put `[state]` with `bucket = \"{}\"` and `prefix = \"{dir}\"` in {}, or pass `--state {to_name}`",
+                o.bucket,
+                plan_file.display()
+            ),
+            _ => format!("pass `--state {to_name}`"),
+        },
+        None => format!(
+            "remove `[state]` from {} if it has one, and pass `--state {to_name}` unless that is its default state file",
+            plan_file.display()
+        ),
+    };
+    p.line(&format!("To use it from now on, {hint}."));
+    Ok(EXIT_OK)
+}
+
+impl StatePlace {
+    /// As one end of a migration.
+    fn end(&self) -> ops::StateEnd<'_> {
+        ops::StateEnd {
+            local: &self.local,
+            remote: self.remote.as_ref(),
         }
     }
 }

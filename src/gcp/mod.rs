@@ -1,5 +1,5 @@
-//! The GCP transport: Google's official compute, container and network
-//! management clients, retries, operation waits and joins, preflight
+//! The GCP transport: Google's official compute, container, network
+//! management and Secret Manager clients, retries, operation waits and joins, preflight
 //! checks, Connectivity Tests (`reachability.rs`); it knows no resource
 //! kind (those are in [`kinds`](crate::kinds)). The real cloud and the
 //! emulator differ only in endpoint and credentials.
@@ -14,11 +14,12 @@ mod preflight;
 mod reachability;
 pub mod retry;
 
+pub(crate) use error::is_http;
 pub use error::GcpError;
 pub use gke::{ca_digest, ca_pem, poll_interval, ClusterEndpoint};
 pub use join::InFlight;
 pub(crate) use operation::Scope;
-pub use preflight::{COMPUTE_API, CONTAINER_API};
+pub use preflight::{COMPUTE_API, CONTAINER_API, SECRET_MANAGER_API};
 
 use google_cloud_auth::credentials::{anonymous, Builder as CredentialsBuilder, Credentials};
 use google_cloud_compute_v1::client::{
@@ -27,6 +28,7 @@ use google_cloud_compute_v1::client::{
 };
 use google_cloud_container_v1::client::ClusterManager;
 use google_cloud_networkmanagement_v1::client::ReachabilityService;
+use google_cloud_secretmanager_v1::client::SecretManagerService;
 
 use crate::resource::Ids;
 
@@ -57,6 +59,7 @@ pub struct Provider {
     pub(crate) negs: NetworkEndpointGroups,
     pub(crate) clusters: ClusterManager,
     pub(crate) reachability: ReachabilityService,
+    pub(crate) secret_manager: SecretManagerService,
     credentials: Credentials,
     target: Target,
 }
@@ -116,6 +119,7 @@ impl Provider {
             ),
             clusters: client!(ClusterManager, "container", target, creds),
             reachability: client!(ReachabilityService, "networkmanagement", target, creds),
+            secret_manager: client!(SecretManagerService, "secretmanager", target, creds),
             credentials: creds,
             target: target.clone(),
         })
@@ -124,6 +128,11 @@ impl Provider {
     /// The project.
     pub fn project(&self) -> &str {
         &self.project
+    }
+
+    /// The Secret Manager client (secrets of state kept in a bucket).
+    pub fn secret_manager(&self) -> &SecretManagerService {
+        &self.secret_manager
     }
 
     /// Where the clients point.

@@ -18,6 +18,8 @@ const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const COMPUTE_API: &str = "compute.googleapis.com";
 /// The GKE API's service name.
 pub const CONTAINER_API: &str = "container.googleapis.com";
+/// Secret Manager's service name (secrets of a state in a bucket).
+pub const SECRET_MANAGER_API: &str = "secretmanager.googleapis.com";
 
 /// How long the first call to an API may keep failing transiently (the
 /// client retries rate limits and backend errors) before meshform stops.
@@ -47,13 +49,17 @@ async fn bounded<T>(
 
 impl Provider {
     /// Checks credentials (real cloud only), then that the project exists and
-    /// the compute API (and, when `needs_container`, the GKE API) is enabled,
-    /// with one cheap read each.
+    /// the compute API (and, when `needs_container`, the GKE API; when
+    /// `needs_secrets`, Secret Manager) is enabled, with one cheap read each.
     ///
     /// # Errors
     /// [`GcpError::Credentials`], [`GcpError::ProjectNotFound`],
     /// [`GcpError::ServiceDisabled`], or the API's own error.
-    pub async fn preflight(&self, needs_container: bool) -> Result<(), GcpError> {
+    pub async fn preflight(
+        &self,
+        needs_container: bool,
+        needs_secrets: bool,
+    ) -> Result<(), GcpError> {
         if self.target == Target::Cloud {
             let token =
                 tokio::time::timeout(TOKEN_TIMEOUT, self.credentials.headers(Default::default()))
@@ -86,6 +92,17 @@ impl Provider {
                 .send();
             if let Err(e) = bounded(CONTAINER_API, container).await? {
                 return Err(self.explain(CONTAINER_API, e));
+            }
+        }
+        if needs_secrets {
+            let secrets = self
+                .secret_manager
+                .list_secrets()
+                .set_parent(format!("projects/{}", self.project))
+                .set_page_size(1)
+                .send();
+            if let Err(e) = bounded(SECRET_MANAGER_API, secrets).await? {
+                return Err(self.explain(SECRET_MANAGER_API, e));
             }
         }
         Ok(())

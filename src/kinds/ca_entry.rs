@@ -1,7 +1,7 @@
-//! What the mesh's certificate authorities share: each lives beside the
-//! state as one entry of the secret store (the spec it was issued with, its
-//! certificate, and a reference to its key, whose material is a separate
-//! 0600 file), and reports its fingerprint, serial, expiry and key reference.
+//! What the mesh's certificate authorities share: each is one entry of the
+//! secret store (the spec it was issued with, its certificate, and a
+//! reference to its key, whose material is a separate value of the store),
+//! and reports its fingerprint, serial, expiry and key reference.
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::json;
@@ -42,8 +42,8 @@ impl<S: Serialize + DeserializeOwned> CaEntry<S> {
     ///
     /// # Errors
     /// The store cannot be read, or the entry does not fit.
-    pub fn load(cloud: &Cloud, name: &str) -> Result<Option<CaEntry<S>>, CloudError> {
-        let Some(value) = cloud.secrets.get_entry(name)? else {
+    pub async fn load(cloud: &Cloud, name: &str) -> Result<Option<CaEntry<S>>, CloudError> {
+        let Some(value) = cloud.secrets.get_entry(name).await? else {
             return Ok(None);
         };
         serde_json::from_value(value)
@@ -59,20 +59,20 @@ impl<S: Serialize + DeserializeOwned> CaEntry<S> {
     ///
     /// # Errors
     /// The store cannot be written.
-    pub fn save(
+    pub async fn save(
         cloud: &Cloud,
         name: &str,
         spec: S,
         issued: &IssuedCa,
     ) -> Result<CaEntry<S>, CloudError> {
-        let key = cloud.secrets.put(&issued.key)?;
+        let key = cloud.secrets.put(&issued.key).await?;
         let entry = CaEntry {
             spec,
             cert_pem: issued.cert_pem.clone(),
             key,
         };
         let value = serde_json::to_value(&entry).expect("entries serialize");
-        cloud.secrets.put_entry(name, &value)?;
+        cloud.secrets.put_entry(name, &value).await?;
         Ok(entry)
     }
 
@@ -80,10 +80,10 @@ impl<S: Serialize + DeserializeOwned> CaEntry<S> {
     ///
     /// # Errors
     /// The store cannot be written.
-    pub fn remove(cloud: &Cloud, name: &str) -> Result<(), CloudError> {
-        if let Some(entry) = Self::load(cloud, name)? {
-            cloud.secrets.remove_entry(name)?;
-            cloud.secrets.remove(&entry.key)?;
+    pub async fn remove(cloud: &Cloud, name: &str) -> Result<(), CloudError> {
+        if let Some(entry) = Self::load(cloud, name).await? {
+            cloud.secrets.remove_entry(name).await?;
+            cloud.secrets.remove(&entry.key).await?;
         }
         Ok(())
     }
@@ -106,10 +106,10 @@ impl<S: Serialize + DeserializeOwned> CaEntry<S> {
     ///
     /// # Errors
     /// The key material is missing from the store.
-    pub fn issued(&self, cloud: &Cloud) -> Result<IssuedCa, CloudError> {
+    pub async fn issued(&self, cloud: &Cloud) -> Result<IssuedCa, CloudError> {
         Ok(IssuedCa {
             cert_pem: self.cert_pem.clone(),
-            key: cloud.secrets.get(&self.key)?,
+            key: cloud.secrets.get(&self.key).await?,
         })
     }
 }

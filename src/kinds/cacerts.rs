@@ -106,14 +106,15 @@ fn observed(given: &CacertsSpec, secret: Secret, ca_digest: String) -> Observed<
 }
 
 /// Builds the Secret from the store, checking that it holds what the plan saw.
-fn secret(cloud: &Cloud, spec: &CacertsSpec) -> Result<serde_json::Value, CloudError> {
+async fn secret(cloud: &Cloud, spec: &CacertsSpec) -> Result<serde_json::Value, CloudError> {
     let stale = |message: String| CloudError::Stale {
         address: format!("cacerts in {}", spec.cluster),
         message,
     };
     let missing =
         |what: &str, name: &str| stale(format!("{what} {name} is not in the secret store"));
-    let inter = CaEntry::<IntermediateCaSpec>::load(cloud, &spec.intermediate)?
+    let inter = CaEntry::<IntermediateCaSpec>::load(cloud, &spec.intermediate)
+        .await?
         .ok_or_else(|| missing("intermediate CA", &spec.intermediate))?;
     let want_cert = spec.ca_cert.value().map_err(CloudError::Unknown)?;
     let want_key = spec.ca_key.value().map_err(CloudError::Unknown)?;
@@ -122,17 +123,19 @@ fn secret(cloud: &Cloud, spec: &CacertsSpec) -> Result<serde_json::Value, CloudE
     }
     let mut bundle = String::new();
     for (name, want) in spec.roots.iter().zip(&spec.root_certs) {
-        let root =
-            CaEntry::<RootCaSpec>::load(cloud, name)?.ok_or_else(|| missing("root CA", name))?;
+        let root = CaEntry::<RootCaSpec>::load(cloud, name)
+            .await?
+            .ok_or_else(|| missing("root CA", name))?;
         if &ca::fingerprint(&root.cert_pem)? != want.value().map_err(CloudError::Unknown)? {
             return Err(stale(format!("root CA {name} changed since the plan")));
         }
         bundle.push_str(&root.cert_pem);
     }
     // The chain ends with the root that signed the intermediate.
-    let signer = CaEntry::<RootCaSpec>::load(cloud, &inter.spec.root)?
+    let signer = CaEntry::<RootCaSpec>::load(cloud, &inter.spec.root)
+        .await?
         .ok_or_else(|| missing("root CA", &inter.spec.root))?;
-    let key = cloud.secrets.get(&inter.key)?;
+    let key = cloud.secrets.get(&inter.key).await?;
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     let chain = format!("{}{}", inter.cert_pem, signer.cert_pem);
     Ok(json!({
@@ -179,7 +182,7 @@ impl Kind for Cacerts {
     }
 
     async fn create(cloud: &Cloud, spec: &CacertsSpec) -> Result<Applied, CloudError> {
-        let object = secret(cloud, spec)?;
+        let object = secret(cloud, spec).await?;
         let ids = cloud
             .kube
             .apply_value::<Secret>(&spec.placement(), &object)

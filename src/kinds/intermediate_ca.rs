@@ -43,8 +43,9 @@ pub struct IntermediateCaSpec {
 async fn issue(cloud: &Cloud, spec: &IntermediateCaSpec) -> Result<Applied, CloudError> {
     let address = format!("intermediate_ca {}", spec.name);
     let wanted = spec.root_fingerprint.value().map_err(CloudError::Unknown)?;
-    let root =
-        CaEntry::<RootCaSpec>::load(cloud, &spec.root)?.ok_or_else(|| CloudError::Stale {
+    let root = CaEntry::<RootCaSpec>::load(cloud, &spec.root)
+        .await?
+        .ok_or_else(|| CloudError::Stale {
             address: address.clone(),
             message: format!("root CA {} is not in the secret store", spec.root),
         })?;
@@ -55,16 +56,16 @@ async fn issue(cloud: &Cloud, spec: &IntermediateCaSpec) -> Result<Applied, Clou
         });
     }
     let (key_type, days, cluster) = (spec.key_type, spec.validity_days, spec.cluster.clone());
-    let signer = root.issued(cloud)?;
+    let signer = root.issued(cloud).await?;
     let issued = ca::off_the_runtime(move || {
         ca::issue_intermediate(key_type, days, &cluster, &signer, SystemTime::now())
     })
     .await?;
-    let old = CaEntry::<IntermediateCaSpec>::load(cloud, &spec.name)?;
-    let entry = CaEntry::save(cloud, &spec.name, spec.clone(), &issued)?;
+    let old = CaEntry::<IntermediateCaSpec>::load(cloud, &spec.name).await?;
+    let entry = CaEntry::save(cloud, &spec.name, spec.clone(), &issued).await?;
     // The replaced key is no longer needed once the new entry is saved.
     if let Some(old) = old.filter(|o| o.key != entry.key) {
-        cloud.secrets.remove(&old.key)?;
+        cloud.secrets.remove(&old.key).await?;
     }
     Ok(Applied {
         ids: Ids::default(),
@@ -109,7 +110,7 @@ impl Kind for IntermediateCa {
         cloud: &Cloud,
         spec: &IntermediateCaSpec,
     ) -> Result<Option<Observed<IntermediateCaSpec>>, CloudError> {
-        let Some(entry) = CaEntry::<IntermediateCaSpec>::load(cloud, &spec.name)? else {
+        let Some(entry) = CaEntry::<IntermediateCaSpec>::load(cloud, &spec.name).await? else {
             return Ok(None);
         };
         Ok(Some(Observed {
@@ -122,7 +123,7 @@ impl Kind for IntermediateCa {
 
     async fn create(cloud: &Cloud, spec: &IntermediateCaSpec) -> Result<Applied, CloudError> {
         // After a crash between issuing and saving state: adopt it.
-        if let Some(entry) = CaEntry::<IntermediateCaSpec>::load(cloud, &spec.name)? {
+        if let Some(entry) = CaEntry::<IntermediateCaSpec>::load(cloud, &spec.name).await? {
             if &entry.spec == spec {
                 return Ok(Applied {
                     ids: Ids::default(),
@@ -142,7 +143,7 @@ impl Kind for IntermediateCa {
     }
 
     async fn delete(cloud: &Cloud, spec: &IntermediateCaSpec) -> Result<(), CloudError> {
-        CaEntry::<IntermediateCaSpec>::remove(cloud, &spec.name)
+        CaEntry::<IntermediateCaSpec>::remove(cloud, &spec.name).await
     }
 }
 

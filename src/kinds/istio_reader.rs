@@ -66,8 +66,8 @@ fn place(spec: &IstioReaderSpec) -> Place<'_> {
 }
 
 /// The token's reference as an output, its material kept in the store.
-fn token_output(cloud: &Cloud, token: &Material) -> Result<Outputs, CloudError> {
-    let reference = cloud.secrets.put(token)?;
+async fn token_output(cloud: &Cloud, token: &Material) -> Result<Outputs, CloudError> {
+    let reference = cloud.secrets.put(token).await?;
     Ok(Outputs::from([(
         OUTPUT_TOKEN.to_string(),
         json!(reference),
@@ -101,7 +101,7 @@ async fn apply(
         })?;
     Ok(Applied {
         ids: Ids::default(),
-        outputs: token_output(cloud, &token)?,
+        outputs: token_output(cloud, &token).await?,
     })
 }
 
@@ -135,7 +135,7 @@ impl Kind for IstioReader {
             .get(&token_secret_ref().to_string())
             .and_then(token_of);
         let outputs = match &token {
-            Some(t) => token_output(cloud, t)?,
+            Some(t) => token_output(cloud, t).await?,
             None => Outputs::new(),
         };
         Ok(Some(Observed {

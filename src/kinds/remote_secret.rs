@@ -164,7 +164,7 @@ async fn secret(cloud: &Cloud, spec: &RemoteSecretSpec) -> Result<Value, CloudEr
             spec.peer_cluster
         )));
     }
-    let material = cloud.secrets.get(token)?;
+    let material = cloud.secrets.get(token).await?;
     let token = String::from_utf8_lossy(&material.0);
     let config = kubeconfig(&spec.peer, &server_url(server), &ca, &token);
     let text = serde_json::to_string_pretty(&config).expect("a kubeconfig serializes");

@@ -111,14 +111,15 @@ impl Kind for RootCa {
         cloud: &Cloud,
         spec: &RootCaSpec,
     ) -> Result<Option<Observed<RootCaSpec>>, CloudError> {
-        CaEntry::load(cloud, &spec.name)?
+        CaEntry::load(cloud, &spec.name)
+            .await?
             .map(|e| observed(spec, e))
             .transpose()
     }
 
     async fn create(cloud: &Cloud, spec: &RootCaSpec) -> Result<Applied, CloudError> {
         // After a crash between making the root and saving state: adopt it.
-        if let Some(entry) = CaEntry::<RootCaSpec>::load(cloud, &spec.name)? {
+        if let Some(entry) = CaEntry::<RootCaSpec>::load(cloud, &spec.name).await? {
             if !entry.spec.same_root(spec) {
                 return Err(CloudError::Conflict {
                     address: format!("root_ca {}", spec.name),
@@ -132,7 +133,7 @@ impl Kind for RootCa {
         }
         let wanted = spec.clone();
         let issued = ca::off_the_runtime(move || make(&wanted)).await?;
-        let entry = CaEntry::save(cloud, &spec.name, spec.clone(), &issued)?;
+        let entry = CaEntry::save(cloud, &spec.name, spec.clone(), &issued).await?;
         Ok(Applied {
             ids: Ids::default(),
             outputs: entry.outputs()?,
@@ -145,10 +146,11 @@ impl Kind for RootCa {
         after: &RootCaSpec,
     ) -> Result<Applied, CloudError> {
         // Only where a brought root is read from changed: the root stays.
-        let entry = CaEntry::<RootCaSpec>::load(cloud, &after.name)?
+        let entry = CaEntry::<RootCaSpec>::load(cloud, &after.name)
+            .await?
             .ok_or_else(|| CloudError::Gone(format!("root_ca {}", after.name)))?;
-        let issued = entry.issued(cloud)?;
-        let entry = CaEntry::save(cloud, &after.name, after.clone(), &issued)?;
+        let issued = entry.issued(cloud).await?;
+        let entry = CaEntry::save(cloud, &after.name, after.clone(), &issued).await?;
         Ok(Applied {
             ids: Ids::default(),
             outputs: entry.outputs()?,
@@ -156,7 +158,7 @@ impl Kind for RootCa {
     }
 
     async fn delete(cloud: &Cloud, spec: &RootCaSpec) -> Result<(), CloudError> {
-        CaEntry::<RootCaSpec>::remove(cloud, &spec.name)
+        CaEntry::<RootCaSpec>::remove(cloud, &spec.name).await
     }
 }
 

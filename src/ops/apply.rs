@@ -156,7 +156,7 @@ pub async fn apply(
         tracing::warn!(error = %e, "could not clean the object store");
     }
     if !interrupted_or_failed(&results) {
-        if let Err(e) = ws.connection.cloud.secrets.retain(&referenced) {
+        if let Err(e) = ws.connection.cloud.secrets.retain(&referenced).await {
             tracing::warn!(error = %e, "could not clean the secret store");
         }
     }

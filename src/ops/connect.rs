@@ -7,7 +7,7 @@ use crate::cloud::{Cloud, CloudError};
 use crate::emulator::{Emulator, EmulatorConfig, FaultConfig};
 use crate::gcp::{GcpError, Provider, Target};
 use crate::kube::Kube;
-use crate::state::{ObjectStore, SecretStore};
+use crate::state::{BucketObject, ManagerSecrets, ObjectStore, SecretStore};
 
 /// Which cloud a command talks to.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +71,8 @@ pub struct Connection {
 impl Connection {
     /// Connects to `target` for `project`, starting the embedded emulator
     /// on a loopback port when asked; local resources live beside the state
-    /// file at `state_path`.
+    /// file at `state_path`, and secrets too unless the state is the bucket
+    /// object `remote`: they are then in the project's Secret Manager.
     ///
     /// # Errors
     /// The emulator cannot start, or the clients cannot be built.
@@ -79,6 +80,7 @@ impl Connection {
         project: &str,
         target: &TargetChoice,
         state_path: &Path,
+        remote: Option<&BucketObject>,
     ) -> Result<Connection, CloudError> {
         let (gcp_target, emulator) = match target {
             TargetChoice::Cloud => (Target::Cloud, None),
@@ -100,11 +102,19 @@ impl Connection {
         };
         let gcp = Provider::connect(project, &gcp_target).await?;
         let kube = Kube::new(&gcp)?;
+        let secrets = match remote {
+            None => SecretStore::beside(state_path),
+            Some(object) => SecretStore::Manager(ManagerSecrets::new(
+                gcp.secret_manager().clone(),
+                project,
+                &object.to_string(),
+            )),
+        };
         Ok(Connection {
             cloud: Cloud {
                 gcp,
                 kube,
-                secrets: SecretStore::beside(state_path),
+                secrets,
                 objects: ObjectStore::beside(state_path),
             },
             emulator,

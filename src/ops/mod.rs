@@ -4,6 +4,7 @@
 mod apply;
 mod connect;
 mod kubeconfig;
+mod migrate;
 mod plan;
 mod refresh;
 mod verify;
@@ -13,6 +14,7 @@ pub mod mesh;
 pub use apply::{apply, ApplyError, ApplyReport};
 pub use connect::{Connection, EmulatorSettings, TargetChoice};
 pub use kubeconfig::kubeconfig;
+pub use migrate::{migrate, MigrateError, MigrateReport, StateEnd};
 pub use plan::{load_desired, plan, plan_destroy, PlanError, PlanInputs, Workspace};
 pub use refresh::refresh;
 pub use verify::verify;

@@ -109,7 +109,8 @@ impl Workspace {
     /// calling `on_wait` with the holder first), loads it, connects to `target`, and
     /// checks before anything is planned that the credentials work, the
     /// project exists and the APIs are enabled (the GKE API when
-    /// `needs_container` or when state holds a cluster).
+    /// `needs_container` or when state holds a cluster; Secret Manager,
+    /// which holds the secrets of a state in a bucket, when `remote`).
     ///
     /// # Errors
     /// Lock held, state unreadable, no connection, or a failed check.
@@ -127,13 +128,18 @@ impl Workspace {
         let (store, lock) =
             crate::state::lock(state_path, remote, operation, lock_timeout, on_wait).await?;
         let state = store.load().await?;
-        let connection = Connection::open(project, target, state_path).await?;
+        let connection = Connection::open(project, target, state_path, remote).await?;
         let needs_container = needs_container
             || state
                 .resources
                 .iter()
                 .any(|r| r.address.kind.api() == crate::kinds::Api::Gke);
-        if let Err(e) = connection.cloud.gcp.preflight(needs_container).await {
+        if let Err(e) = connection
+            .cloud
+            .gcp
+            .preflight(needs_container, remote.is_some())
+            .await
+        {
             connection.close().await;
             lock.release().await;
             return Err(PlanError::Cloud(e.into()));

@@ -244,6 +244,51 @@ impl StateStore {
         Ok(state)
     }
 
+    /// The state's bytes exactly as stored; `None` when there is none.
+    ///
+    /// # Errors
+    /// I/O or bucket errors.
+    pub async fn read_bytes(&self) -> Result<Option<Vec<u8>>, StateError> {
+        match &self.backend {
+            Backend::File => match fs::read(&self.path) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(self.io(source)),
+            },
+            Backend::Bucket(b) => {
+                let read = b.bucket.read(&b.object).await?;
+                *b.generation.lock().expect("poisoned") = read.as_ref().map_or(0, |(_, g)| *g);
+                Ok(read.map(|(bytes, _)| bytes))
+            }
+        }
+    }
+
+    /// Removes the state (a file with its backup; an object only if it is
+    /// still the generation meshform last read). Gone already is fine.
+    ///
+    /// # Errors
+    /// I/O or bucket errors; [`super::BucketError::Conflict`] when another
+    /// writer saved the object since.
+    pub async fn remove(&self) -> Result<(), StateError> {
+        match &self.backend {
+            Backend::File => {
+                for path in [self.path.clone(), self.sibling("backup")] {
+                    match fs::remove_file(&path) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(self.io(e))
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
+            Backend::Bucket(b) => {
+                let generation = *b.generation.lock().expect("poisoned");
+                Ok(b.bucket.delete(&b.object, generation).await?)
+            }
+        }
+    }
+
     /// Bumps `state.serial` and writes it. A file is written atomically:
     /// the previous file is kept as `PATH.backup`, the new one goes to a
     /// temporary file that is fsynced and renamed over the old one; files

@@ -10,7 +10,10 @@
 //!   change, changes that finish together sharing a save.
 //! - `lock.rs` and `bucket_lock.rs`: the two locks; `held.rs` takes the
 //!   right one with its store.
-//! - `secrets.rs`, `objects.rs`: the secret store and the object store.
+//! - `secrets.rs`: the secret store, in files beside a local state
+//!   (`secret_files.rs`) or in Secret Manager for a state in a bucket
+//!   (`secret_manager.rs`).
+//! - `objects.rs`: the object store of rendered manifests.
 
 mod bucket;
 mod bucket_lock;
@@ -20,6 +23,8 @@ mod held;
 mod location;
 mod lock;
 mod objects;
+mod secret_files;
+mod secret_manager;
 mod secrets;
 
 pub use bucket::{Bucket, BucketError, EMULATOR_HOST_VAR};
@@ -30,4 +35,6 @@ pub use held::{lock, store, HeldLock, OpenError};
 pub use location::{BucketObject, LocationError, StateLocation};
 pub use lock::{LockError, LockHolder, StateLock};
 pub use objects::{ObjectError, ObjectStore};
-pub use secrets::{SecretError, SecretStore};
+pub use secret_files::FileSecrets;
+pub use secret_manager::ManagerSecrets;
+pub use secrets::{Exported, SecretError, SecretStore};

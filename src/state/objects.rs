@@ -121,6 +121,55 @@ impl ObjectStore {
     }
 }
 
+impl ObjectStore {
+    /// Copies every object to `other` (what it has already stays).
+    ///
+    /// # Errors
+    /// A folder cannot be read or written.
+    pub fn copy_to(&self, other: &ObjectStore) -> Result<(), ObjectError> {
+        if self.dir == other.dir {
+            return Ok(());
+        }
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(ObjectError::Io {
+                    dir: self.dir.clone(),
+                    source,
+                })
+            }
+        };
+        for entry in entries {
+            let path = entry
+                .map_err(|source| ObjectError::Io {
+                    dir: self.dir.clone(),
+                    source,
+                })?
+                .path();
+            if path.extension().is_some_and(|e| e == "json") {
+                if let Ok(object) = self.get(&format!(
+                    "sha256:{}",
+                    path.file_stem()
+                        .and_then(|s| s.to_str())
+                        .unwrap_or_default()
+                )) {
+                    other.put(&object)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every object and the folder.
+    ///
+    /// # Errors
+    /// The folder cannot be read or changed.
+    pub fn remove_all(&self) -> Result<(), ObjectError> {
+        self.retain(&std::collections::BTreeSet::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

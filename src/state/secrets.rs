@@ -1,26 +1,32 @@
-//! The secret store: sensitive material in files beside the state
-//! (`<state file>.secrets/`, directory 0700, one file per value, 0600),
-//! named by the material's digest. State, saved plans and plan output hold
-//! only [`Sensitive`] references; a changed secret is still seen as drift
-//! because its digest changes.
+//! The secret store: where a state's sensitive material lives. State,
+//! saved plans and plan output hold only [`Sensitive`] references (the
+//! material's digest); a changed secret is still seen as drift because its
+//! digest changes.
+//!
+//! - A local state keeps its material in files beside it (`secret_files.rs`).
+//! - A state in a bucket keeps it in Secret Manager (`secret_manager.rs`), so
+//!   that every machine allowed to read the state can plan and apply.
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::write_private;
+use super::secret_files::FileSecrets;
+use super::secret_manager::ManagerSecrets;
 use crate::resource::{Material, Sensitive};
 
 /// Where one state's secret material lives.
 #[derive(Debug, Clone)]
-pub struct SecretStore {
-    dir: PathBuf,
+pub enum SecretStore {
+    /// Files beside a local state.
+    Files(FileSecrets),
+    /// Secret Manager, for a state in a bucket.
+    Manager(ManagerSecrets),
 }
 
-/// The material of a reference is not in the store.
+/// Reading or writing the secret store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    /// Reading or writing the store failed.
+    /// Reading or writing the files failed.
     #[error("secret store {}: {source}", dir.display())]
     Io {
         /// The store's directory.
@@ -29,35 +35,44 @@ pub enum SecretError {
         #[source]
         source: std::io::Error,
     },
+    /// Secret Manager refused a call.
+    #[error("Secret Manager, secret {secret}: {message}")]
+    Manager {
+        /// The secret's resource name.
+        secret: String,
+        /// Google's answer.
+        message: String,
+    },
     /// No material for this digest.
-    #[error("secret store {} has no value {reference}\n  help: run `meshform plan` again so that meshform stores it", dir.display())]
+    #[error("secret store {store} has no value {reference}\n  help: run `meshform plan` again so that meshform stores it")]
     Missing {
-        /// The store's directory.
-        dir: PathBuf,
+        /// Where the store is.
+        store: String,
         /// The missing reference.
         reference: Sensitive,
     },
 }
 
+/// Everything a store holds, on its way to another store.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Exported {
+    /// The values, each found by its digest.
+    pub values: Vec<Material>,
+    /// The entries by name.
+    pub entries: BTreeMap<String, serde_json::Value>,
+}
+
 impl SecretStore {
-    /// The store of the state file at `state_path`.
+    /// The store of the local state file at `state_path`.
     pub fn beside(state_path: &Path) -> SecretStore {
-        let mut name = state_path.file_name().unwrap_or_default().to_os_string();
-        name.push(".secrets");
-        SecretStore {
-            dir: state_path.with_file_name(name),
-        }
+        SecretStore::Files(FileSecrets::beside(state_path))
     }
 
-    /// Its directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    fn io(&self) -> impl FnOnce(std::io::Error) -> SecretError + '_ {
-        move |source| SecretError::Io {
-            dir: self.dir.clone(),
-            source,
+    /// Where it is, for people: a folder or Secret Manager's names.
+    pub fn describe(&self) -> String {
+        match self {
+            SecretStore::Files(f) => f.dir().display().to_string(),
+            SecretStore::Manager(m) => m.describe(),
         }
     }
 
@@ -65,39 +80,33 @@ impl SecretStore {
     ///
     /// # Errors
     /// The store cannot be written.
-    pub fn put(&self, material: &Material) -> Result<Sensitive, SecretError> {
-        let reference = material.reference();
-        self.private_dir(&self.dir)?;
-        let path = self.dir.join(reference.hex());
-        if !path.exists() {
-            write_private(&path, &material.0).map_err(self.io())?;
+    pub async fn put(&self, material: &Material) -> Result<Sensitive, SecretError> {
+        match self {
+            SecretStore::Files(f) => f.put(material),
+            SecretStore::Manager(m) => m.put(material).await,
         }
-        Ok(reference)
     }
 
     /// The material of `reference`.
     ///
     /// # Errors
     /// [`SecretError::Missing`] when it was never stored here.
-    pub fn get(&self, reference: &Sensitive) -> Result<Material, SecretError> {
-        match fs::read(self.dir.join(reference.hex())) {
-            Ok(bytes) => Ok(Material(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SecretError::Missing {
-                dir: self.dir.clone(),
-                reference: reference.clone(),
-            }),
-            Err(e) => Err(self.io()(e)),
+    pub async fn get(&self, reference: &Sensitive) -> Result<Material, SecretError> {
+        match self {
+            SecretStore::Files(f) => f.get(reference),
+            SecretStore::Manager(m) => m.get(reference).await,
         }
     }
 
     /// Forgets the material of `reference` (gone already is fine).
     ///
     /// # Errors
-    /// The file cannot be removed.
-    pub fn remove(&self, reference: &Sensitive) -> Result<(), SecretError> {
-        remove_file(&self.dir.join(reference.hex())).map_err(self.io())?;
-        self.tidy();
-        Ok(())
+    /// The store cannot be written.
+    pub async fn remove(&self, reference: &Sensitive) -> Result<(), SecretError> {
+        match self {
+            SecretStore::Files(f) => f.remove(reference),
+            SecretStore::Manager(m) => m.remove(reference).await,
+        }
     }
 
     /// Forgets every material whose reference is not in `keep` (what state
@@ -105,121 +114,87 @@ impl SecretStore {
     /// replaced. Entries are kept; they go with their resources.
     ///
     /// # Errors
-    /// The store cannot be read or a file cannot be removed.
-    pub fn retain(&self, keep: &std::collections::BTreeSet<String>) -> Result<(), SecretError> {
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(self.io()(e)),
-        };
-        for entry in entries {
-            let path = entry.map_err(self.io())?.path();
-            let hex = path
-                .file_name()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default();
-            if path.is_file() && !keep.contains(&format!("sha256:{hex}")) {
-                remove_file(&path).map_err(self.io())?;
-            }
+    /// The store cannot be read or written.
+    pub async fn retain(&self, keep: &BTreeSet<String>) -> Result<(), SecretError> {
+        match self {
+            SecretStore::Files(f) => f.retain(keep),
+            SecretStore::Manager(m) => m.retain(keep).await,
         }
-        self.tidy();
-        Ok(())
     }
 
-    /// Removes the store's folders once they are empty: a destroyed
-    /// environment leaves no trace beside its state.
-    fn tidy(&self) {
-        // Fails (and is meant to) while anything is left in them.
-        let _ = fs::remove_dir(self.dir.join("entries"));
-        let _ = fs::remove_dir(&self.dir);
-    }
-
-    /// Creates `dir` if needed, readable by its owner only (0700).
-    fn private_dir(&self, dir: &Path) -> Result<(), SecretError> {
-        fs::create_dir_all(dir).map_err(self.io())?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(self.io())
-    }
-
-    fn entry(&self, name: &str) -> PathBuf {
-        self.dir.join("entries").join(format!("{name}.json"))
-    }
-
-    /// Keeps `value` under `name` (replacing what was there), atomically and
-    /// privately: what a local resource (a CA) is, as its read finds it.
+    /// Keeps `value` under `name` (replacing what was there): what a local
+    /// resource (a CA) is, as its read finds it.
     ///
     /// # Errors
     /// The store cannot be written.
-    pub fn put_entry(&self, name: &str, value: &serde_json::Value) -> Result<(), SecretError> {
-        let path = self.entry(name);
-        self.private_dir(&self.dir)?;
-        self.private_dir(path.parent().expect("entries have a folder"))?;
-        let tmp = path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec_pretty(value).expect("JSON values serialize");
-        write_private(&tmp, &bytes).map_err(self.io())?;
-        fs::rename(&tmp, &path).map_err(self.io())
+    pub async fn put_entry(
+        &self,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), SecretError> {
+        match self {
+            SecretStore::Files(f) => f.put_entry(name, value),
+            SecretStore::Manager(m) => m.put_entry(name, value).await,
+        }
     }
 
     /// The value kept under `name`, if any.
     ///
     /// # Errors
     /// The store cannot be read, or the entry is not JSON.
-    pub fn get_entry(&self, name: &str) -> Result<Option<serde_json::Value>, SecretError> {
-        match fs::read(self.entry(name)) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| self.io()(std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.io()(e)),
+    pub async fn get_entry(&self, name: &str) -> Result<Option<serde_json::Value>, SecretError> {
+        match self {
+            SecretStore::Files(f) => f.get_entry(name),
+            SecretStore::Manager(m) => m.get_entry(name).await,
         }
     }
 
     /// Forgets the entry `name` (gone already is fine).
     ///
     /// # Errors
-    /// The file cannot be removed.
-    pub fn remove_entry(&self, name: &str) -> Result<(), SecretError> {
-        remove_file(&self.entry(name)).map_err(self.io())?;
-        self.tidy();
+    /// The store cannot be written.
+    pub async fn remove_entry(&self, name: &str) -> Result<(), SecretError> {
+        match self {
+            SecretStore::Files(f) => f.remove_entry(name),
+            SecretStore::Manager(m) => m.remove_entry(name).await,
+        }
+    }
+
+    /// Everything it holds.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn export(&self) -> Result<Exported, SecretError> {
+        match self {
+            SecretStore::Files(f) => f.export(),
+            SecretStore::Manager(m) => m.export().await,
+        }
+    }
+
+    /// Keeps everything `exported` holds (what is there already stays).
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    pub async fn import(&self, exported: &Exported) -> Result<(), SecretError> {
+        for value in &exported.values {
+            self.put(value).await?;
+        }
+        for (name, value) in &exported.entries {
+            if self.get_entry(name).await?.as_ref() != Some(value) {
+                self.put_entry(name, value).await?;
+            }
+        }
         Ok(())
     }
-}
 
-fn remove_file(path: &Path) -> std::io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        other => other,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn material_is_kept_private_and_found_by_its_reference() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SecretStore::beside(&dir.path().join("mesh.json"));
-        let material = Material(b"-----BEGIN PRIVATE KEY-----planted".to_vec());
-        let reference = store.put(&material).unwrap();
-        assert_eq!(store.get(&reference).unwrap(), material);
-        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(store.dir()), 0o700);
-        assert_eq!(mode(&store.dir().join(reference.hex())), 0o600);
-        assert!(!format!("{reference} {reference:?} {material:?}").contains("planted"));
-        store.remove(&reference).unwrap();
-        assert!(store.get(&reference).is_err());
-        store
-            .put_entry("root", &serde_json::json!({"a": 1}))
-            .unwrap();
-        assert_eq!(store.get_entry("root").unwrap().unwrap()["a"], 1);
-        assert_eq!(mode(&store.dir().join("entries/root.json")), 0o600);
-        store.remove_entry("root").unwrap();
-        assert_eq!(store.get_entry("root").unwrap(), None);
-        assert!(!store.dir().exists(), "an empty store leaves no folder");
-        let other = Sensitive::of(b"never stored");
-        assert!(matches!(
-            store.get(&other),
-            Err(SecretError::Missing { .. })
-        ));
+    /// Forgets everything it holds.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    pub async fn clear(&self) -> Result<(), SecretError> {
+        for name in self.export().await?.entries.keys() {
+            self.remove_entry(name).await?;
+        }
+        self.retain(&BTreeSet::new()).await
     }
 }
