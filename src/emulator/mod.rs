@@ -1,7 +1,8 @@
 //! The embedded GCP emulator: a loopback HTTP server imitating a subset of
-//! Compute Engine v1, GKE (container v1), Network Management v1 and Secret
-//! Manager v1 REST, close enough for Google's official clients and gcloud,
-//! plus one Kubernetes API server per emulated cluster.
+//! Compute Engine v1, GKE (container v1), Network Management v1, Secret
+//! Manager v1 REST and the Cloud Storage JSON API, close enough for
+//! Google's official clients and gcloud, plus one Kubernetes API server per
+//! emulated cluster.
 //!
 //! - [`Emulator`]: start / url / request counts / shutdown (this file).
 //! - `server.rs`: routing (paths from the discovery document), faults, counts.
@@ -21,6 +22,9 @@
 //! - `secretmanager/`: Secret Manager's global secrets and their versions
 //!   (create / get / list with label filters / delete, add / access / list
 //!   versions), named by project number as Google names them.
+//! - `storage/`: Cloud Storage's buckets and objects (JSON API: media and
+//!   multipart uploads, `alt=media` downloads, delete, list), with
+//!   generations and the `ifGenerationMatch` family of preconditions.
 //! - `controllers/`: GKE's own behaviours, reconciling the world after each
 //!   change (a finished cluster operation, the `gke-*` firewall rules of a
 //!   cluster, its managed ranges, its Kubernetes API), and GKE's L4 ILB
@@ -44,6 +48,7 @@
 //! the world) imports `controllers` and implements the port; `compute` and
 //! `container` import `world` and not each other (a delete check asks
 //! `world::uses`), and `container` reaches the world through `shared`;
+//! `storage` reaches the world through `shared` and imports no other API;
 //! `server` ties them together.
 //!
 //! Locks: a cluster's object store may be held while the world is locked
@@ -75,6 +80,7 @@ mod secretmanager;
 mod server;
 mod serviceusage;
 mod shared;
+mod storage;
 pub mod tool_env;
 mod world;
 

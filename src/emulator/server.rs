@@ -2,7 +2,9 @@
 //! batches), `/v1/projects/*/services…` (Service Usage),
 //! `/v1/projects/*/secrets…` (Secret Manager),
 //! `/v1/projects/*/locations/global/…` (Network Management) and `/v1/…` (GKE)
-//! matched against the discovery paths, plus `/_emulator/health` and `/_emulator/requests`.
+//! matched against the discovery paths, Cloud Storage's `/storage/v1/…`,
+//! `/upload/storage/v1/…` and `/download/storage/v1/…`, plus
+//! `/_emulator/health` and `/_emulator/requests`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +31,7 @@ use super::schema;
 use super::secretmanager;
 use super::serviceusage;
 use super::shared::Shared;
+use super::storage;
 use super::world::CANONICAL_BASE;
 
 /// Rewrites canonical links to the URL of `shared`'s server.
@@ -59,6 +62,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/compute/v1/{*rest}", any(compute_api))
         .route("/batch/compute/v1", any(compute_batch))
         .route("/v1/{*rest}", any(container_api))
+        .route("/storage/v1/b", any(storage_api))
+        .route("/storage/v1/{*rest}", any(storage_api))
+        .route("/upload/storage/v1/{*rest}", any(storage_api))
+        .route("/download/storage/v1/{*rest}", any(storage_api))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -75,6 +82,19 @@ async fn requests(State(shared): State<Arc<Shared>>) -> Json<BTreeMap<String, u6
             .unwrap_or_else(|p| p.into_inner())
             .clone(),
     )
+}
+
+/// Cloud Storage, given the path still percent-encoded (object names
+/// carry `%2F`).
+async fn storage_api(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: axum::http::Uri,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    storage::serve(&shared, &method, uri.path(), &query, &headers, &body)
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> Response {

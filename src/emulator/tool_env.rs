@@ -34,6 +34,10 @@ pub fn gcloud_env(url: &str, project: &str, config_dir: &Path) -> Vec<(&'static 
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER",
             format!("{base}/"),
         ),
+        (
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE",
+            format!("{base}/storage/v1/"),
+        ),
         ("CLOUDSDK_AUTH_ACCESS_TOKEN", GCLOUD_TOKEN.to_string()),
         ("CLOUDSDK_CORE_PROJECT", project.to_string()),
         ("CLOUDSDK_CONFIG", config_dir.display().to_string()),
@@ -72,6 +76,9 @@ mod tests {
         ));
         assert!(text.contains(
             "export CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER='http://127.0.0.1:8085/'\n"
+        ));
+        assert!(text.contains(
+            "export CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE='http://127.0.0.1:8085/storage/v1/'\n"
         ));
         assert!(text.contains("export CLOUDSDK_CORE_PROJECT='meshform-demo'\n"));
         assert!(text.contains("export CLOUDSDK_CONFIG='/tmp/g'\n"));

@@ -185,6 +185,11 @@ pub struct World {
     /// `resources`, because nothing on the network uses them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, Value>,
+    /// Cloud Storage's buckets by name, each with its objects, their
+    /// generations and contents (`storage/store.rs` gives them a type);
+    /// apart from `resources`, because nothing on the network uses them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub buckets: BTreeMap<String, Value>,
 }
 
 impl Default for World {
@@ -197,6 +202,7 @@ impl Default for World {
             kube_to_forget: Vec::new(),
             connectivity: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            buckets: BTreeMap::new(),
         }
     }
 }
