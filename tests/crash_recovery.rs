@@ -16,10 +16,11 @@ use tokio::process::Child;
 /// Emulated operations at 1/200 of real time: a cluster create takes 1.8 s.
 const SCALE: f64 = 0.005;
 
-/// The destroy matrix runs at 1/100: a cluster delete takes 2.4 s, long
-/// enough that a re-run (after the checks and the `plan --destroy` between
-/// kill and re-run, which read all 32 resources) still finds some of the
-/// deletes it was killed in under way and joins them.
+/// The destroy matrix runs at 1/100: a cluster delete takes 2.4 s, so a
+/// re-run (after the checks and the `plan --destroy` between kill and
+/// re-run, which read all 32 resources) often still finds the deletes it
+/// was killed in under way and joins them; the points killed during a
+/// cluster's delete run at 1/20, where it always does.
 const DESTROY_SCALE: f64 = 0.01;
 
 /// The 32 resources of plans/tutorial.toml, its mesh and samples included.
@@ -344,6 +345,18 @@ async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
     for point in &points {
         let w = World::with("tutorial.toml", DESTROY_SCALE, FaultConfig::default()).await;
         w.run(&["apply", "--auto-approve"]).await.expect(0);
+        // A kill during a cluster's delete must be followed by a re-run
+        // that joins it. The delete then takes 12 s (1/20 of real time), so
+        // it is still under way when the re-run reaches it, however slow
+        // the machine: whether the other points' re-runs find their
+        // operation still running depends on the machine's speed, so those
+        // are counted, not required.
+        let must_join = matches!(point, KillPoint::During("DELETE_CLUSTER", _));
+        let w = if must_join {
+            w.restart_with(0.05, FaultConfig::default()).await
+        } else {
+            w
+        };
         if kill_at(&w, &["destroy", "--auto-approve"], point).await {
             killed_early += 1;
         }
@@ -360,10 +373,14 @@ async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
         }
         if checked.is_ok() {
             let again = w.run(&["destroy", "--auto-approve"]).await;
-            if again.stdout().contains("waiting for an earlier") {
+            let joined_here = again.stdout().contains("waiting for an earlier");
+            if joined_here {
                 joined += 1;
             }
             checked = match re_run_ok(&again) {
+                Ok(()) if must_join && !joined_here => {
+                    Err("the re-run did not join the cluster delete under way".into())
+                }
                 Ok(()) => check_destroyed(&w).await,
                 Err(e) => Err(e),
             };
@@ -383,7 +400,6 @@ async fn destroy_killed_at_any_point_empties_the_project_when_run_again() {
         &failures,
         &format!(", {joined} re-runs joined an operation in flight"),
     );
-    assert!(joined >= 6, "only {joined} re-runs joined an operation");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
