@@ -61,8 +61,9 @@
 //!   judges each link of the mesh as a pure function of those facts (`verify::checks`), decides
 //!   flows by every firewall rule on the network as VPC does (`verify::firewall`), and reports.
 //! - [`cli`]: argument parsing, the printer, exit codes.
-//! - [`emulator`]: the embedded, persisted imitation of the compute, GKE, Service Usage and Cloud Storage APIs
-//!   and of each cluster's Kubernetes API (axum on loopback), answering gcloud and kubectl too.
+//! - [`emulator`]: the embedded, persisted imitation of the compute, GKE, Service Usage,
+//!   Network Management, Secret Manager and Cloud Storage APIs and of each cluster's
+//!   Kubernetes API (axum on loopback), answering gcloud and kubectl too.
 
 pub mod address;
 pub mod changeset;

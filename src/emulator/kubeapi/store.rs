@@ -99,7 +99,8 @@ impl Store {
         }
     }
 
-    /// Writes `dir/objects.json` atomically.
+    /// Writes `dir/objects.json` atomically (temporary file renamed over the
+    /// old one; no fsync, as for the world).
     ///
     /// # Errors
     /// Any I/O error.
@@ -116,11 +117,8 @@ impl Store {
         })?;
         let mut file = fs::File::create(&tmp).map_err(io)?;
         file.write_all(&bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
+        drop(file);
         fs::rename(&tmp, &path).map_err(io)?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
         Ok(())
     }
 

@@ -222,7 +222,10 @@ impl World {
         }
     }
 
-    /// Writes `dir/world.json` atomically: temp file, fsync, rename.
+    /// Writes `dir/world.json` atomically: compact JSON to a temporary file,
+    /// renamed over the old one. A killed process leaves the old or the new
+    /// world whole; there is no fsync (an emulator need not survive a power
+    /// cut, and an fsync under the world's lock stalls every request).
     ///
     /// # Errors
     /// [`EmulatorError::Io`] on any file system failure; the previous file is then intact.
@@ -233,15 +236,11 @@ impl World {
             path: path.clone(),
             source,
         };
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
+        let bytes = serde_json::to_vec(self).map_err(|e| io(std::io::Error::other(e)))?;
         let mut file = fs::File::create(&tmp).map_err(io)?;
         file.write_all(&bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
         drop(file);
         fs::rename(&tmp, &path).map_err(io)?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
         Ok(())
     }
 
