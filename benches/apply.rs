@@ -3,7 +3,8 @@
 //! plans/tutorial.toml (two GKE clusters and the mesh),
 //! plans/three-regions.toml and a generated 12-region mesh (132 remote
 //! secrets); and for plans with clusters, `verify`'s own time and calls.
-//! Prints numbers; asserts only that the runs succeed.
+//! Prints numbers; asserts only that the runs succeed. `BENCH_TRACE=1`
+//! also prints, for each apply and destroy, when every step started and ended.
 //!
 //! The critical path is the longest chain of dependent steps, each weighted
 //! by the emulator's operation duration for it (see `emulator::base_duration`)
@@ -163,16 +164,34 @@ async fn bench(name: &str, plan_text: &str) {
 }
 
 async fn timed_apply(ws: &mut Workspace, set: &ChangeSet) -> (Duration, Duration) {
+    let trace = std::env::var_os("BENCH_TRACE").is_some();
     let start = Instant::now();
+    let mut timeline = Vec::new();
     let report = ops::apply(
         ws,
         set,
         &meshform::exec::WalkOptions::new(parallelism(), Duration::from_secs(3600)),
-        |_| {},
+        |event| {
+            if let meshform::exec::WalkEvent::Finished(step, took) = event {
+                timeline.push((start.elapsed(), took, step.address.to_string()));
+            }
+        },
     )
     .await
     .expect("apply");
     let wall = start.elapsed();
+    if trace {
+        // BENCH_TRACE=1: when each step started and ended, last first.
+        timeline.sort_by_key(|t| std::cmp::Reverse(t.0));
+        for (end, took, address) in &timeline {
+            println!(
+                "    {:>7.3}s .. {:>7.3}s  ran {:>7.3}s  {address}",
+                end.saturating_sub(*took).as_secs_f64(),
+                end.as_secs_f64(),
+                took.as_secs_f64()
+            );
+        }
+    }
     assert!(!report.failed(), "apply failed: {:?}", report.results);
     (wall, critical_path(set))
 }
