@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -115,9 +114,7 @@ impl Store {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        let mut file = fs::File::create(&tmp).map_err(io)?;
-        file.write_all(&bytes).map_err(io)?;
-        drop(file);
+        fs::write(&tmp, &bytes).map_err(io)?;
         fs::rename(&tmp, &path).map_err(io)?;
         Ok(())
     }

@@ -14,7 +14,6 @@ pub mod uses;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -237,9 +236,7 @@ impl World {
             source,
         };
         let bytes = serde_json::to_vec(self).map_err(|e| io(std::io::Error::other(e)))?;
-        let mut file = fs::File::create(&tmp).map_err(io)?;
-        file.write_all(&bytes).map_err(io)?;
-        drop(file);
+        fs::write(&tmp, &bytes).map_err(io)?;
         fs::rename(&tmp, &path).map_err(io)?;
         Ok(())
     }
