@@ -12,7 +12,7 @@
 //! its own: every resource started the moment its dependencies were done.
 
 use meshform::changeset::{Action, ChangeSet};
-use meshform::emulator::{base_duration, Emulator, EmulatorConfig};
+use meshform::emulator::{base_duration, Emulator, EmulatorConfig, SaveStats};
 use meshform::exec::{StepKind, StepPlan};
 use meshform::ops::{self, TargetChoice, Workspace};
 use meshform::resource::ResourceKind;
@@ -91,6 +91,7 @@ async fn bench(name: &str, plan_text: &str) {
     emulator.reset_request_counts();
     let (apply_wall, apply_path) = timed_apply(&mut ws, &set).await;
     let apply_calls = calls(&emulator);
+    let apply_saves = emulator.world_saves();
 
     let verified = if plan.regions.iter().any(|r| r.cluster.is_some()) {
         emulator.reset_request_counts();
@@ -128,6 +129,7 @@ async fn bench(name: &str, plan_text: &str) {
     emulator.reset_request_counts();
     let (destroy_wall, destroy_path) = timed_apply(&mut ws, &destroy).await;
     let destroy_calls = calls(&emulator);
+    let destroy_saves = emulator.world_saves();
     ws.close().await;
     emulator.shutdown().await;
 
@@ -141,6 +143,7 @@ async fn bench(name: &str, plan_text: &str) {
         apply_calls,
         per(apply_calls)
     );
+    print_saves(&apply_saves);
     println!(
         "  plan (no changes)                                         API calls {:>4} ({:.2} per resource)",
         plan_calls,
@@ -154,12 +157,26 @@ async fn bench(name: &str, plan_text: &str) {
         );
     }
     println!(
-        "  destroy  wall {:>6.3}s  critical path {:>6.3}s  ratio {:.3}  API calls {:>4} ({:.2} per resource)\n",
+        "  destroy  wall {:>6.3}s  critical path {:>6.3}s  ratio {:.3}  API calls {:>4} ({:.2} per resource)",
         destroy_wall.as_secs_f64(),
         destroy_path.as_secs_f64(),
         destroy_wall.as_secs_f64() / destroy_path.as_secs_f64(),
         destroy_calls,
         per(destroy_calls)
+    );
+    print_saves(&destroy_saves);
+    println!();
+}
+
+/// The emulator's own cost of saving its world, which shares the machine.
+fn print_saves(s: &SaveStats) {
+    println!(
+        "           emulator: {} changes, {} world saves (up to {} KiB), serialising {:.0} ms (world locked), writing {:.0} ms",
+        s.changes,
+        s.saves,
+        s.largest / 1024,
+        s.serialise.as_secs_f64() * 1e3,
+        s.write.as_secs_f64() * 1e3
     );
 }
 

@@ -7,6 +7,8 @@
 //! - [`Emulator`]: start / url / request counts / shutdown (this file).
 //! - `server.rs`: routing (paths from the discovery document), faults, counts.
 //! - `shared.rs`: the state every request shares; the one way in to the world.
+//! - `saves.rs`: group commit of the world to `world.json` (and of the
+//!   Connectivity Tests to `connectivity.json`), the files written off its lock.
 //! - `schema.rs`: the embedded discovery subset and request validation.
 //! - `world/`: what is stored (resources + operations, persisted in
 //!   `DATA_DIR/world.json`) and `world/uses.rs`, the index of which object
@@ -75,6 +77,7 @@ mod operations;
 mod pending;
 mod query;
 mod refs;
+mod saves;
 mod schema;
 mod secretmanager;
 mod server;
@@ -98,9 +101,10 @@ pub use faults::FaultConfig;
 pub use kubeapi::{LOAD_BALANCER_PROVISIONING, LOAD_BALANCER_TEARDOWN};
 pub use latency::base_duration;
 pub use pending::PendingOperation;
+pub use saves::SaveStats;
 
 use shared::Shared;
-use world::World;
+use world::{World, CONNECTIVITY_FILE, WORLD_FILE};
 
 /// Environment variable read by [`EmulatorConfig::apply_env`]: services to
 /// treat as disabled, comma-separated (`compute.googleapis.com`, or `compute`
@@ -251,7 +255,12 @@ impl Emulator {
         ));
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
-            data_dir: config.data_dir,
+            saves: saves::Saves::new(config.data_dir.clone(), WORLD_FILE, World::to_bytes),
+            connectivity_saves: saves::Saves::new(
+                config.data_dir,
+                CONNECTIVITY_FILE,
+                World::connectivity_bytes,
+            ),
             scale: config.latency_scale,
             faults: faults::Faults::new(config.faults),
             retention_ms: u64::try_from(config.operation_retention.as_millis()).unwrap_or(u64::MAX),
@@ -321,8 +330,15 @@ impl Emulator {
         self.shared.waits_in_flight.load(Ordering::SeqCst)
     }
 
-    /// Sets all request counts back to zero.
+    /// What saving the world to `world.json` has cost since start or the
+    /// last [`Emulator::reset_request_counts`].
+    pub fn world_saves(&self) -> SaveStats {
+        self.shared.saves.stats()
+    }
+
+    /// Sets all request counts (and [`Emulator::world_saves`]) back to zero.
     pub fn reset_request_counts(&self) {
+        self.shared.saves.reset_stats();
         self.shared
             .counts
             .lock()

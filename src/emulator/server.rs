@@ -290,7 +290,7 @@ async fn serve(
     let before = world.next_id;
     let result = compute::handle(&mut world, &env, coll, verb, &route.params, query, body)?;
     if world.next_id != before {
-        shared.persist(&world)?;
+        world.commit()?;
     }
     Ok(result)
 }

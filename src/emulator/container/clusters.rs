@@ -96,7 +96,7 @@ pub async fn create(
             &shared.faults,
             now,
         );
-        shared.persist(&world)?;
+        world.commit()?;
         operations::render(&op, now)
     };
     // GKE brings up the control plane whether or not the caller is still
@@ -314,7 +314,7 @@ pub async fn attach(shared: &Shared, key: &str) {
             };
             if let Some(cluster) = world.resources.get_mut(key) {
                 set_endpoint(cluster, &endpoint);
-                let _ = shared.persist(&world);
+                let _ = world.commit();
             }
         }
         Err(e) => {
@@ -451,7 +451,7 @@ pub fn update(
         &shared.faults,
         now,
     );
-    shared.persist(&world)?;
+    world.commit()?;
     Ok(("Operation", operations::render(&op, now)))
 }
 
@@ -487,7 +487,7 @@ pub fn delete(
         &shared.faults,
         now,
     );
-    shared.persist(&world)?;
+    world.commit()?;
     Ok(("Operation", operations::render(&op, now)))
 }
 

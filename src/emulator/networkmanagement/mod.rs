@@ -9,7 +9,7 @@
 //! (`trace.rs`, with the firewall as VPC decides it in `firewall.rs`). The
 //! analysis takes no time here, so create's long-running operation is DONE
 //! at once and carries the test as its response. Tests and operations are
-//! kept in the world's `connectivity` map.
+//! kept in the world's `connectivity` map (saved in `connectivity.json`).
 
 mod firewall;
 mod trace;
@@ -161,7 +161,7 @@ fn create(
     let op = operation(&op_name, &name, "create", &when, Some(test.clone()));
     world.connectivity.insert(name, test);
     remember(&mut world.connectivity, op_name, op.clone(), now);
-    shared.persist(&world)?;
+    world.commit_connectivity()?;
     Ok(op)
 }
 
@@ -254,7 +254,7 @@ fn delete(shared: &Shared, parent: &str, rest: &str) -> Result<Value, ApiError> 
     world.next_id += 1;
     let op = operation(&op_name, rest, "delete", &timestamp(now_ms()), None);
     remember(&mut world.connectivity, op_name, op.clone(), now);
-    shared.persist(&world)?;
+    world.commit_connectivity()?;
     Ok(op)
 }
 

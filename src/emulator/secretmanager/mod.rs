@@ -245,7 +245,7 @@ fn create(shared: &Shared, parent: &str, secret_id: &str, body: &[u8]) -> Result
         name,
         json!({"secret": secret.clone(), "versions": [], "nextVersion": 1}),
     );
-    shared.persist(&world)?;
+    world.commit()?;
     Ok(secret)
 }
 
@@ -261,7 +261,7 @@ fn delete(shared: &Shared, name: &str, given_etag: &str) -> Result<Value, ApiErr
         ));
     }
     world.secrets.remove(name);
-    shared.persist(&world)?;
+    world.commit()?;
     Ok(json!({}))
 }
 
@@ -289,7 +289,7 @@ fn add_version(shared: &Shared, name: &str, body: &[u8], numbers: bool) -> Resul
     if let Some(versions) = entry["versions"].as_array_mut() {
         versions.push(version.clone());
     }
-    shared.persist(&world)?;
+    world.commit()?;
     Ok(render_version(&version, numbers))
 }
 

@@ -95,7 +95,7 @@ pub fn insert(
         last_generation: 0,
     };
     bucket.save(&mut world);
-    persist(shared, &world)?;
+    persist(world)?;
     Ok(bucket.render(&shared.base_url))
 }
 
@@ -147,7 +147,7 @@ pub fn delete(shared: &Shared, name: &str) -> Result<(), StorageError> {
         return Err(StorageError::not_empty());
     }
     world.buckets.remove(name);
-    persist(shared, &world)
+    persist(world)
 }
 
 #[cfg(test)]

@@ -48,8 +48,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::emulator::shared::Shared;
-use crate::emulator::world::World;
+use crate::emulator::shared::{Shared, WorldGuard};
 
 use errors::StorageError;
 use paths::Target;
@@ -123,12 +122,10 @@ fn now_micros() -> i64 {
         .unwrap_or(0)
 }
 
-/// Writes the world to disk.
+/// Releases the world and waits until its changes are on disk.
 ///
 /// # Errors
-/// 503 `backendError` when it cannot be written.
-fn persist(shared: &Shared, world: &World) -> Result<(), StorageError> {
-    shared
-        .persist(world)
-        .map_err(|_| StorageError::backend_error())
+/// 503 `backendError` when they cannot be written.
+fn persist(world: WorldGuard<'_>) -> Result<(), StorageError> {
+    world.commit().map_err(|_| StorageError::backend_error())
 }

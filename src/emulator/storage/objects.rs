@@ -57,7 +57,7 @@ pub fn insert(
     let shown = object.render(&shared.base_url, bucket_name, &upload.name);
     bucket.objects.entry(upload.name).or_default().push(object);
     bucket.save(&mut world);
-    persist(shared, &world)?;
+    persist(world)?;
     Ok(shown)
 }
 
@@ -134,7 +134,7 @@ pub fn delete(
         None => bucket.retire_live(name, &timestamp(now_micros())),
     }
     bucket.save(&mut world);
-    persist(shared, &world)
+    persist(world)
 }
 
 /// `storage.objects.list`.

@@ -1,5 +1,6 @@
 //! The emulated world: resources, operations and the id counter, persisted
-//! atomically to `DATA_DIR/world.json` after every mutation.
+//! atomically to `DATA_DIR/world.json` after every mutation (Connectivity
+//! Tests to `DATA_DIR/connectivity.json`).
 //!
 //! Resources are stored as the JSON the API returns, with links written
 //! against [`CANONICAL_BASE`]; the server rewrites them to its own URL on the
@@ -27,6 +28,11 @@ pub const CANONICAL_BASE: &str = "https://compute.googleapis.com/compute/v1/";
 
 /// Name of the world file inside the data directory.
 pub const WORLD_FILE: &str = "world.json";
+
+/// Name of the file holding [`World::connectivity`], beside the world file:
+/// Connectivity Tests carry large traces and change only when tested, so
+/// they are not rewritten with every other change to the world.
+pub const CONNECTIVITY_FILE: &str = "connectivity.json";
 
 /// Format version of `world.json`.
 const FORMAT_VERSION: u32 = 1;
@@ -176,8 +182,9 @@ pub struct World {
     pub kube_to_forget: Vec<String>,
     /// Network Management's Connectivity Tests and their (finished)
     /// operations, by relative path; apart from `resources`, because they
-    /// use nothing on the network and nothing uses them.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// use nothing on the network and nothing uses them. Saved in their own
+    /// file, [`CONNECTIVITY_FILE`] (read here too from worlds saved before).
+    #[serde(default, skip_serializing)]
     pub connectivity: BTreeMap<String, Value>,
     /// Secret Manager's secrets by name (`projects/{number}/secrets/{id}`),
     /// each `{"secret": …, "versions": […]}` with the payloads; apart from
@@ -207,38 +214,33 @@ impl Default for World {
 }
 
 impl World {
-    /// Loads `dir/world.json`, or an empty world if there is none.
+    /// Loads `dir/world.json` and `dir/connectivity.json`, or an empty
+    /// world if there are none.
     ///
     /// # Errors
-    /// [`EmulatorError::Io`] if the file can't be read, [`EmulatorError::Corrupt`] if it doesn't parse.
+    /// [`EmulatorError::Io`] if a file can't be read or written,
+    /// [`EmulatorError::Corrupt`] if one doesn't parse.
     pub fn load(dir: &Path) -> Result<World, EmulatorError> {
-        let path = dir.join(WORLD_FILE);
-        match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|source| EmulatorError::Corrupt { path, source }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(World::default()),
-            Err(source) => Err(EmulatorError::Io { path, source }),
+        let mut world: World = read(dir, WORLD_FILE)?.unwrap_or_default();
+        match read(dir, CONNECTIVITY_FILE)? {
+            Some(tests) => world.connectivity = tests,
+            // A world saved before the tests had a file of their own.
+            None if !world.connectivity.is_empty() => {
+                write_file(dir, CONNECTIVITY_FILE, &world.connectivity_bytes())?;
+            }
+            None => {}
         }
+        Ok(world)
     }
 
-    /// Writes `dir/world.json` atomically: compact JSON to a temporary file,
-    /// renamed over the old one. A killed process leaves the old or the new
-    /// world whole; there is no fsync (an emulator need not survive a power
-    /// cut, and an fsync under the world's lock stalls every request).
-    ///
-    /// # Errors
-    /// [`EmulatorError::Io`] on any file system failure; the previous file is then intact.
-    pub fn save(&self, dir: &Path) -> Result<(), EmulatorError> {
-        let path = dir.join(WORLD_FILE);
-        let tmp: PathBuf = dir.join(format!("{WORLD_FILE}.tmp"));
-        let io = |source| EmulatorError::Io {
-            path: path.clone(),
-            source,
-        };
-        let bytes = serde_json::to_vec(self).map_err(|e| io(std::io::Error::other(e)))?;
-        fs::write(&tmp, &bytes).map_err(io)?;
-        fs::rename(&tmp, &path).map_err(io)?;
-        Ok(())
+    /// The world without its Connectivity Tests, as `world.json` holds it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a world serialises: its maps have string keys")
+    }
+
+    /// The Connectivity Tests, as `connectivity.json` holds them.
+    pub fn connectivity_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.connectivity).expect("string keys serialise")
     }
 
     /// Hands out a fresh id.
@@ -432,6 +434,40 @@ pub fn normalize_base64(s: &str) -> String {
     s.trim_end_matches('=').replace('+', "-").replace('/', "_")
 }
 
+/// `dir/file` parsed, or `None` when there is no such file.
+fn read<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    file: &str,
+) -> Result<Option<T>, EmulatorError> {
+    let path = dir.join(file);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| EmulatorError::Corrupt { path, source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(EmulatorError::Io { path, source }),
+    }
+}
+
+/// Writes `bytes` to `dir/file` atomically: to a temporary file, renamed
+/// over the old one. A killed process leaves the old or the new file
+/// whole; there is no fsync (an emulator need not survive a power cut).
+/// One writer per file at a time (`../saves.rs`).
+///
+/// # Errors
+/// [`EmulatorError::Io`] on any file system failure; the previous file is then intact.
+pub fn write_file(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), EmulatorError> {
+    let path = dir.join(file);
+    let tmp: PathBuf = dir.join(format!("{file}.tmp"));
+    let io = |source| EmulatorError::Io {
+        path: path.clone(),
+        source,
+    };
+    fs::write(&tmp, bytes).map_err(io)?;
+    fs::rename(&tmp, &path).map_err(io)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,9 +505,33 @@ mod tests {
         w.resources
             .insert("projects/p/global/networks/n".into(), json!({"name": "n"}));
         w.new_id();
-        w.save(dir.path()).expect("save");
+        w.connectivity.insert(
+            "projects/p/locations/global/connectivityTests/t".into(),
+            json!({}),
+        );
+        write_file(dir.path(), WORLD_FILE, &w.to_bytes()).expect("save");
+        write_file(dir.path(), CONNECTIVITY_FILE, &w.connectivity_bytes()).expect("save");
         assert_eq!(World::load(dir.path()).expect("load"), w);
         assert!(!dir.path().join("world.json.tmp").exists());
+    }
+
+    #[test]
+    fn tests_saved_inside_an_older_world_move_to_their_own_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let test = "projects/p/locations/global/connectivityTests/t";
+        let older = json!({"version": 1, "nextId": 7, "resources": {}, "operations": {},
+                           "connectivity": {test: {"name": test}}});
+        fs::write(dir.path().join(WORLD_FILE), older.to_string()).expect("write");
+        let w = World::load(dir.path()).expect("load");
+        assert!(w.connectivity.contains_key(test));
+        assert!(!String::from_utf8(w.to_bytes())
+            .expect("utf-8")
+            .contains(test));
+        let file: Value = serde_json::from_slice(
+            &fs::read(dir.path().join(CONNECTIVITY_FILE)).expect("written at load"),
+        )
+        .expect("json");
+        assert_eq!(file[test]["name"], test);
     }
 
     #[test]
