@@ -32,8 +32,10 @@ pub struct Saves {
     changed: AtomicU64,
     round: Mutex<Round>,
     finished: Condvar,
-    /// What the saves cost, since start or the last reset.
+    /// What the saves cost, since start or the last reset (`changes` is
+    /// derived from `changed` and `changed_at_reset`).
     stats: Mutex<SaveStats>,
+    changed_at_reset: AtomicU64,
 }
 
 /// What the world's saves cost (for the benchmark).
@@ -71,6 +73,7 @@ impl Saves {
             round: Mutex::new(Round::default()),
             finished: Condvar::new(),
             stats: Mutex::new(SaveStats::default()),
+            changed_at_reset: AtomicU64::new(0),
         }
     }
 
@@ -78,18 +81,24 @@ impl Saves {
     /// world's lock, after the change, and [`Saves::wait`] for the ticket
     /// after letting the lock go.
     pub fn ticket(&self) -> u64 {
-        lock(&self.stats).changes += 1;
         self.changed.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// What the saves cost since start or the last [`Saves::reset_stats`].
     pub fn stats(&self) -> SaveStats {
-        *lock(&self.stats)
+        let changes =
+            self.changed.load(Ordering::SeqCst) - self.changed_at_reset.load(Ordering::SeqCst);
+        SaveStats {
+            changes,
+            ..*lock(&self.stats)
+        }
     }
 
     /// Starts counting [`Saves::stats`] from zero.
     pub fn reset_stats(&self) {
         *lock(&self.stats) = SaveStats::default();
+        self.changed_at_reset
+            .store(self.changed.load(Ordering::SeqCst), Ordering::SeqCst);
     }
 
     /// Blocks until `ticket`'s change is on disk, saving the world itself

@@ -187,9 +187,8 @@ impl Drop for WorldGuard<'_> {
     fn drop(&mut self) {
         if self.changed {
             let shared = self.shared;
-            if let Err(e) = self.release_and_save(&shared.saves) {
-                tracing::error!(error = %e, "emulator could not persist the world");
-            }
+            // Logged by `backend_error`; the next save carries the change.
+            let _ = self.release_and_save(&shared.saves).map_err(backend_error);
         }
     }
 }
